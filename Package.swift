@@ -1,0 +1,140 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "spiffe-exporter",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "spiffe-exporter", targets: ["spiffe-exporter"]),
+        .library(name: "SPIFFEExporterCore", targets: ["SPIFFEExporterCore"]),
+        .library(name: "WorkloadAPISimulator", targets: ["WorkloadAPISimulator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
+        .package(url: "https://github.com/grpc/grpc-swift-nio-transport.git", from: "2.9.2"),
+        .package(url: "https://github.com/grpc/grpc-swift-protobuf.git", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-protobuf.git", from: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+    ],
+    targets: [
+        // Pure logic: SPIFFE IDs, certificate analysis, expiry math, metric catalog, exposition.
+        // No NIO, gRPC, HTTP, file system or clock.
+        .target(
+            name: "SPIFFEExporterCore",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Generated protobuf + gRPC code for the SPIFFE Workload API (scripts/generate-workload-api.sh).
+        .target(
+            name: "SPIFFEWorkloadAPI",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            exclude: ["workload.proto"],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
+        // Builds SPIRE-like CAs and SVIDs in code: used by the simulator, the demo and tests.
+        .target(
+            name: "SVIDFactory",
+            dependencies: [
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SPIFFEExporterCollectors",
+            dependencies: [
+                "SPIFFEExporterCore",
+                "SPIFFEWorkloadAPI",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "SPIFFEExporterHTTP",
+            dependencies: [
+                "SPIFFEExporterCore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "CompressNIO", package: "compress-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "WorkloadAPISimulator",
+            dependencies: [
+                "SPIFFEWorkloadAPI",
+                "SVIDFactory",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "spiffe-exporter",
+            dependencies: [
+                "SPIFFEExporterCore",
+                "SPIFFEExporterCollectors",
+                "SPIFFEExporterHTTP",
+                "WorkloadAPISimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SPIFFEExporterCoreTests",
+            dependencies: ["SPIFFEExporterCore", "SVIDFactory"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "SPIFFEExporterIntegrationTests",
+            dependencies: [
+                "SPIFFEExporterCore",
+                "SPIFFEExporterCollectors",
+                "SPIFFEExporterHTTP",
+                "WorkloadAPISimulator",
+                "SVIDFactory",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "EndToEndTests",
+            dependencies: ["SVIDFactory"],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

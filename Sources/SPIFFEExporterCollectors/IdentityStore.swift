@@ -1,0 +1,114 @@
+import Foundation
+import SPIFFEExporterCore
+import Synchronization
+
+/// Current identities and bundles per source. Collectors replace a source's state wholesale on each
+/// message (Workload API messages are full state, never deltas); scrapes read a snapshot.
+public final class IdentityStore: Sendable {
+    /// One SVID with what is needed to re-run the time-dependent chain check.
+    public struct Entry: Sendable {
+        public var material: X509SVIDMaterial
+        public var bundles: BundleSet
+        public var report: X509SVIDReport
+
+        public init(material: X509SVIDMaterial, bundles: BundleSet, report: X509SVIDReport) {
+            self.material = material
+            self.bundles = bundles
+            self.report = report
+        }
+    }
+
+    private struct SourceState: Sendable {
+        var generation = 0
+        var svids: [Entry] = []
+        /// Bundles from a dedicated bundle stream (FetchX509Bundles), preferred when present.
+        var streamedBundles: [String: TrustBundle]?
+        /// Bundles that came with the SVIDs (own + federated), used until a bundle stream delivers.
+        var svidBundles: [String: TrustBundle] = [:]
+        var synced = false
+    }
+
+    private let state = Mutex<[String: SourceState]>([:])
+
+    public init() {}
+
+    /// Declares a source so readiness waits for its first sync.
+    public func register(source: String) {
+        state.withLock { s in
+            if s[source] == nil { s[source] = SourceState() }
+        }
+    }
+
+    public func unregister(source: String) {
+        _ = state.withLock { $0.removeValue(forKey: source) }
+    }
+
+    public func replaceSVIDs(source: String, entries: [Entry], bundles: [String: TrustBundle]) {
+        state.withLock { s in
+            var src = s[source] ?? SourceState()
+            src.generation += 1
+            src.svids = entries
+            src.svidBundles = bundles
+            src.synced = true
+            s[source] = src
+        }
+    }
+
+    public func replaceBundles(source: String, bundles: [String: TrustBundle]) {
+        state.withLock { s in
+            var src = s[source] ?? SourceState()
+            src.streamedBundles = bundles
+            s[source] = src
+        }
+    }
+
+    /// Drops a source's identities (e.g. the agent said PermissionDenied: it has none for us).
+    public func clearSVIDs(source: String) {
+        state.withLock { s in
+            guard var src = s[source] else { return }
+            src.generation += 1
+            src.svids = []
+            src.svidBundles = [:]
+            s[source] = src
+        }
+    }
+
+    /// Marks a source synced even without identities, once it has a definite answer.
+    public func markSynced(source: String) {
+        state.withLock { s in s[source]?.synced = true }
+    }
+
+    public func unsyncedSources() -> [String] {
+        state.withLock { s in s.filter { !$0.value.synced }.map(\.key).sorted() }
+    }
+
+    public func entries(source: String) -> [Entry] {
+        state.withLock { $0[source]?.svids ?? [] }
+    }
+
+    /// Snapshots every source at `now`, first re-verifying chains whose validity boundary passed.
+    public func snapshot(now: Date) async -> [SourceSnapshot] {
+        var stale: [(source: String, generation: Int, index: Int, entry: Entry)] = []
+        state.withLock { s in
+            for (source, src) in s {
+                for (index, entry) in src.svids.enumerated() where entry.report.needsReverification(at: now) {
+                    stale.append((source, src.generation, index, entry))
+                }
+            }
+        }
+        for item in stale {
+            let report = await X509SVIDAnalyzer.analyze(item.entry.material, bundles: item.entry.bundles, now: now)
+            state.withLock { s in
+                // Only write back if no newer message replaced the source meanwhile.
+                guard s[item.source]?.generation == item.generation else { return }
+                s[item.source]?.svids[item.index].report = report
+            }
+        }
+        return state.withLock { s in
+            s.map { source, src in
+                SourceSnapshot(
+                    source: source, svids: src.svids.map(\.report), bundles: src.streamedBundles ?? src.svidBundles)
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+import Foundation
+import SPIFFEExporterCore
+import SPIFFEWorkloadAPI
+
+/// Turns Workload API messages into core values; the generated types stop here.
+enum WorkloadAPIMessages {
+    /// Returns one material per SVID with the bundles to validate it, the bundles to export (own
+    /// trust domain + federated, by name) and a description of every protocol violation found.
+    static func decode(_ message: X509SVIDResponse)
+        -> (entries: [(X509SVIDMaterial, BundleSet)], bundles: [String: TrustBundle], malformed: [String])
+    {
+        var malformed: [String] = []
+        if message.svids.isEmpty { malformed.append("response holds no SVID") }
+        var federated: [String: TrustBundle] = [:]
+        for (key, der) in message.federatedBundles {
+            guard let domain = try? SPIFFEID.trustDomain(parsing: key) else {
+                malformed.append("federated bundle key \(String(reflecting: key.prefix(64))) is not a trust domain")
+                continue
+            }
+            let bundle = TrustBundle(trustDomain: domain, der: Array(der))
+            if let error = bundle.decodeError { malformed.append("federated bundle \(domain): \(error)") }
+            federated[domain] = bundle
+        }
+        var exported = federated
+        var entries: [(X509SVIDMaterial, BundleSet)] = []
+        for (index, svid) in message.svids.enumerated() {
+            if svid.spiffeID.isEmpty { malformed.append("svids[\(index)].spiffe_id is empty") }
+            if svid.x509Svid.isEmpty { malformed.append("svids[\(index)].x509_svid is empty") }
+            if svid.x509SvidKey.isEmpty { malformed.append("svids[\(index)].x509_svid_key is empty") }
+            if svid.bundle.isEmpty { malformed.append("svids[\(index)].bundle is empty") }
+            let material = X509SVIDMaterial.fromWorkloadAPI(
+                spiffeID: svid.spiffeID, hint: svid.hint, chainDER: Array(svid.x509Svid), keyDER: Array(svid.x509SvidKey))
+            malformed.append(contentsOf: material.decodeErrors.map { "svids[\(index)]: \($0)" })
+            let own = TrustBundle(trustDomain: nil, der: Array(svid.bundle))
+            if let error = own.decodeError { malformed.append("svids[\(index)].bundle: \(error)") }
+            // The own bundle is the SVID's trust domain's: export it under that name.
+            if let domain = (try? SPIFFEID(parsing: svid.spiffeID))?.trustDomain, exported[domain] == nil {
+                var named = own
+                named.trustDomain = domain
+                exported[domain] = named
+            }
+            entries.append((material, BundleSet(own: own, byTrustDomain: federated)))
+        }
+        return (entries, exported, malformed)
+    }
+
+    static func decode(_ message: X509BundlesResponse) -> (bundles: [String: TrustBundle], malformed: [String]) {
+        var malformed: [String] = []
+        var bundles: [String: TrustBundle] = [:]
+        for (key, der) in message.bundles {
+            guard let domain = try? SPIFFEID.trustDomain(parsing: key) else {
+                malformed.append("bundle key \(String(reflecting: key.prefix(64))) is not a trust domain")
+                continue
+            }
+            let bundle = TrustBundle(trustDomain: domain, der: Array(der))
+            if let error = bundle.decodeError { malformed.append("bundle \(domain): \(error)") }
+            bundles[domain] = bundle
+        }
+        if bundles.isEmpty { malformed.append("response holds no bundle") }
+        return (bundles, malformed)
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import Crypto
+import SwiftASN1
+import _CryptoExtras
+import X509
+
+/// What the exporter needs from one certificate, read once when it arrives.
+public struct CertificateFacts: Sendable, Hashable {
+    public var notBefore: Date
+    public var notAfter: Date
+    public var serialNumber: String
+    public var isCA: Bool
+    public var uriSANs: [String]
+    public var hasKeyUsage: Bool
+    public var digitalSignature: Bool
+    public var keyCertSign: Bool
+    public var cRLSign: Bool
+    public var keyType: String
+
+    public init(_ certificate: Certificate) {
+        notBefore = certificate.notValidBefore
+        notAfter = certificate.notValidAfter
+        serialNumber = certificate.serialNumber.bytes.map { byte in
+            let hex = String(byte, radix: 16)
+            return hex.count == 1 ? "0" + hex : hex
+        }.joined()
+        var isCA = false
+        var uris: [String] = []
+        var keyUsage: KeyUsage?
+        // Extensions that fail to decode are treated as absent; profile checks then flag the leaf.
+        if let constraints = try? certificate.extensions.basicConstraints,
+            case .isCertificateAuthority = constraints
+        {
+            isCA = true
+        }
+        if let sans = try? certificate.extensions.subjectAlternativeNames {
+            for name in sans {
+                if case .uniformResourceIdentifier(let uri) = name { uris.append(uri) }
+            }
+        }
+        keyUsage = try? certificate.extensions.keyUsage
+        self.isCA = isCA
+        uriSANs = uris
+        hasKeyUsage = keyUsage != nil
+        digitalSignature = keyUsage?.digitalSignature ?? false
+        keyCertSign = keyUsage?.keyCertSign ?? false
+        cRLSign = keyUsage?.cRLSign ?? false
+        keyType = Self.keyType(of: certificate.publicKey)
+    }
+
+    public var lifetime: TimeInterval { notAfter.timeIntervalSince(notBefore) }
+
+    public func isValid(at now: Date) -> Bool { now >= notBefore && now < notAfter }
+
+    static func keyType(of key: Certificate.PublicKey) -> String {
+        if P256.Signing.PublicKey(key) != nil { return "ec-p256" }
+        if P384.Signing.PublicKey(key) != nil { return "ec-p384" }
+        if P521.Signing.PublicKey(key) != nil { return "ec-p521" }
+        if Curve25519.Signing.PublicKey(key) != nil { return "ed25519" }
+        if let rsa = _RSA.Signing.PublicKey(key) { return "rsa-\(rsa.keySizeInBits)" }
+        return "unknown"
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+
+/// What one source currently holds, as the store hands it to a scrape.
+public struct SourceSnapshot: Sendable {
+    public var source: String
+    public var svids: [X509SVIDReport]
+    /// Bundles by trust domain name.
+    public var bundles: [String: TrustBundle]
+
+    public init(source: String, svids: [X509SVIDReport], bundles: [String: TrustBundle]) {
+        self.source = source
+        self.svids = svids
+        self.bundles = bundles
+    }
+}
+
+/// Renders per-identity series fresh from snapshots at scrape time: a vanished identity simply
+/// stops being emitted, and every countdown uses the same injected `now`.
+public enum IdentityMetrics {
+    public static func collect(_ sources: [SourceSnapshot], now: Date, into builder: inout ScrapeBuilder) {
+        var expiry: [Sample] = []
+        var issued: [Sample] = []
+        var expiresIn: [Sample] = []
+        var valid: [Sample] = []
+        var problems: [Sample] = []
+        var bundleCerts: [Sample] = []
+        var bundleValid: [Sample] = []
+        var bundleEarliest: [Sample] = []
+        var bundleLatest: [Sample] = []
+        let nowSeconds = now.timeIntervalSince1970
+
+        for snapshot in sources {
+            for report in snapshot.svids {
+                let labels = [snapshot.source, report.spiffeID]
+                if let leaf = report.leaf {
+                    let notAfter = leaf.notAfter.timeIntervalSince1970
+                    expiry.append(Sample(labels, notAfter))
+                    issued.append(Sample(labels, leaf.notBefore.timeIntervalSince1970))
+                    expiresIn.append(Sample(labels, notAfter - nowSeconds))
+                }
+                let failing = report.problems(at: now)
+                valid.append(Sample(labels, failing.isEmpty ? 1 : 0))
+                for problem in failing {
+                    problems.append(Sample([snapshot.source, report.spiffeID, problem.rawValue], 1))
+                }
+            }
+            for (trustDomain, bundle) in snapshot.bundles {
+                let labels = [snapshot.source, trustDomain]
+                let summary = bundle.summary(at: now)
+                bundleCerts.append(Sample(labels, Double(summary.certificates)))
+                bundleValid.append(Sample(labels, Double(summary.validCertificates)))
+                if let earliest = summary.earliestValidExpiry {
+                    bundleEarliest.append(Sample(labels, earliest.timeIntervalSince1970))
+                }
+                if let latest = summary.latestExpiry {
+                    bundleLatest.append(Sample(labels, latest.timeIntervalSince1970))
+                }
+            }
+        }
+        builder.add(MetricCatalog.x509SVIDExpiry, expiry)
+        builder.add(MetricCatalog.x509SVIDIssued, issued)
+        builder.add(MetricCatalog.x509SVIDExpiresIn, expiresIn)
+        builder.add(MetricCatalog.x509SVIDValid, valid)
+        builder.add(MetricCatalog.x509SVIDProblem, problems)
+        builder.add(MetricCatalog.bundleCertificates, bundleCerts)
+        builder.add(MetricCatalog.bundleValidCertificates, bundleValid)
+        builder.add(MetricCatalog.bundleEarliestExpiry, bundleEarliest)
+        builder.add(MetricCatalog.bundleLatestExpiry, bundleLatest)
+    }
+}
+
+/// Something that can produce a full exposition and say whether it is ready; injected into the
+/// HTTP layer so it never depends on the collectors.
+public protocol MetricsProvider: Sendable {
+    func scrape(format: ExpositionFormat, now: Date) async -> [UInt8]
+    /// Sources that have not completed their first sync yet (empty = ready).
+    func unsyncedSources() -> [String]
+}

@@ -1,0 +1,115 @@
+import CompressNIO
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import SPIFFEExporterCore
+
+/// HTTP settings in exporter vocabulary (`--web.listen-address`, `--web.telemetry-path`).
+public struct HTTPConfiguration: Sendable {
+    public var listenAddress: ListenAddress
+    public var telemetryPath: String
+
+    public init(listenAddress: ListenAddress = ListenAddress(host: "0.0.0.0", port: 9841), telemetryPath: String = "/metrics") {
+        self.listenAddress = listenAddress
+        self.telemetryPath = telemetryPath.hasPrefix("/") ? telemetryPath : "/" + telemetryPath
+    }
+}
+
+/// Builds the router: `/metrics` (text 0.0.4 or OpenMetrics, gzip when accepted), `/healthz`,
+/// `/readyz`, and a landing page. Tests drive it through HummingbirdTesting without sockets.
+public func buildRouter(
+    configuration: HTTPConfiguration,
+    metrics: any MetricsProvider,
+    clock: @escaping @Sendable () -> Date = { Date() }
+) -> Router<BasicRequestContext> {
+    let router = Router()
+    let telemetryPath = configuration.telemetryPath
+
+    router.get(RouterPath(telemetryPath)) { request, _ -> Response in
+        let format = ExpositionFormat.negotiate(accept: request.headers[values: .accept].joined(separator: ","))
+        let body = await metrics.scrape(format: format, now: clock())
+        var headers: HTTPFields = [.contentType: format.contentType]
+        var buffer = ByteBuffer(bytes: body)
+        if acceptsGzip(request.headers[values: .acceptEncoding]) {
+            if let compressed = try? buffer.compress(with: .gzip()) {
+                buffer = compressed
+                headers[.contentEncoding] = "gzip"
+            }
+        }
+        headers[.vary] = "Accept-Encoding"
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: buffer))
+    }
+
+    router.get("/healthz") { _, _ -> Response in
+        Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "OK\n")))
+    }
+
+    router.get("/readyz") { _, _ -> Response in
+        let pending = metrics.unsyncedSources()
+        if pending.isEmpty {
+            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+        }
+        let text = "not ready: waiting for the first sync of " + pending.joined(separator: ", ") + "\n"
+        return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+    }
+
+    router.get("/") { _, _ -> Response in
+        let html = landingPage(telemetryPath: telemetryPath)
+        return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+    return router
+}
+
+/// The exporter's HTTP server as a `Service` for the ServiceGroup.
+public func buildApplication(
+    configuration: HTTPConfiguration,
+    metrics: any MetricsProvider,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    let router = buildRouter(configuration: configuration, metrics: metrics)
+    return Application(
+        router: router,
+        configuration: .init(
+            address: .hostname(configuration.listenAddress.host, port: configuration.listenAddress.port),
+            serverName: "spiffe-exporter"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+        logger: logger
+    )
+}
+
+func acceptsGzip(_ values: [String]) -> Bool {
+    for value in values {
+        for part in value.split(separator: ",") {
+            let fields = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let coding = fields.first?.lowercased(), coding == "gzip" || coding == "x-gzip" else { continue }
+            // "gzip;q=0" explicitly refuses gzip.
+            if fields.dropFirst().contains(where: { $0.replacingOccurrences(of: " ", with: "") == "q=0" || $0 == "q=0.0" }) {
+                continue
+            }
+            return true
+        }
+    }
+    return false
+}
+
+func landingPage(telemetryPath: String) -> String {
+    """
+    <!DOCTYPE html>
+    <html>
+    <head><meta charset="utf-8"><title>spiffe-exporter</title></head>
+    <body>
+    <h1>spiffe-exporter</h1>
+    <p>Prometheus exporter for SPIFFE/SPIRE workload identities: X.509-SVID expiry, validity,
+    trust bundles and Workload API health.</p>
+    <ul>
+    <li><a href="\(telemetryPath)">Metrics</a></li>
+    <li><a href="/healthz">Health</a></li>
+    <li><a href="/readyz">Readiness</a></li>
+    </ul>
+    </body>
+    </html>
+
+    """
+}

@@ -1,0 +1,270 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import SPIFFEWorkloadAPI
+import SVIDFactory
+import Synchronization
+import X509
+
+/// A real gRPC SPIFFE Workload API server on a Unix socket, with its own CA, SPIRE-like SVIDs,
+/// rotation at a fraction of the TTL, federated bundles and fault injection. Used by the tests and
+/// by `spiffe-exporter demo`.
+public final class WorkloadAPISimulator: Sendable {
+    /// RPC counters, to check that a client does not storm the agent.
+    public struct Statistics: Sendable, Hashable {
+        public var calls: [String: Int] = [:]
+        public var rejectedMissingHeader = 0
+        public var openStreams = 0
+        public var rotations = 0
+    }
+
+    struct State: Sendable {
+        var configuration: SimulatorConfiguration
+        var ca: IssuedCA
+        var issuer: IssuedCA
+        var federated: [String: IssuedCA] = [:]
+        var svids: [IssuedSVID] = []
+        var issuedAt = Date()
+        var svidSubscribers: [UUID: AsyncStream<X509SVIDResponse>.Continuation] = [:]
+        var bundleSubscribers: [UUID: AsyncStream<X509BundlesResponse>.Continuation] = [:]
+        var statistics = Statistics()
+        var serverTask: Task<Void, any Error>?
+        var rotationTask: Task<Void, Never>?
+    }
+
+    let state: Mutex<State>
+    let clock: @Sendable () -> Date
+
+    public init(configuration: SimulatorConfiguration, clock: @escaping @Sendable () -> Date = { Date() }) throws {
+        self.clock = clock
+        let now = clock()
+        let ca = try SVIDFactory.rootCA(
+            trustDomain: configuration.trustDomain, notBefore: now.addingTimeInterval(-60),
+            notAfter: now.addingTimeInterval(configuration.caTTL))
+        let issuer =
+            configuration.useIntermediate
+            ? try SVIDFactory.intermediateCA(
+                issuer: ca, notBefore: now.addingTimeInterval(-60), notAfter: now.addingTimeInterval(configuration.caTTL))
+            : ca
+        var federated: [String: IssuedCA] = [:]
+        for domain in configuration.federatedTrustDomains {
+            federated[domain] = try SVIDFactory.rootCA(
+                trustDomain: domain, notBefore: now.addingTimeInterval(-60), notAfter: now.addingTimeInterval(configuration.caTTL))
+        }
+        var initial = State(configuration: configuration, ca: ca, issuer: issuer)
+        initial.federated = federated
+        self.state = Mutex(initial)
+        try issueAll()
+    }
+
+    public var configuration: SimulatorConfiguration { state.withLock { $0.configuration } }
+    public var statistics: Statistics { state.withLock { $0.statistics } }
+    /// The current SVIDs (as a healthy agent would serve them, before faults are applied).
+    public var currentSVIDs: [IssuedSVID] { state.withLock { $0.svids } }
+    public var rootCA: IssuedCA { state.withLock { $0.ca } }
+
+    // MARK: Lifecycle
+
+    /// Binds the socket (replacing a stale file, as SPIRE does) and starts serving and rotating.
+    public func start() async throws {
+        let path = state.withLock { $0.configuration.socketPath }
+        try? FileManager.default.removeItem(atPath: path)
+        let server = GRPCServer(
+            transport: .http2NIOPosix(address: .unixDomainSocket(path: path), transportSecurity: .plaintext),
+            services: [SimulatorService(simulator: self)]
+        )
+        let task = Task { try await server.serve() }
+        state.withLock { $0.serverTask = task }
+        // Wait until the socket accepts connections so callers can connect right away.
+        _ = try await server.listeningAddress
+        _ = chmod(path, 0o777)
+        scheduleRotation()
+    }
+
+    /// Stops abruptly, like a killed agent: open streams break, the socket file disappears.
+    public func stop() async {
+        let (server, rotation) = state.withLock { s in
+            let result = (s.serverTask, s.rotationTask)
+            s.serverTask = nil
+            s.rotationTask = nil
+            for c in s.svidSubscribers.values { c.finish() }
+            for c in s.bundleSubscribers.values { c.finish() }
+            return result
+        }
+        rotation?.cancel()
+        server?.cancel()
+        _ = try? await server?.value
+        try? FileManager.default.removeItem(atPath: configuration.socketPath)
+    }
+
+    // MARK: Control
+
+    public func setFault(_ fault: SimulatorFault) {
+        state.withLock { $0.configuration.fault = fault }
+        broadcast()
+    }
+
+    /// Issues new SVIDs now (new serials, new keys) and pushes them to every open stream.
+    public func rotate() throws {
+        try issueAll()
+        state.withLock { $0.statistics.rotations += 1 }
+        broadcast()
+    }
+
+    /// Ends every open stream cleanly.
+    public func dropStreams() {
+        state.withLock { s in
+            for c in s.svidSubscribers.values { c.finish() }
+            for c in s.bundleSubscribers.values { c.finish() }
+        }
+    }
+
+    private func issueAll() throws {
+        let (configuration, issuer) = state.withLock { ($0.configuration, $0.issuer) }
+        let now = clock()
+        // SPIRE backdates notBefore by 10 s against clock skew.
+        let svids = try configuration.spiffeIDs.map { id in
+            try SVIDFactory.svid(
+                spiffeID: id, issuer: issuer, notBefore: now.addingTimeInterval(-10),
+                notAfter: now.addingTimeInterval(configuration.svidTTL), profile: LeafProfile(keyKind: configuration.keyKind))
+        }
+        state.withLock { s in
+            s.svids = svids
+            s.issuedAt = now
+        }
+    }
+
+    private func scheduleRotation() {
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                guard let self else { return }
+                let (ttl, fraction, issuedAt) = self.state.withLock {
+                    ($0.configuration.svidTTL, $0.configuration.rotationFraction, $0.issuedAt)
+                }
+                let due = issuedAt.addingTimeInterval(ttl * fraction)
+                let wait = max(0.05, due.timeIntervalSince(self.clock()))
+                do { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) } catch { return }
+                if self.state.withLock({ $0.configuration.fault }) == .stalledRotation {
+                    // A stalled agent keeps serving the old SVID; look again shortly.
+                    do { try await Task.sleep(for: .milliseconds(500)) } catch { return }
+                    continue
+                }
+                try? self.rotate()
+            }
+        }
+        state.withLock { $0.rotationTask = task }
+    }
+
+    private func broadcast() {
+        let svid = x509SVIDResponse()
+        let bundles = x509BundlesResponse()
+        state.withLock { s in
+            for c in s.svidSubscribers.values { c.yield(svid) }
+            for c in s.bundleSubscribers.values { c.yield(bundles) }
+        }
+    }
+
+    // MARK: Responses
+
+    func x509SVIDResponse() -> X509SVIDResponse {
+        let s = state.withLock { $0 }
+        var response = X509SVIDResponse()
+        let bundleDER = SVIDFactory.der(s.ca.certificate)
+        for svid in s.svids {
+            var message = X509SVID()
+            message.spiffeID = svid.spiffeID
+            message.x509Svid = Data(svid.chainDER)
+            message.x509SvidKey = Data(svid.keyPKCS8DER)
+            message.bundle = Data(bundleDER)
+            response.svids.append(message)
+        }
+        for (domain, ca) in s.federated {
+            response.federatedBundles["spiffe://\(domain)"] = Data(SVIDFactory.der(ca.certificate))
+        }
+        applyFault(s.configuration.fault, to: &response, state: s)
+        return response
+    }
+
+    func x509BundlesResponse() -> X509BundlesResponse {
+        let s = state.withLock { $0 }
+        var response = X509BundlesResponse()
+        response.bundles["spiffe://\(s.configuration.trustDomain)"] = Data(SVIDFactory.der(s.ca.certificate))
+        for (domain, ca) in s.federated {
+            response.bundles["spiffe://\(domain)"] = Data(SVIDFactory.der(ca.certificate))
+        }
+        return response
+    }
+
+    private func applyFault(_ fault: SimulatorFault, to response: inout X509SVIDResponse, state s: State) {
+        guard !response.svids.isEmpty else { return }
+        let now = clock()
+        switch fault {
+        case .garbageDER:
+            response.svids[0].x509Svid = Data("this is not DER".utf8)
+        case .expiredSVID:
+            if let expired = try? SVIDFactory.svid(
+                spiffeID: s.configuration.spiffeIDs[0], issuer: s.issuer, notBefore: now.addingTimeInterval(-7200),
+                notAfter: now.addingTimeInterval(-3600))
+            {
+                response.svids[0].x509Svid = Data(expired.chainDER)
+                response.svids[0].x509SvidKey = Data(expired.keyPKCS8DER)
+            }
+        case .wrongTrustDomain:
+            let foreignID = "spiffe://wrong-\(s.configuration.trustDomain)/workload"
+            if let foreign = try? SVIDFactory.svid(
+                spiffeID: foreignID, issuer: s.issuer, notBefore: now.addingTimeInterval(-10),
+                notAfter: now.addingTimeInterval(s.configuration.svidTTL))
+            {
+                response.svids[0].spiffeID = foreignID
+                response.svids[0].x509Svid = Data(foreign.chainDER)
+                response.svids[0].x509SvidKey = Data(foreign.keyPKCS8DER)
+            }
+        case .mismatchedKey:
+            if let other = try? s.configuration.keyKind.generate() {
+                response.svids[0].x509SvidKey = Data(SVIDFactory.pkcs8(other))
+            }
+        default:
+            break
+        }
+    }
+
+    // MARK: Subscriptions (used by the service)
+
+    func recordCall(_ method: String) {
+        state.withLock { $0.statistics.calls[method, default: 0] += 1 }
+    }
+
+    func recordRejectedHeader() {
+        state.withLock { $0.statistics.rejectedMissingHeader += 1 }
+    }
+
+    func subscribeSVIDs() -> (UUID, AsyncStream<X509SVIDResponse>) {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream.makeStream(of: X509SVIDResponse.self, bufferingPolicy: .bufferingNewest(4))
+        state.withLock { s in
+            s.svidSubscribers[id] = continuation
+            s.statistics.openStreams += 1
+        }
+        return (id, stream)
+    }
+
+    func subscribeBundles() -> (UUID, AsyncStream<X509BundlesResponse>) {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream.makeStream(of: X509BundlesResponse.self, bufferingPolicy: .bufferingNewest(4))
+        state.withLock { s in
+            s.bundleSubscribers[id] = continuation
+            s.statistics.openStreams += 1
+        }
+        return (id, stream)
+    }
+
+    func unsubscribe(_ id: UUID) {
+        state.withLock { s in
+            if s.svidSubscribers.removeValue(forKey: id) != nil || s.bundleSubscribers.removeValue(forKey: id) != nil {
+                s.statistics.openStreams -= 1
+            }
+        }
+    }
+
+    var currentFault: SimulatorFault { state.withLock { $0.configuration.fault } }
+}

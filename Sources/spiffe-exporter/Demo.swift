@@ -1,0 +1,56 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SPIFFEExporterCollectors
+import SPIFFEExporterCore
+import ServiceLifecycle
+import WorkloadAPISimulator
+
+struct Demo: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the exporter against a built-in Workload API simulator with short-lived SVIDs.")
+
+    @OptionGroup var options: ServerOptions
+
+    @Option(name: .customLong("demo.svid-ttl"), help: "Lifetime of the simulated X.509-SVIDs.")
+    var svidTTL = "2m"
+
+    @Option(name: .customLong("demo.trust-domain"), help: "Trust domain of the simulated agent.")
+    var trustDomain = "example.org"
+
+    func run() async throws {
+        let logger = try options.makeLogger()
+        let http = try options.httpConfiguration()
+        let ttl: Double
+        do { ttl = try DurationText.seconds(svidTTL) } catch { throw ValidationError("--demo.svid-ttl: \(error)") }
+        guard ttl >= 10 else { throw ValidationError("--demo.svid-ttl must be at least 10s") }
+
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spiffe-exporter-demo-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let socket = directory.appendingPathComponent("agent.sock").path
+        let simulator = try WorkloadAPISimulator(
+            configuration: SimulatorConfiguration(
+                socketPath: socket,
+                trustDomain: trustDomain,
+                spiffeIDs: ["spiffe://\(trustDomain)/ns/demo/sa/frontend", "spiffe://\(trustDomain)/ns/demo/sa/backend"],
+                svidTTL: ttl,
+                federatedTrustDomains: ["partner.example"]))
+        try await simulator.start()
+        logger.info("simulated SPIRE agent started", metadata: ["socket": "\(socket)", "svid_ttl": "\(svidTTL)"])
+
+        let collector = WorkloadAPICollectorConfiguration(
+            address: .unix(path: socket), firstResponseTimeout: try options.firstResponseTimeout())
+        let host = http.listenAddress.host == "0.0.0.0" ? "localhost" : http.listenAddress.host
+        do {
+            try await ExporterRunner.run(http: http, workloadAPI: [collector], extraServices: [], logger: logger) { port in
+                let line = "spiffe-exporter demo: metrics at http://\(host):\(port)\(http.telemetryPath) (Ctrl-C to stop)\n"
+                FileHandle.standardOutput.write(Data(line.utf8))
+            }
+        } catch {
+            await simulator.stop()
+            throw error
+        }
+        await simulator.stop()
+        try? FileManager.default.removeItem(at: directory)
+    }
+}

@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SPIFFEExporterCollectors
+import SPIFFEExporterCore
+import SPIFFEExporterHTTP
+import ServiceLifecycle
+
+@main
+struct SPIFFEExporterCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "spiffe-exporter",
+        abstract: "Prometheus exporter for SPIFFE/SPIRE workload identities.",
+        version: "spiffe-exporter \(BuildVersion.version) (revision \(BuildVersion.revision))",
+        subcommands: [Serve.self, Demo.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+/// Flags shared by `serve` and `demo`, in Prometheus exporter vocabulary.
+struct ServerOptions: ParsableArguments {
+    @Option(name: .customLong("web.listen-address"), help: "Address to listen on for /metrics (host:port or :port).")
+    var listenAddress = ":9841"
+
+    @Option(name: .customLong("web.telemetry-path"), help: "Path under which to expose metrics.")
+    var telemetryPath = "/metrics"
+
+    @Option(name: .customLong("collector.workload-api.timeout"), help: "Deadline for the first response of a Workload API stream.")
+    var workloadAPITimeout = "10s"
+
+    @Option(name: .customLong("log.level"), help: "Only log messages with this severity or above: debug, info, warn, error.")
+    var logLevel = "info"
+
+    @Option(name: .customLong("log.format"), help: "Log format: logfmt or json.")
+    var logFormat = "logfmt"
+
+    func makeLogger(label: String = "spiffe-exporter") throws -> Logger {
+        let level: Logger.Level
+        switch logLevel {
+        case "debug": level = .debug
+        case "info": level = .info
+        case "warn", "warning": level = .warning
+        case "error": level = .error
+        default: throw ValidationError("--log.level must be one of debug, info, warn, error (got \"\(logLevel)\")")
+        }
+        guard let format = ExporterLogHandler.Format(rawValue: logFormat) else {
+            throw ValidationError("--log.format must be logfmt or json (got \"\(logFormat)\")")
+        }
+        return Logger(label: label) { name in ExporterLogHandler(label: name, format: format, logLevel: level) }
+    }
+
+    func httpConfiguration() throws -> HTTPConfiguration {
+        do {
+            return HTTPConfiguration(listenAddress: try ListenAddress(parsing: listenAddress), telemetryPath: telemetryPath)
+        } catch {
+            throw ValidationError("--web.listen-address: \(error)")
+        }
+    }
+
+    func firstResponseTimeout() throws -> Duration {
+        do {
+            return .milliseconds(Int(try DurationText.seconds(workloadAPITimeout) * 1000))
+        } catch {
+            throw ValidationError("--collector.workload-api.timeout: \(error)")
+        }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the exporter (default).")
+
+    @OptionGroup var options: ServerOptions
+
+    @Option(
+        name: .customLong("collector.workload-api.address"),
+        help: "Workload API endpoint (unix:///path or tcp://ip:port). Default: $SPIFFE_ENDPOINT_SOCKET, else \(WorkloadEndpointAddress.defaultAddress).")
+    var workloadAPIAddress: String?
+
+    @Flag(
+        name: .customLong("collector.workload-api"), inversion: .prefixedNo,
+        help: "Enable the Workload API collector.")
+    var workloadAPIEnabled = true
+
+    func run() async throws {
+        let logger = try options.makeLogger()
+        let http = try options.httpConfiguration()
+        let timeout = try options.firstResponseTimeout()
+        let addressText =
+            workloadAPIAddress ?? ProcessInfo.processInfo.environment[WorkloadEndpointAddress.environmentVariable]
+            ?? WorkloadEndpointAddress.defaultAddress
+        let address: WorkloadEndpointAddress
+        do {
+            address = try WorkloadEndpointAddress(parsing: addressText)
+        } catch {
+            throw ValidationError("Workload API address \"\(addressText)\": \(error)")
+        }
+        var collectors: [WorkloadAPICollectorConfiguration] = []
+        if workloadAPIEnabled {
+            collectors.append(WorkloadAPICollectorConfiguration(address: address, firstResponseTimeout: timeout))
+        }
+        try await ExporterRunner.run(http: http, workloadAPI: collectors, extraServices: [], logger: logger)
+    }
+}
+
+/// Wires collectors and the HTTP server into one ServiceGroup.
+enum ExporterRunner {
+    static func run(
+        http: HTTPConfiguration,
+        workloadAPI: [WorkloadAPICollectorConfiguration],
+        extraServices: [any Service],
+        logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
+        let store = IdentityStore()
+        let registry = MetricsRegistry()
+        let collectors: [any Service] = workloadAPI.map {
+            WorkloadAPICollector(configuration: $0, store: store, registry: registry, logger: logger)
+        }
+        let metrics = ExporterMetrics(
+            store: store, registry: registry, version: BuildVersion.version, revision: BuildVersion.revision)
+        let app = buildApplication(configuration: http, metrics: metrics, logger: logger) { port in
+            logger.info("listening", metadata: ["address": "\(http.listenAddress.host):\(port)", "telemetry_path": "\(http.telemetryPath)"])
+            await onListening(port)
+        }
+        let group = ServiceGroup(
+            configuration: .init(
+                services: extraServices + collectors + [app],
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await group.run()
+    }
+}
