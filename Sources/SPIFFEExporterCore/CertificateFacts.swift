@@ -50,7 +50,12 @@ public struct CertificateFacts: Sendable, Hashable {
 
     public var lifetime: TimeInterval { notAfter.timeIntervalSince(notBefore) }
 
-    public func isValid(at now: Date) -> Bool { now >= notBefore && now < notAfter }
+    /// RFC 5280 §4.1.2.5: valid from notBefore through notAfter, both inclusive.
+    public func isValid(at now: Date) -> Bool { now >= notBefore && now <= notAfter }
+
+    /// The instants at which this certificate's validity changes (becomes valid, stops being valid).
+    /// Certificate times have one-second resolution, so "just after notAfter" is notAfter + 1 s.
+    public var validityBoundaries: [Date] { [notBefore, notAfter.addingTimeInterval(1)] }
 
     static func keyType(of key: Certificate.PublicKey) -> String {
         if P256.Signing.PublicKey(key) != nil { return "ec-p256" }

@@ -18,7 +18,24 @@ public enum DERChain {
 
     /// Returns each element's bytes; an empty input gives an empty array.
     public static func split(_ bytes: [UInt8]) throws(SplitError) -> [ArraySlice<UInt8>] {
+        let (elements, error) = splitPrefix(bytes)
+        if let error { throw error }
+        return elements
+    }
+
+    /// The whole elements before the first error, and that error: one bad entry at the end of a
+    /// bundle must not hide the good roots in front of it.
+    public static func splitPrefix(_ bytes: [UInt8]) -> (elements: [ArraySlice<UInt8>], error: SplitError?) {
         var elements: [ArraySlice<UInt8>] = []
+        do throws(SplitError) {
+            try walk(bytes) { elements.append($0) }
+            return (elements, nil)
+        } catch {
+            return (elements, error)
+        }
+    }
+
+    private static func walk(_ bytes: [UInt8], _ body: (ArraySlice<UInt8>) -> Void) throws(SplitError) {
         var offset = 0
         while offset < bytes.count {
             guard bytes[offset] == 0x30 else { throw .notASequence(offset: offset) }
@@ -40,9 +57,8 @@ public enum DERChain {
             }
             let end = offset + headerLength + contentLength
             guard end <= bytes.count else { throw .truncated(offset: offset) }
-            elements.append(bytes[offset..<end])
+            body(bytes[offset..<end])
             offset = end
         }
-        return elements
     }
 }

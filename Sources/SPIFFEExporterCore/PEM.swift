@@ -4,6 +4,11 @@ import Foundation
 public struct PEMBlock: Hashable, Sendable {
     public var type: String
     public var der: [UInt8]
+
+    public init(type: String, der: [UInt8]) {
+        self.type = type
+        self.der = der
+    }
 }
 
 /// A tolerant PEM reader, matching what go-spiffe accepts: text outside blocks (comments, OpenSSL

@@ -23,19 +23,16 @@ public struct TrustBundle: Sendable {
     public init(trustDomain: String?, der: [UInt8]) {
         var certificates: [Certificate] = []
         var failureText: String?
-        do {
-            for element in try DERChain.split(der) {
-                do {
-                    certificates.append(try Certificate(derEncoded: Array(element)))
-                } catch {
-                    throw DecodeFailure(message: "certificate \(certificates.count + 1) does not decode: \(error)")
-                }
+        let (elements, splitError) = DERChain.splitPrefix(der)
+        for element in elements {
+            do {
+                certificates.append(try Certificate(derEncoded: Array(element)))
+            } catch {
+                failureText = "certificate \(certificates.count + 1) does not decode: \(error)"
+                break
             }
-        } catch let failure as DecodeFailure {
-            failureText = failure.message
-        } catch {
-            failureText = "\(error)"
         }
+        if failureText == nil, let splitError { failureText = "\(splitError)" }
         self.init(trustDomain: trustDomain, certificates: certificates)
         self.decodeError = failureText
     }
@@ -86,8 +83,4 @@ public struct TrustBundleSummary: Sendable, Hashable {
     public var validCertificates: Int
     public var earliestValidExpiry: Date?
     public var latestExpiry: Date?
-}
-
-private struct DecodeFailure: Error {
-    var message: String
 }

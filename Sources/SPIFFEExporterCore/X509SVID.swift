@@ -143,7 +143,7 @@ public struct X509SVIDReport: Sendable {
     public func problems(at now: Date) -> [SVIDProblem] {
         var problems = staticProblems
         if let leaf {
-            if now >= leaf.notAfter { problems.insert(.expired) }
+            if now > leaf.notAfter { problems.insert(.expired) }
             if now < leaf.notBefore { problems.insert(.notYetValid) }
         }
         if chainTrusted == false { problems.insert(.chainUntrusted) }
@@ -217,12 +217,12 @@ public enum X509SVIDAnalyzer {
                 }
                 // Validate inside the leaf's own validity window: the leaf's expiry is reported as
                 // `expired`, `chain_untrusted` is about signatures, issuers and their validity.
-                let validationTime = clamp(now, facts.notBefore, facts.notAfter.addingTimeInterval(-1))
+                let validationTime = clamp(now, facts.notBefore, facts.notAfter)
                 chainTrusted = await verifyChain(
                     leaf: leaf, intermediates: material.intermediates, roots: bundle.certificates,
                     spiffeID: spiffeID, at: validationTime)
                 let boundaries = (material.intermediates.map(CertificateFacts.init) + bundle.facts)
-                    .flatMap { [$0.notBefore, $0.notAfter] }
+                    .flatMap(\.validityBoundaries)
                     .filter { $0 > validationTime }
                 reverifyAfter = boundaries.min() ?? .distantFuture
             } else {

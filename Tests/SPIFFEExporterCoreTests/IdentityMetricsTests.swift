@@ -1,0 +1,48 @@
+import Foundation
+import SPIFFEExporterCore
+import SVIDFactory
+import Testing
+
+@Suite struct IdentityMetricsTests {
+    @Test func rendersPerIdentitySeriesAtTheGivenInstant() async throws {
+        let pki = try PKI()
+        let good = await pki.analyze()
+        let bad = await X509SVIDAnalyzer.analyze(
+            X509SVIDMaterial.fromWorkloadAPI(spiffeID: "spiffe://example.org/broken", hint: "", chainDER: [1], keyDER: []),
+            bundles: BundleSet(own: pki.bundle), now: referenceTime)
+        let snapshot = SourceSnapshot(
+            source: "workload_api", svids: [good, bad],
+            bundles: ["example.org": TrustBundle(trustDomain: "example.org", certificates: [pki.root.certificate])])
+        var builder = ScrapeBuilder()
+        IdentityMetrics.collect([snapshot], now: at(600), into: &builder)
+        let lines = String(decoding: builder.render(.prometheusText), as: UTF8.self)
+            .split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
+        let web = #"{source="workload_api",spiffe_id="spiffe://example.org/ns/prod/sa/web"}"#
+        let broken = #"{source="workload_api",spiffe_id="spiffe://example.org/broken"}"#
+        let td = #"{source="workload_api",trust_domain="example.org"}"#
+        #expect(
+            lines == [
+                "spiffe_trust_bundle_certificates\(td) 1",
+                "spiffe_trust_bundle_earliest_expiry_timestamp_seconds\(td) \(Int(at(23 * 3600).timeIntervalSince1970))",
+                "spiffe_trust_bundle_latest_expiry_timestamp_seconds\(td) \(Int(at(23 * 3600).timeIntervalSince1970))",
+                "spiffe_trust_bundle_valid_certificates\(td) 1",
+                "spiffe_x509_svid_expires_in_seconds\(web) 3000",
+                "spiffe_x509_svid_expiry_timestamp_seconds\(web) \(Int(at(3600).timeIntervalSince1970))",
+                "spiffe_x509_svid_issued_timestamp_seconds\(web) \(Int(at(-10).timeIntervalSince1970))",
+                #"spiffe_x509_svid_problem{source="workload_api",spiffe_id="spiffe://example.org/broken",reason="key_parse_error"} 1"#,
+                #"spiffe_x509_svid_problem{source="workload_api",spiffe_id="spiffe://example.org/broken",reason="parse_error"} 1"#,
+                "spiffe_x509_svid_valid\(broken) 0",
+                "spiffe_x509_svid_valid\(web) 1",
+            ])
+    }
+
+    @Test func countdownGoesNegativeAfterExpiry() async throws {
+        let report = try await PKI().analyze()
+        var builder = ScrapeBuilder()
+        IdentityMetrics.collect([SourceSnapshot(source: "s", svids: [report], bundles: [:])], now: at(3700), into: &builder)
+        let text = String(decoding: builder.render(.prometheusText), as: UTF8.self)
+        #expect(text.contains(#"spiffe_x509_svid_expires_in_seconds{source="s",spiffe_id="spiffe://example.org/ns/prod/sa/web"} -100"#))
+        #expect(text.contains(#"reason="expired"} 1"#))
+        #expect(text.contains(#"spiffe_x509_svid_valid{source="s",spiffe_id="spiffe://example.org/ns/prod/sa/web"} 0"#))
+    }
+}
