@@ -1,0 +1,125 @@
+import Foundation
+import SPIFFEExporterCore
+import Testing
+
+/// Keeps the public contract in one piece: the metric catalog, docs/metrics.md, alerts/ (rules,
+/// recording rules, promtool tests), dashboards/ and docs/runbooks.md must agree.
+@Suite struct ContractConsistencyTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent()
+
+    func read(_ relative: String) throws -> String {
+        try String(contentsOf: Self.repository.appendingPathComponent(relative), encoding: .utf8)
+    }
+
+    func files(in folder: String, suffixes: [String]) -> [String] {
+        let base = Self.repository.appendingPathComponent(folder)
+        guard let walker = FileManager.default.enumerator(atPath: base.path) else { return [] }
+        return walker.compactMap { $0 as? String }.filter { path in suffixes.contains { path.hasSuffix($0) } }
+            .map { folder + "/" + $0 }.sorted()
+    }
+
+    /// Identifier-like tokens (`a-z`, digits, `_`, `:`), as PromQL metric names are spelled.
+    func tokens(_ text: String) -> Set<String> {
+        var result: Set<String> = []
+        var current = ""
+        for ch in text.unicodeScalars {
+            if CharacterSet.alphanumerics.contains(ch) && ch.isASCII || ch == "_" || ch == ":" {
+                current.unicodeScalars.append(ch)
+            } else {
+                if !current.isEmpty { result.insert(current) }
+                current = ""
+            }
+        }
+        if !current.isEmpty { result.insert(current) }
+        return result
+    }
+
+    /// Tokens that look like metric names; label names and reason values that share the prefix
+    /// (`spiffe_id`, `spiffe_id_mismatch`) are not.
+    func isExporterMetricName(_ token: String) -> Bool {
+        let notMetrics = Set(["spiffe_id"] + SVIDProblem.allCases.map(\.rawValue))
+        return (token.hasPrefix("spiffe_") || token.hasPrefix("process_")) && !notMetrics.contains(token)
+    }
+
+    /// `level:metric:operation` recording rule names.
+    func isRecordingRuleName(_ token: String) -> Bool {
+        let parts = token.split(separator: ":", omittingEmptySubsequences: false)
+        return parts.count == 3 && parts.allSatisfy { !$0.isEmpty } && parts[1].hasPrefix("spiffe_")
+    }
+
+    @Test func docsListEveryMetricAndReason() throws {
+        let doc = try read("docs/metrics.md")
+        for descriptor in MetricCatalog.all {
+            #expect(doc.contains("`\(descriptor.name)`"), "docs/metrics.md does not document \(descriptor.name)")
+        }
+        for reason in SVIDProblem.allCases {
+            #expect(doc.contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks problem reason \(reason.rawValue)")
+        }
+        for reason in ConnectionFailureReason.allCases {
+            #expect(doc.contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks failure reason \(reason.rawValue)")
+        }
+        // And nothing documented that the catalog does not have.
+        let known = MetricCatalog.allSeriesNames
+        for token in tokens(doc) where isExporterMetricName(token) && !token.contains(":") {
+            #expect(known.contains(token), "docs/metrics.md mentions unknown metric \(token)")
+        }
+    }
+
+    @Test func metricNamesFollowPrometheusConventions() {
+        for d in MetricCatalog.all {
+            #expect(d.name.allSatisfy { $0.isLowercase || $0.isNumber || $0 == "_" }, "\(d.name)")
+            #expect((d.type == .counter) == d.name.hasSuffix("_total"), "\(d.name): counters and only counters end in _total")
+            #expect(!d.help.isEmpty)
+            let allowed: Set<String> = [
+                "source", "spiffe_id", "trust_domain", "audience", "rpc", "code", "reason", "outcome", "target",
+                "version", "revision",
+            ]
+            #expect(Set(d.labels).isSubset(of: allowed), "\(d.name) uses a label outside the vocabulary")
+        }
+        #expect(Set(MetricCatalog.all.map(\.name)).count == MetricCatalog.all.count)
+    }
+
+    @Test func alertsAndDashboardsUseOnlyCatalogMetrics() throws {
+        let known = MetricCatalog.allSeriesNames
+        let recording = try read("alerts/spiffe-exporter.recording.yml")
+        var recorded: Set<String> = []
+        for line in recording.split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("- record:") || trimmed.hasPrefix("record:") {
+                recorded.insert(trimmed.components(separatedBy: "record:")[1].trimmingCharacters(in: .whitespaces))
+            }
+        }
+        let sources = files(in: "alerts", suffixes: [".yml", ".yaml"]) + files(in: "dashboards", suffixes: [".json"])
+        #expect(sources.contains("alerts/spiffe-exporter.rules.yml"))
+        #expect(sources.contains("dashboards/spiffe-overview.json"))
+        #expect(sources.contains("dashboards/spiffe-workload.json"))
+        for file in sources where !file.hasPrefix("alerts/tests/") {
+            for token in tokens(try read(file)) {
+                if isRecordingRuleName(token) {
+                    #expect(recorded.contains(token), "\(file) uses recording rule \(token) that is not defined")
+                } else if !token.contains(":") && isExporterMetricName(token) {
+                    #expect(known.contains(token), "\(file) uses \(token), which the exporter does not emit")
+                }
+            }
+        }
+    }
+
+    @Test func everyAlertHasARunbookSection() throws {
+        let rules = try read("alerts/spiffe-exporter.rules.yml")
+        let runbooks = try read("docs/runbooks.md")
+        let headings = Set(runbooks.split(separator: "\n").filter { $0.hasPrefix("## ") }.map { String($0.dropFirst(3)).trimmingCharacters(in: .whitespaces) })
+        var alerts: [String] = []
+        for line in rules.split(separator: "\n") {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.hasPrefix("- alert:") {
+                alerts.append(trimmed.dropFirst("- alert:".count).trimmingCharacters(in: .whitespaces))
+            }
+        }
+        #expect(!alerts.isEmpty)
+        for alert in alerts {
+            #expect(headings.contains(alert), "docs/runbooks.md has no '## \(alert)' section")
+            #expect(rules.contains("#\(alert.lowercased())"), "\(alert) has no runbook_url anchor")
+        }
+    }
+}
