@@ -9,11 +9,13 @@ public struct ExporterMetrics: MetricsProvider {
     public let version: String
     public let revision: String
     public let includeProcessMetrics: Bool
+    public let contributors: [any ScrapeContributor]
 
     public init(
         store: IdentityStore, registry: MetricsRegistry, version: String, revision: String,
-        includeProcessMetrics: Bool = true
+        includeProcessMetrics: Bool = true, contributors: [any ScrapeContributor] = []
     ) {
+        self.contributors = contributors
         self.store = store
         self.registry = registry
         self.version = version
@@ -26,6 +28,9 @@ public struct ExporterMetrics: MetricsProvider {
         let snapshots = await store.snapshot(now: now)
         IdentityMetrics.collect(snapshots, now: now, into: &builder)
         registry.collect(into: &builder)
+        for contributor in contributors {
+            await contributor.collect(now: now, into: &builder)
+        }
         builder.add(MetricCatalog.buildInfo, [Sample([version, revision], 1)])
         if includeProcessMetrics { ProcessMetrics.collect(into: &builder) }
         return builder.render(format)

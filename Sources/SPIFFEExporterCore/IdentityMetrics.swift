@@ -69,6 +69,11 @@ public enum IdentityMetrics {
     }
 }
 
+/// A collector that renders its own series at scrape time (e.g. certificate files matched by a glob).
+public protocol ScrapeContributor: Sendable {
+    func collect(now: Date, into builder: inout ScrapeBuilder) async
+}
+
 /// Something that can produce a full exposition and say whether it is ready; injected into the
 /// HTTP layer so it never depends on the collectors.
 public protocol MetricsProvider: Sendable {

@@ -107,7 +107,10 @@ public enum MetricCatalog {
     public static let processStartTime = MetricDescriptor(
         "process_start_time_seconds", .gauge, "Start time of the process since unix epoch in seconds.")
 
-    public static let all: [MetricDescriptor] = [
+    /// Every family; each capability contributes its own list (see the MetricCatalog+*.swift files).
+    public static var all: [MetricDescriptor] { foundation + renewal + jwt + certFiles }
+
+    static let foundation: [MetricDescriptor] = [
         x509SVIDExpiry, x509SVIDIssued, x509SVIDExpiresIn, x509SVIDValid, x509SVIDProblem,
         bundleCertificates, bundleValidCertificates, bundleEarliestExpiry, bundleLatestExpiry,
         workloadAPIUp, workloadAPIRequests, workloadAPIConnectionFailures, workloadAPIRequestDuration,

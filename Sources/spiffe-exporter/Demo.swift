@@ -38,11 +38,12 @@ struct Demo: AsyncParsableCommand {
         try await simulator.start()
         logger.info("simulated SPIRE agent started", metadata: ["socket": "\(socket)", "svid_ttl": "\(svidTTL)"])
 
-        let collector = WorkloadAPICollectorConfiguration(
-            address: .unix(path: socket), firstResponseTimeout: try options.firstResponseTimeout())
+        var components = ExporterComponents(logger: logger)
+        components.addWorkloadAPI(
+            WorkloadAPICollectorConfiguration(address: .unix(path: socket), firstResponseTimeout: try options.firstResponseTimeout()))
         let host = http.listenAddress.host == "0.0.0.0" ? "localhost" : http.listenAddress.host
         do {
-            try await ExporterRunner.run(http: http, workloadAPI: [collector], extraServices: [], logger: logger) { port in
+            try await ExporterRunner.run(http: http, components: components, logger: logger) { port in
                 let line = "spiffe-exporter demo: metrics at http://\(host):\(port)\(http.telemetryPath) (Ctrl-C to stop)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }

@@ -94,11 +94,28 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError("Workload API address \"\(addressText)\": \(error)")
         }
-        var collectors: [WorkloadAPICollectorConfiguration] = []
+        var components = ExporterComponents(logger: logger)
         if workloadAPIEnabled {
-            collectors.append(WorkloadAPICollectorConfiguration(address: address, firstResponseTimeout: timeout))
+            components.addWorkloadAPI(WorkloadAPICollectorConfiguration(address: address, firstResponseTimeout: timeout))
         }
-        try await ExporterRunner.run(http: http, workloadAPI: collectors, extraServices: [], logger: logger)
+        try await ExporterRunner.run(http: http, components: components, logger: logger)
+    }
+}
+
+/// The store, registry and collectors of one exporter process; each source kind adds itself here.
+struct ExporterComponents {
+    let store = IdentityStore()
+    let registry = MetricsRegistry()
+    let logger: Logger
+    var services: [any Service] = []
+    var contributors: [any ScrapeContributor] = []
+
+    init(logger: Logger) {
+        self.logger = logger
+    }
+
+    mutating func addWorkloadAPI(_ configuration: WorkloadAPICollectorConfiguration) {
+        services.append(WorkloadAPICollector(configuration: configuration, store: store, registry: registry, logger: logger))
     }
 }
 
@@ -106,25 +123,20 @@ struct Serve: AsyncParsableCommand {
 enum ExporterRunner {
     static func run(
         http: HTTPConfiguration,
-        workloadAPI: [WorkloadAPICollectorConfiguration],
-        extraServices: [any Service],
+        components: ExporterComponents,
         logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        let store = IdentityStore()
-        let registry = MetricsRegistry()
-        let collectors: [any Service] = workloadAPI.map {
-            WorkloadAPICollector(configuration: $0, store: store, registry: registry, logger: logger)
-        }
         let metrics = ExporterMetrics(
-            store: store, registry: registry, version: BuildVersion.version, revision: BuildVersion.revision)
+            store: components.store, registry: components.registry, version: BuildVersion.version,
+            revision: BuildVersion.revision, contributors: components.contributors)
         let app = buildApplication(configuration: http, metrics: metrics, logger: logger) { port in
             logger.info("listening", metadata: ["address": "\(http.listenAddress.host):\(port)", "telemetry_path": "\(http.telemetryPath)"])
             await onListening(port)
         }
         let group = ServiceGroup(
             configuration: .init(
-                services: extraServices + collectors + [app],
+                services: components.services + [app],
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await group.run()
