@@ -29,8 +29,11 @@ public final class IdentityStore: Sendable {
     }
 
     private let state = Mutex<[String: SourceState]>([:])
+    private let renewals: Mutex<RenewalTracker>
 
-    public init() {}
+    public init(renewal: RenewalTracker.Configuration = RenewalTracker.Configuration()) {
+        renewals = Mutex(RenewalTracker(configuration: renewal))
+    }
 
     /// Declares a source so readiness waits for its first sync.
     public func register(source: String) {
@@ -41,9 +44,18 @@ public final class IdentityStore: Sendable {
 
     public func unregister(source: String) {
         _ = state.withLock { $0.removeValue(forKey: source) }
+        renewals.withLock { $0.removeSource(source) }
     }
 
-    public func replaceSVIDs(source: String, entries: [Entry], bundles: [String: TrustBundle]) {
+    /// Replaces a source's SVIDs with a new full list observed at `now`.
+    public func replaceSVIDs(source: String, entries: [Entry], bundles: [String: TrustBundle], now: Date = Date()) {
+        var present: [String: SVIDGeneration] = [:]
+        for entry in entries {
+            guard let leaf = entry.report.leaf else { continue }
+            present[entry.report.spiffeID] = SVIDGeneration(
+                fingerprint: leaf.serialNumber, notBefore: leaf.notBefore, notAfter: leaf.notAfter)
+        }
+        renewals.withLock { _ = $0.observe(source: source, present: present, now: now) }
         state.withLock { s in
             var src = s[source] ?? SourceState()
             src.generation += 1
@@ -63,7 +75,8 @@ public final class IdentityStore: Sendable {
     }
 
     /// Drops a source's identities (e.g. the agent said PermissionDenied: it has none for us).
-    public func clearSVIDs(source: String) {
+    public func clearSVIDs(source: String, now: Date = Date()) {
+        renewals.withLock { _ = $0.observe(source: source, present: [:], now: now) }
         state.withLock { s in
             guard var src = s[source] else { return }
             src.generation += 1
@@ -104,10 +117,15 @@ public final class IdentityStore: Sendable {
                 s[item.source]?.svids[item.index].report = report
             }
         }
+        let statuses = renewals.withLock { tracker in
+            tracker.tick(now: now)
+            return Dictionary(grouping: tracker.status(now: now), by: \.key.source)
+        }
         return state.withLock { s in
             s.map { source, src in
                 SourceSnapshot(
-                    source: source, svids: src.svids.map(\.report), bundles: src.streamedBundles ?? src.svidBundles)
+                    source: source, svids: src.svids.map(\.report), bundles: src.streamedBundles ?? src.svidBundles,
+                    renewals: statuses[source] ?? [])
             }
         }
     }

@@ -244,7 +244,7 @@ public struct WorkloadAPICollector: Service {
         case .permissionDenied:
             reason = .noIdentity
             // The agent has no identity for us: whatever we held is withdrawn.
-            store.clearSVIDs(source: configuration.source)
+            store.clearSVIDs(source: configuration.source, now: clock())
             store.markSynced(source: configuration.source)
         case .invalidArgument where detail.hasPrefix("Can't deserialize"):
             reason = .malformedResponse
@@ -309,7 +309,7 @@ public struct WorkloadAPICollector: Service {
             let report = await X509SVIDAnalyzer.analyze(material, bundles: bundleSet, now: now)
             reports.append(IdentityStore.Entry(material: material, bundles: bundleSet, report: report))
         }
-        store.replaceSVIDs(source: source, entries: Self.dedupe(reports), bundles: bundles)
+        store.replaceSVIDs(source: source, entries: Self.dedupe(reports), bundles: bundles, now: now)
         registry.set(MetricCatalog.workloadAPIUp, [source], to: 1)
         logger.debug("X509SVIDResponse applied", metadata: ["source": "\(source)", "svids": "\(reports.count)"])
     }

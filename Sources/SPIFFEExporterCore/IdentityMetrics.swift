@@ -6,11 +6,17 @@ public struct SourceSnapshot: Sendable {
     public var svids: [X509SVIDReport]
     /// Bundles by trust domain name.
     public var bundles: [String: TrustBundle]
+    /// Renewal status of this source's X.509-SVID identities (kept through the disappearance grace).
+    public var renewals: [RenewalTracker.Status]
 
-    public init(source: String, svids: [X509SVIDReport], bundles: [String: TrustBundle]) {
+    public init(
+        source: String, svids: [X509SVIDReport], bundles: [String: TrustBundle],
+        renewals: [RenewalTracker.Status] = []
+    ) {
         self.source = source
         self.svids = svids
         self.bundles = bundles
+        self.renewals = renewals
     }
 }
 
@@ -27,6 +33,9 @@ public enum IdentityMetrics {
         var bundleValid: [Sample] = []
         var bundleEarliest: [Sample] = []
         var bundleLatest: [Sample] = []
+        var renewals: [Sample] = []
+        var overdue: [Sample] = []
+        var deadlines: [Sample] = []
         let nowSeconds = now.timeIntervalSince1970
 
         for snapshot in sources {
@@ -43,6 +52,14 @@ public enum IdentityMetrics {
                 for problem in failing {
                     problems.append(Sample([snapshot.source, report.spiffeID, problem.rawValue], 1))
                 }
+            }
+            for status in snapshot.renewals {
+                let labels = [snapshot.source, status.key.identity]
+                for outcome in RenewalOutcome.allCases {
+                    renewals.append(Sample(labels + [outcome.rawValue], Double(status.outcomes[outcome] ?? 0)))
+                }
+                if let isOverdue = status.overdue { overdue.append(Sample(labels, isOverdue ? 1 : 0)) }
+                if let deadline = status.deadline { deadlines.append(Sample(labels, deadline.timeIntervalSince1970)) }
             }
             for (trustDomain, bundle) in snapshot.bundles {
                 let labels = [snapshot.source, trustDomain]
@@ -62,6 +79,9 @@ public enum IdentityMetrics {
         builder.add(MetricCatalog.x509SVIDExpiresIn, expiresIn)
         builder.add(MetricCatalog.x509SVIDValid, valid)
         builder.add(MetricCatalog.x509SVIDProblem, problems)
+        builder.add(MetricCatalog.x509SVIDRenewals, renewals)
+        builder.add(MetricCatalog.x509SVIDRenewalOverdue, overdue)
+        builder.add(MetricCatalog.x509SVIDRenewalDeadline, deadlines)
         builder.add(MetricCatalog.bundleCertificates, bundleCerts)
         builder.add(MetricCatalog.bundleValidCertificates, bundleValid)
         builder.add(MetricCatalog.bundleEarliestExpiry, bundleEarliest)

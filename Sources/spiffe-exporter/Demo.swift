@@ -18,6 +18,11 @@ struct Demo: AsyncParsableCommand {
     @Option(name: .customLong("demo.trust-domain"), help: "Trust domain of the simulated agent.")
     var trustDomain = "example.org"
 
+    @Option(
+        name: .customLong("demo.fault"),
+        help: "Fault the simulated agent injects: \(DemoFault.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var fault: DemoFault = .none
+
     func run() async throws {
         let logger = try options.makeLogger()
         let http = try options.httpConfiguration()
@@ -34,11 +39,12 @@ struct Demo: AsyncParsableCommand {
                 trustDomain: trustDomain,
                 spiffeIDs: ["spiffe://\(trustDomain)/ns/demo/sa/frontend", "spiffe://\(trustDomain)/ns/demo/sa/backend"],
                 svidTTL: ttl,
-                federatedTrustDomains: ["partner.example"]))
+                federatedTrustDomains: ["partner.example"],
+                fault: fault.simulatorFault))
         try await simulator.start()
         logger.info("simulated SPIRE agent started", metadata: ["socket": "\(socket)", "svid_ttl": "\(svidTTL)"])
 
-        var components = ExporterComponents(logger: logger)
+        var components = ExporterComponents(logger: logger, renewal: try options.renewalConfiguration())
         components.addWorkloadAPI(
             WorkloadAPICollectorConfiguration(address: .unix(path: socket), firstResponseTimeout: try options.firstResponseTimeout()))
         let host = http.listenAddress.host == "0.0.0.0" ? "localhost" : http.listenAddress.host
@@ -53,5 +59,34 @@ struct Demo: AsyncParsableCommand {
         }
         await simulator.stop()
         try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Simulator faults by name, for `--demo.fault`.
+enum DemoFault: String, CaseIterable, ExpressibleByArgument {
+    case none
+    case noIdentity = "no-identity"
+    case unavailable
+    case slowFirstResponse = "slow-first-response"
+    case stalledRotation = "stalled-rotation"
+    case dropStreams = "drop-streams"
+    case garbageDER = "garbage-der"
+    case expiredSVID = "expired-svid"
+    case wrongTrustDomain = "wrong-trust-domain"
+    case mismatchedKey = "mismatched-key"
+
+    var simulatorFault: SimulatorFault {
+        switch self {
+        case .none: .none
+        case .noIdentity: .noIdentity
+        case .unavailable: .unavailable
+        case .slowFirstResponse: .slowFirstResponse(.seconds(15))
+        case .stalledRotation: .stalledRotation
+        case .dropStreams: .dropStreams
+        case .garbageDER: .garbageDER
+        case .expiredSVID: .expiredSVID
+        case .wrongTrustDomain: .wrongTrustDomain
+        case .mismatchedKey: .mismatchedKey
+        }
     }
 }

@@ -34,6 +34,29 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("log.format"), help: "Log format: logfmt or json.")
     var logFormat = "logfmt"
 
+    @Option(
+        name: .customLong("renewal.deadline-fraction"),
+        help: "An SVID not replaced by notBefore + lifetime x this is overdue (SPIRE renews at about 0.5).")
+    var renewalDeadlineFraction = 0.75
+
+    @Option(
+        name: .customLong("renewal.identity-grace-period"),
+        help: "How long renewal series of an identity that disappeared are kept.")
+    var identityGracePeriod = "10m"
+
+    func renewalConfiguration() throws -> RenewalTracker.Configuration {
+        guard renewalDeadlineFraction > 0, renewalDeadlineFraction <= 1 else {
+            throw ValidationError("--renewal.deadline-fraction must be in (0, 1] (got \(renewalDeadlineFraction))")
+        }
+        do {
+            return RenewalTracker.Configuration(
+                deadlineFraction: renewalDeadlineFraction,
+                disappearanceGrace: try DurationText.seconds(identityGracePeriod))
+        } catch {
+            throw ValidationError("--renewal.identity-grace-period: \(error)")
+        }
+    }
+
     func makeLogger(label: String = "spiffe-exporter") throws -> Logger {
         let level: Logger.Level
         switch logLevel {
@@ -94,7 +117,7 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw ValidationError("Workload API address \"\(addressText)\": \(error)")
         }
-        var components = ExporterComponents(logger: logger)
+        var components = ExporterComponents(logger: logger, renewal: try options.renewalConfiguration())
         if workloadAPIEnabled {
             components.addWorkloadAPI(WorkloadAPICollectorConfiguration(address: address, firstResponseTimeout: timeout))
         }
@@ -104,14 +127,15 @@ struct Serve: AsyncParsableCommand {
 
 /// The store, registry and collectors of one exporter process; each source kind adds itself here.
 struct ExporterComponents {
-    let store = IdentityStore()
+    let store: IdentityStore
     let registry = MetricsRegistry()
     let logger: Logger
     var services: [any Service] = []
     var contributors: [any ScrapeContributor] = []
 
-    init(logger: Logger) {
+    init(logger: Logger, renewal: RenewalTracker.Configuration = RenewalTracker.Configuration()) {
         self.logger = logger
+        self.store = IdentityStore(renewal: renewal)
     }
 
     mutating func addWorkloadAPI(_ configuration: WorkloadAPICollectorConfiguration) {

@@ -46,3 +46,20 @@ import Testing
         #expect(text.contains(#"spiffe_x509_svid_valid{source="s",spiffe_id="spiffe://example.org/ns/prod/sa/web"} 0"#))
     }
 }
+
+@Suite struct RenewalRenderingTests {
+    @Test func renewalSeriesAreRenderedFromTrackerStatus() {
+        var tracker = RenewalTracker()
+        let id = "spiffe://example.org/web"
+        tracker.observe(source: "s", present: [id: SVIDGeneration(fingerprint: "a", notBefore: at(0), notAfter: at(100))], now: at(0))
+        tracker.observe(source: "s", present: [id: SVIDGeneration(fingerprint: "b", notBefore: at(50), notAfter: at(150))], now: at(50))
+        var builder = ScrapeBuilder()
+        let snapshot = SourceSnapshot(source: "s", svids: [], bundles: [:], renewals: tracker.status(now: at(140)))
+        IdentityMetrics.collect([snapshot], now: at(140), into: &builder)
+        let text = String(decoding: builder.render(.prometheusText), as: UTF8.self)
+        #expect(text.contains(#"spiffe_x509_svid_renewals_total{source="s",spiffe_id="spiffe://example.org/web",outcome="on_time"} 1"#))
+        #expect(text.contains(#"spiffe_x509_svid_renewals_total{source="s",spiffe_id="spiffe://example.org/web",outcome="missed"} 0"#))
+        #expect(text.contains(#"spiffe_x509_svid_renewal_overdue{source="s",spiffe_id="spiffe://example.org/web"} 1"#))
+        #expect(text.contains(#"spiffe_x509_svid_renewal_deadline_timestamp_seconds{source="s",spiffe_id="spiffe://example.org/web"} \#(Int(at(125).timeIntervalSince1970))"#))
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+
+/// How one SVID generation ended (`spiffe_x509_svid_renewals_total{outcome}`).
+public enum RenewalOutcome: String, CaseIterable, Sendable, Hashable {
+    /// A new SVID was observed before the renewal deadline.
+    case onTime = "on_time"
+    /// A new SVID was observed after the deadline but before the old one expired.
+    case late
+    /// The SVID expired with no replacement observed.
+    case missed
+}
+
+/// One SVID generation as observed: what identifies it and its validity window.
+public struct SVIDGeneration: Sendable, Hashable {
+    public var fingerprint: String
+    public var notBefore: Date
+    public var notAfter: Date
+
+    public init(fingerprint: String, notBefore: Date, notAfter: Date) {
+        self.fingerprint = fingerprint
+        self.notBefore = notBefore
+        self.notAfter = notAfter
+    }
+
+    public var lifetime: TimeInterval { notAfter.timeIntervalSince(notBefore) }
+}
+
+/// Renewal tracking for every identity of every source: a pure state machine fed with what the
+/// collectors observe and with the time; it never reads a clock.
+///
+/// Rules: the first observation of an identity is a baseline (an exporter restart never counts a
+/// renewal); each generation ends in exactly one outcome; an identity that disappears is not a
+/// failure and is forgotten after `disappearanceGrace`; time never runs backwards for the tracker
+/// (a clock stepping back is treated as no time passing).
+public struct RenewalTracker: Sendable {
+    public struct Key: Hashable, Sendable, Comparable {
+        public var source: String
+        public var identity: String
+
+        public init(source: String, identity: String) {
+            self.source = source
+            self.identity = identity
+        }
+
+        public static func < (a: Key, b: Key) -> Bool { (a.source, a.identity) < (b.source, b.identity) }
+    }
+
+    public struct Configuration: Sendable, Hashable {
+        /// Deadline = notBefore + lifetime × this (SPIRE renews at ~0.5; 0.75 leaves grace).
+        public var deadlineFraction: Double
+        /// How long a vanished identity's renewal series are kept before being dropped.
+        public var disappearanceGrace: TimeInterval
+
+        public init(deadlineFraction: Double = 0.75, disappearanceGrace: TimeInterval = 600) {
+            self.deadlineFraction = deadlineFraction
+            self.disappearanceGrace = disappearanceGrace
+        }
+    }
+
+    /// What a scrape shows for one tracked identity.
+    public struct Status: Sendable, Hashable {
+        public var key: Key
+        public var outcomes: [RenewalOutcome: Int]
+        /// Renewal deadline of the current generation; `nil` while the identity is absent.
+        public var deadline: Date?
+        /// Past the deadline with no replacement; `nil` while the identity is absent.
+        public var overdue: Bool?
+    }
+
+    public enum Event: Sendable, Hashable {
+        case renewal(Key, RenewalOutcome)
+        case forgotten(Key)
+    }
+
+    struct IdentityState: Sendable {
+        var generation: SVIDGeneration
+        /// The current generation's outcome was already counted (it expired unreplaced).
+        var resolved = false
+        var missingSince: Date?
+        var outcomes: [RenewalOutcome: Int] = [.onTime: 0, .late: 0, .missed: 0]
+    }
+
+    public var configuration: Configuration
+    private var identities: [Key: IdentityState] = [:]
+    private var lastNow: Date = .distantPast
+
+    public init(configuration: Configuration = Configuration()) {
+        self.configuration = configuration
+    }
+
+    public func deadline(of generation: SVIDGeneration) -> Date {
+        generation.notBefore.addingTimeInterval(generation.lifetime * configuration.deadlineFraction)
+    }
+
+    private mutating func advance(_ now: Date) -> Date {
+        lastNow = max(lastNow, now)
+        return lastNow
+    }
+
+    /// Applies the full current list of one source (messages and directory scans are full state):
+    /// identities present are observed, identities absent start their grace period.
+    @discardableResult
+    public mutating func observe(source: String, present: [String: SVIDGeneration], now: Date) -> [Event] {
+        let now = advance(now)
+        var events: [Event] = []
+        for (identity, generation) in present {
+            let key = Key(source: source, identity: identity)
+            guard var state = identities[key] else {
+                identities[key] = IdentityState(generation: generation)
+                continue
+            }
+            let wasMissing = state.missingSince != nil
+            state.missingSince = nil
+            if state.generation.fingerprint != generation.fingerprint || state.generation.notAfter != generation.notAfter {
+                if wasMissing {
+                    // No continuity was observed across the gap: start a new baseline.
+                    state.resolved = false
+                } else if !state.resolved {
+                    let outcome = Self.outcome(replacedAt: now, deadline: deadline(of: state.generation), notAfter: state.generation.notAfter)
+                    state.outcomes[outcome, default: 0] += 1
+                    events.append(.renewal(key, outcome))
+                }
+                state.generation = generation
+                state.resolved = false
+            }
+            identities[key] = state
+        }
+        for (key, var state) in identities where key.source == source && present[key.identity] == nil {
+            if state.missingSince == nil {
+                state.missingSince = now
+                identities[key] = state
+            }
+        }
+        events += tick(now: now)
+        return events
+    }
+
+    /// Counts generations that expired unreplaced and forgets identities gone past their grace.
+    @discardableResult
+    public mutating func tick(now: Date) -> [Event] {
+        let now = advance(now)
+        var events: [Event] = []
+        for key in identities.keys.sorted() {
+            guard var state = identities[key] else { continue }
+            if let since = state.missingSince {
+                if now.timeIntervalSince(since) >= configuration.disappearanceGrace {
+                    identities[key] = nil
+                    events.append(.forgotten(key))
+                }
+                continue
+            }
+            if !state.resolved && now > state.generation.notAfter {
+                state.resolved = true
+                state.outcomes[.missed, default: 0] += 1
+                identities[key] = state
+                events.append(.renewal(key, .missed))
+            }
+        }
+        return events
+    }
+
+    /// Forgets a whole source at once (removed by a configuration reload).
+    public mutating func removeSource(_ source: String) {
+        identities = identities.filter { $0.key.source != source }
+    }
+
+    public func status(now: Date) -> [Status] {
+        let now = max(lastNow, now)
+        return identities.keys.sorted().compactMap { key in
+            guard let state = identities[key] else { return nil }
+            let present = state.missingSince == nil
+            let deadline = deadline(of: state.generation)
+            return Status(
+                key: key, outcomes: state.outcomes, deadline: present ? deadline : nil,
+                overdue: present ? now > deadline : nil)
+        }
+    }
+
+    static func outcome(replacedAt now: Date, deadline: Date, notAfter: Date) -> RenewalOutcome {
+        if now <= deadline { return .onTime }
+        if now <= notAfter { return .late }
+        return .missed
+    }
+}
