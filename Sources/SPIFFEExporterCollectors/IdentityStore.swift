@@ -26,6 +26,22 @@ public final class IdentityStore: Sendable {
         /// Bundles that came with the SVIDs (own + federated), used until a bundle stream delivers.
         var svidBundles: [String: TrustBundle] = [:]
         var synced = false
+        /// Fingerprint of each exported bundle and how often it changed.
+        var bundleFingerprints: [String: String] = [:]
+        var bundleUpdates: [String: Int] = [:]
+
+        var exportedBundles: [String: TrustBundle] { streamedBundles ?? svidBundles }
+
+        /// Counts trust domains whose exported bundle changed (or appeared).
+        mutating func countBundleChanges() {
+            for (domain, bundle) in exportedBundles {
+                let fingerprint = bundle.fingerprint
+                if bundleFingerprints[domain] != fingerprint {
+                    bundleFingerprints[domain] = fingerprint
+                    bundleUpdates[domain, default: 0] += 1
+                }
+            }
+        }
     }
 
     private let state = Mutex<[String: SourceState]>([:])
@@ -62,6 +78,7 @@ public final class IdentityStore: Sendable {
             src.svids = entries
             src.svidBundles = bundles
             src.synced = true
+            src.countBundleChanges()
             s[source] = src
         }
     }
@@ -70,6 +87,7 @@ public final class IdentityStore: Sendable {
         state.withLock { s in
             var src = s[source] ?? SourceState()
             src.streamedBundles = bundles
+            src.countBundleChanges()
             s[source] = src
         }
     }
@@ -124,8 +142,8 @@ public final class IdentityStore: Sendable {
         return state.withLock { s in
             s.map { source, src in
                 SourceSnapshot(
-                    source: source, svids: src.svids.map(\.report), bundles: src.streamedBundles ?? src.svidBundles,
-                    renewals: statuses[source] ?? [])
+                    source: source, svids: src.svids.map(\.report), bundles: src.exportedBundles,
+                    renewals: statuses[source] ?? [], bundleUpdates: src.bundleUpdates)
             }
         }
     }

@@ -16,14 +16,14 @@ public struct CertificateFacts: Sendable, Hashable {
     public var keyCertSign: Bool
     public var cRLSign: Bool
     public var keyType: String
+    /// Short stable identifier of a CA certificate: its subject key identifier in hex, or the first
+    /// 8 bytes of the SHA-256 of its DER when it has none. Never the serial number.
+    public var identifier: String
 
     public init(_ certificate: Certificate) {
         notBefore = certificate.notValidBefore
         notAfter = certificate.notValidAfter
-        serialNumber = certificate.serialNumber.bytes.map { byte in
-            let hex = String(byte, radix: 16)
-            return hex.count == 1 ? "0" + hex : hex
-        }.joined()
+        serialNumber = Self.hex(certificate.serialNumber.bytes)
         var isCA = false
         var uris: [String] = []
         var keyUsage: KeyUsage?
@@ -46,6 +46,27 @@ public struct CertificateFacts: Sendable, Hashable {
         keyCertSign = keyUsage?.keyCertSign ?? false
         cRLSign = keyUsage?.cRLSign ?? false
         keyType = Self.keyType(of: certificate.publicKey)
+        identifier = Self.identifier(of: certificate)
+    }
+
+    static func hex<C: Collection<UInt8>>(_ bytes: C) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count * 2)
+        for b in bytes {
+            out.append(digits[Int(b >> 4)])
+            out.append(digits[Int(b & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    static func identifier(of certificate: Certificate) -> String {
+        if let ski = try? certificate.extensions.subjectKeyIdentifier, !ski.keyIdentifier.isEmpty {
+            return hex(ski.keyIdentifier)
+        }
+        var serializer = DER.Serializer()
+        guard (try? serializer.serialize(certificate)) != nil else { return "unknown" }
+        return hex(Array(SHA256.hash(data: serializer.serializedBytes)).prefix(8))
     }
 
     public var lifetime: TimeInterval { notAfter.timeIntervalSince(notBefore) }

@@ -8,11 +8,14 @@ public struct SourceSnapshot: Sendable {
     public var bundles: [String: TrustBundle]
     /// Renewal status of this source's X.509-SVID identities (kept through the disappearance grace).
     public var renewals: [RenewalTracker.Status]
+    /// Bundle changes seen per trust domain since start.
+    public var bundleUpdates: [String: Int]
 
     public init(
         source: String, svids: [X509SVIDReport], bundles: [String: TrustBundle],
-        renewals: [RenewalTracker.Status] = []
+        renewals: [RenewalTracker.Status] = [], bundleUpdates: [String: Int] = [:]
     ) {
+        self.bundleUpdates = bundleUpdates
         self.source = source
         self.svids = svids
         self.bundles = bundles
@@ -34,6 +37,8 @@ public enum IdentityMetrics {
         var bundleEarliest: [Sample] = []
         var bundleLatest: [Sample] = []
         var renewals: [Sample] = []
+        var caExpiry: [Sample] = []
+        var updates: [Sample] = []
         var overdue: [Sample] = []
         var deadlines: [Sample] = []
         let nowSeconds = now.timeIntervalSince1970
@@ -72,6 +77,12 @@ public enum IdentityMetrics {
                 if let latest = summary.latestExpiry {
                     bundleLatest.append(Sample(labels, latest.timeIntervalSince1970))
                 }
+                for fact in bundle.facts {
+                    caExpiry.append(Sample(labels + [fact.identifier], fact.notAfter.timeIntervalSince1970))
+                }
+            }
+            for (trustDomain, count) in snapshot.bundleUpdates {
+                updates.append(Sample([snapshot.source, trustDomain], Double(count)))
             }
         }
         builder.add(MetricCatalog.x509SVIDExpiry, expiry)
@@ -86,6 +97,8 @@ public enum IdentityMetrics {
         builder.add(MetricCatalog.bundleValidCertificates, bundleValid)
         builder.add(MetricCatalog.bundleEarliestExpiry, bundleEarliest)
         builder.add(MetricCatalog.bundleLatestExpiry, bundleLatest)
+        builder.add(MetricCatalog.bundleCAExpiry, caExpiry)
+        builder.add(MetricCatalog.bundleUpdates, updates)
     }
 }
 

@@ -64,6 +64,15 @@ public enum MetricCatalog {
         "Latest NotAfter among the bundle's CA certificates (the bundle's horizon), in Unix seconds.",
         labels: ["source", "trust_domain"])
 
+    public static let bundleCAExpiry = MetricDescriptor(
+        "spiffe_trust_bundle_ca_expiry_timestamp_seconds", .gauge,
+        "NotAfter of each CA certificate in the bundle, in Unix seconds; ca is its subject key identifier (hex).",
+        labels: ["source", "trust_domain", "ca"])
+    public static let bundleUpdates = MetricDescriptor(
+        "spiffe_trust_bundle_updates_total", .counter,
+        "Times the set of CA certificates of the trust domain's bundle changed (first sight included).",
+        labels: ["source", "trust_domain"])
+
     // MARK: Workload API client
     public static let workloadAPIUp = MetricDescriptor(
         "spiffe_workload_api_up", .gauge,
@@ -112,7 +121,8 @@ public enum MetricCatalog {
 
     static let foundation: [MetricDescriptor] = [
         x509SVIDExpiry, x509SVIDIssued, x509SVIDExpiresIn, x509SVIDValid, x509SVIDProblem,
-        bundleCertificates, bundleValidCertificates, bundleEarliestExpiry, bundleLatestExpiry,
+        bundleCertificates, bundleValidCertificates, bundleEarliestExpiry, bundleLatestExpiry, bundleCAExpiry,
+        bundleUpdates,
         workloadAPIUp, workloadAPIRequests, workloadAPIConnectionFailures, workloadAPIRequestDuration,
         workloadAPIUpdates, workloadAPILastUpdate,
         buildInfo, processCPU, processResidentMemory, processVirtualMemory, processOpenFDs, processMaxFDs,

@@ -65,6 +65,12 @@ public struct TrustBundle: Sendable {
         return domains
     }
 
+    /// Changes whenever the set of CA certificates changes.
+    public var fingerprint: String {
+        facts.map { "\($0.identifier)/\($0.serialNumber)/\($0.notAfter.timeIntervalSince1970)" }.sorted()
+            .joined(separator: ",") + (decodeError == nil ? "" : "!")
+    }
+
     public func summary(at now: Date) -> TrustBundleSummary {
         let valid = facts.filter { $0.isValid(at: now) }
         return TrustBundleSummary(

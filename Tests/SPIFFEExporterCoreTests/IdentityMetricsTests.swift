@@ -20,8 +20,11 @@ import Testing
         let web = #"{source="workload_api",spiffe_id="spiffe://example.org/ns/prod/sa/web"}"#
         let broken = #"{source="workload_api",spiffe_id="spiffe://example.org/broken"}"#
         let td = #"{source="workload_api",trust_domain="example.org"}"#
+        let ca = CertificateFacts(pki.root.certificate).identifier
+        #expect(ca.count == 40)  // SHA-1 subject key identifier, hex
         #expect(
             lines == [
+                #"spiffe_trust_bundle_ca_expiry_timestamp_seconds{source="workload_api",trust_domain="example.org",ca="\#(ca)"} \#(Int(at(23 * 3600).timeIntervalSince1970))"#,
                 "spiffe_trust_bundle_certificates\(td) 1",
                 "spiffe_trust_bundle_earliest_expiry_timestamp_seconds\(td) \(Int(at(23 * 3600).timeIntervalSince1970))",
                 "spiffe_trust_bundle_latest_expiry_timestamp_seconds\(td) \(Int(at(23 * 3600).timeIntervalSince1970))",
