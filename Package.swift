@@ -132,6 +132,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "CertFilesTests",
+            dependencies: [
+                "SPIFFEExporterCore",
+                "SPIFFEExporterCollectors",
+                "SVIDFactory",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: ["SVIDFactory"],
             swiftSettings: swiftSettings

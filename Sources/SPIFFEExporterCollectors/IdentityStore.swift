@@ -29,6 +29,10 @@ public final class IdentityStore: Sendable {
         /// Fingerprint of each exported bundle and how often it changed.
         var bundleFingerprints: [String: String] = [:]
         var bundleUpdates: [String: Int] = [:]
+        /// JWT-SVIDs by audience label; the token is kept only to re-verify when the JWT bundle
+        /// changes and is never exported or logged.
+        var jwt: [String: [JWTEntry]] = [:]
+        var jwtBundles: [String: JWTBundle] = [:]
 
         var exportedBundles: [String: TrustBundle] { streamedBundles ?? svidBundles }
 
@@ -44,11 +48,70 @@ public final class IdentityStore: Sendable {
         }
     }
 
+    /// One JWT-SVID as fetched, with its verdict.
+    public struct JWTEntry: Sendable {
+        public var token: String
+        public var reportedSPIFFEID: String
+        public var audiences: [String]
+        public var report: JWTSVIDReport
+
+        public init(token: String, reportedSPIFFEID: String, audiences: [String], report: JWTSVIDReport) {
+            self.token = token
+            self.reportedSPIFFEID = reportedSPIFFEID
+            self.audiences = audiences
+            self.report = report
+        }
+    }
+
     private let state = Mutex<[String: SourceState]>([:])
     private let renewals: Mutex<RenewalTracker>
+    private let jwtRenewals: Mutex<RenewalTracker>
 
     public init(renewal: RenewalTracker.Configuration = RenewalTracker.Configuration()) {
         renewals = Mutex(RenewalTracker(configuration: renewal))
+        jwtRenewals = Mutex(RenewalTracker(configuration: renewal))
+    }
+
+    /// The JWT bundles a source currently has, to validate freshly fetched tokens.
+    public func jwtBundles(source: String) -> [String: JWTBundle] {
+        state.withLock { $0[source]?.jwtBundles ?? [:] }
+    }
+
+    /// Replaces the JWT-SVIDs fetched for one audience set.
+    public func replaceJWTSVIDs(source: String, audience: String, entries: [JWTEntry], now: Date = Date()) {
+        state.withLock { s in
+            var src = s[source] ?? SourceState()
+            src.jwt[audience] = entries
+            s[source] = src
+        }
+        var present: [String: SVIDGeneration] = [:]
+        for entry in entries {
+            guard let exp = entry.report.expiresAt else { continue }
+            present[entry.report.spiffeID] = SVIDGeneration(
+                fingerprint: entry.report.fingerprint, notBefore: entry.report.issuedAt ?? now, notAfter: exp)
+        }
+        // Each audience set is tracked as its own stream of generations.
+        jwtRenewals.withLock {
+            _ = $0.observe(source: SourceSnapshot.jwtTrackerSource(source: source, audience: audience), present: present, now: now)
+        }
+    }
+
+    /// Replaces a source's JWT bundles and re-verifies its JWT-SVIDs against them.
+    public func replaceJWTBundles(source: String, bundles: [String: JWTBundle]) {
+        state.withLock { s in
+            var src = s[source] ?? SourceState()
+            src.jwtBundles = bundles
+            for (audience, entries) in src.jwt {
+                src.jwt[audience] = entries.map { entry in
+                    var entry = entry
+                    entry.report = JWTSVIDAnalyzer.analyze(
+                        token: entry.token, reportedSPIFFEID: entry.reportedSPIFFEID, audiences: entry.audiences,
+                        bundles: bundles)
+                    return entry
+                }
+            }
+            s[source] = src
+        }
     }
 
     /// Declares a source so readiness waits for its first sync.
@@ -139,11 +202,19 @@ public final class IdentityStore: Sendable {
             tracker.tick(now: now)
             return Dictionary(grouping: tracker.status(now: now), by: \.key.source)
         }
+        let jwtStatuses = jwtRenewals.withLock { tracker in
+            tracker.tick(now: now)
+            return Dictionary(grouping: tracker.status(now: now)) { SourceSnapshot.splitJWTTrackerSource($0.key.source).source }
+        }
         return state.withLock { s in
-            s.map { source, src in
-                SourceSnapshot(
+            s.map { source, src -> SourceSnapshot in
+                var snapshot = SourceSnapshot(
                     source: source, svids: src.svids.map(\.report), bundles: src.exportedBundles,
                     renewals: statuses[source] ?? [], bundleUpdates: src.bundleUpdates)
+                snapshot.jwtSVIDs = src.jwt.keys.sorted().flatMap { src.jwt[$0]!.map(\.report) }
+                snapshot.jwtBundles = src.jwtBundles
+                snapshot.jwtRenewals = jwtStatuses[source] ?? []
+                return snapshot
             }
         }
     }

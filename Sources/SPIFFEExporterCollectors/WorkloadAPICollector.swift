@@ -16,14 +16,22 @@ public struct WorkloadAPICollectorConfiguration: Sendable {
     public var backoff: Backoff
     /// Whether to also open FetchX509Bundles (all bundles, federated included).
     public var fetchBundles: Bool
+    /// Audience sets to fetch JWT-SVIDs for; empty disables JWT-SVID and JWT bundle collection.
+    public var jwtAudiences: [[String]]
+    /// How often to fetch each audience set's JWT-SVID (sooner when the token passes half its life).
+    public var jwtInterval: Duration
 
     public init(
         source: String = "workload_api",
         address: WorkloadEndpointAddress,
         firstResponseTimeout: Duration = .seconds(10),
         backoff: Backoff = Backoff(initial: 1, multiplier: 2, cap: 30),
-        fetchBundles: Bool = true
+        fetchBundles: Bool = true,
+        jwtAudiences: [[String]] = [],
+        jwtInterval: Duration = .seconds(60)
     ) {
+        self.jwtAudiences = jwtAudiences.map { Array(Set($0)).sorted() }.filter { !$0.isEmpty }
+        self.jwtInterval = jwtInterval
         self.source = source
         self.address = address
         self.firstResponseTimeout = firstResponseTimeout
@@ -39,6 +47,8 @@ public struct WorkloadAPICollector: Service {
     public enum RPC: String, Sendable, CaseIterable {
         case fetchX509SVID = "FetchX509SVID"
         case fetchX509Bundles = "FetchX509Bundles"
+        case fetchJWTSVID = "FetchJWTSVID"
+        case fetchJWTBundles = "FetchJWTBundles"
     }
 
     let configuration: WorkloadAPICollectorConfiguration
@@ -59,7 +69,10 @@ public struct WorkloadAPICollector: Service {
         self.registry = registry
         self.logger = logger
         self.clock = clock
-        Self.preZero(source: configuration.source, registry: registry, rpcs: configuration.fetchBundles ? RPC.allCases : [.fetchX509SVID])
+        var rpcs: [RPC] = [.fetchX509SVID]
+        if configuration.fetchBundles { rpcs.append(.fetchX509Bundles) }
+        if !configuration.jwtAudiences.isEmpty { rpcs += [.fetchJWTSVID, .fetchJWTBundles] }
+        Self.preZero(source: configuration.source, registry: registry, rpcs: rpcs)
         store.register(source: configuration.source)
     }
 
@@ -79,6 +92,12 @@ public struct WorkloadAPICollector: Service {
             group.addTask { await self.streamLoop(.fetchX509SVID) }
             if configuration.fetchBundles {
                 group.addTask { await self.streamLoop(.fetchX509Bundles) }
+            }
+            if !configuration.jwtAudiences.isEmpty {
+                group.addTask { await self.streamLoop(.fetchJWTBundles) }
+                for audiences in configuration.jwtAudiences {
+                    group.addTask { await self.jwtLoop(audiences) }
+                }
             }
         }
     }
@@ -202,6 +221,18 @@ public struct WorkloadAPICollector: Service {
                                     onFirstMessage()
                                 }
                             }
+                        case .fetchJWTBundles:
+                            try await api.fetchJWTBundles(
+                                JWTBundlesRequest(), metadata: Self.securityHeader, options: self.callOptions()
+                            ) { response in
+                                for try await message in response.messages {
+                                    self.handle(message)
+                                    onFirstMessage()
+                                }
+                            }
+                        case .fetchJWTSVID:
+                            // Unary: handled by jwtLoop, never opened as a stream.
+                            break
                         }
                         return .stream
                     }
@@ -226,7 +257,7 @@ public struct WorkloadAPICollector: Service {
                 code: "DeadlineExceeded", reason: .timeout, messages: 0,
                 detail: "no first response within \(timeout)")
         } catch let error as RPCError {
-            return classify(error, messages: progress.messages.load(ordering: .relaxed))
+            return classify(error, messages: progress.messages.load(ordering: .relaxed), rpc: rpc)
         } catch {
             if Task.isCancelled {
                 return StreamOutcome(code: "Canceled", reason: nil, messages: progress.messages.load(ordering: .relaxed), detail: "shutdown")
@@ -236,16 +267,18 @@ public struct WorkloadAPICollector: Service {
         }
     }
 
-    private func classify(_ error: RPCError, messages: Int) -> StreamOutcome {
+    private func classify(_ error: RPCError, messages: Int, rpc: RPC) -> StreamOutcome {
         let code = Self.codeName(error.code)
         let detail = error.message
         let reason: ConnectionFailureReason
         switch error.code {
         case .permissionDenied:
             reason = .noIdentity
-            // The agent has no identity for us: whatever we held is withdrawn.
-            store.clearSVIDs(source: configuration.source, now: clock())
-            store.markSynced(source: configuration.source)
+            if rpc == .fetchX509SVID {
+                // The agent has no identity for us: whatever we held is withdrawn.
+                store.clearSVIDs(source: configuration.source, now: clock())
+                store.markSynced(source: configuration.source)
+            }
         case .invalidArgument where detail.hasPrefix("Can't deserialize"):
             reason = .malformedResponse
         case .invalidArgument:
@@ -325,6 +358,126 @@ public struct WorkloadAPICollector: Service {
         registry.increment(MetricCatalog.workloadAPIUpdates, [source, RPC.fetchX509Bundles.rawValue])
         registry.set(MetricCatalog.workloadAPILastUpdate, [source, RPC.fetchX509Bundles.rawValue], to: now.timeIntervalSince1970)
         store.replaceBundles(source: source, bundles: bundles)
+    }
+
+    func handle(_ message: JWTBundlesResponse) {
+        let now = clock()
+        let source = configuration.source
+        var bundles: [String: JWTBundle] = [:]
+        var malformed: [String] = []
+        for (key, jwks) in message.bundles {
+            guard let domain = try? SPIFFEID.trustDomain(parsing: key) else {
+                malformed.append("JWT bundle key \(String(reflecting: key.prefix(64))) is not a trust domain")
+                continue
+            }
+            let bundle = JWTBundle(jwks: Array(jwks))
+            if let error = bundle.decodeError { malformed.append("JWT bundle \(domain): \(error)") }
+            if bundle.skippedKeys > 0 {
+                logger.debug("JWT bundle keys skipped", metadata: ["trust_domain": "\(domain)", "skipped": "\(bundle.skippedKeys)"])
+            }
+            bundles[domain] = bundle
+        }
+        if !malformed.isEmpty {
+            registry.increment(MetricCatalog.workloadAPIConnectionFailures, [source, ConnectionFailureReason.malformedResponse.rawValue])
+            logger.warning("malformed JWTBundlesResponse", metadata: ["source": "\(source)", "problems": "\(malformed.joined(separator: "; "))"])
+        }
+        registry.increment(MetricCatalog.workloadAPIUpdates, [source, RPC.fetchJWTBundles.rawValue])
+        registry.set(MetricCatalog.workloadAPILastUpdate, [source, RPC.fetchJWTBundles.rawValue], to: now.timeIntervalSince1970)
+        store.replaceJWTBundles(source: source, bundles: bundles)
+    }
+
+    /// Polls FetchJWTSVID for one audience set: at the configured interval, and as soon as the
+    /// current token has passed half its lifetime (when the agent mints a new one). One call at a
+    /// time per audience set.
+    func jwtLoop(_ audiences: [String]) async {
+        await cancelWhenGracefulShutdown {
+            var backoff = self.configuration.backoff
+            while !Task.isCancelled {
+                let (outcome, nextRefresh) = await self.fetchJWTOnce(audiences)
+                if Task.isCancelled { break }
+                self.registry.increment(
+                    MetricCatalog.workloadAPIRequests, [self.configuration.source, RPC.fetchJWTSVID.rawValue, outcome.code])
+                var delay: Double
+                if let reason = outcome.reason {
+                    self.registry.increment(MetricCatalog.workloadAPIConnectionFailures, [self.configuration.source, reason.rawValue])
+                    self.logger.warning(
+                        "FetchJWTSVID failed",
+                        metadata: [
+                            "source": "\(self.configuration.source)", "audience": "\(audiences.joined(separator: ","))",
+                            "code": "\(outcome.code)", "reason": "\(reason.rawValue)", "detail": "\(outcome.detail)",
+                        ])
+                    delay = backoff.next(jitter: Double.random(in: 0..<1))
+                    if reason == .invalidArgument { delay = max(delay, backoff.cap) }
+                } else {
+                    backoff.reset()
+                    let interval = Self.seconds(self.configuration.jwtInterval)
+                    delay = min(interval, max(1, nextRefresh?.timeIntervalSince(self.clock()) ?? interval))
+                }
+                do {
+                    try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                } catch {
+                    break
+                }
+            }
+        }
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
+    }
+
+    /// One FetchJWTSVID call; returns how it ended and when the token passes half its lifetime.
+    private func fetchJWTOnce(_ audiences: [String]) async -> (StreamOutcome, Date?) {
+        let source = configuration.source
+        let audienceLabel = JWTSVIDAnalyzer.audienceLabel(audiences)
+        let started = ContinuousClock.now
+        var request = JWTSVIDRequest()
+        request.audience = audiences
+        var options = callOptions()
+        options.timeout = configuration.firstResponseTimeout
+        do {
+            let transport = try makeTransport()
+            let response = try await withGRPCClient(transport: transport) { client in
+                let api = SpiffeWorkloadAPI.Client(wrapping: client)
+                let response = try await api.fetchJWTSVID(request, metadata: Self.securityHeader, options: options)
+                client.beginGracefulShutdown()
+                return response
+            }
+            registry.observe(
+                MetricCatalog.workloadAPIRequestDuration, [source, RPC.fetchJWTSVID.rawValue],
+                Self.seconds(ContinuousClock.now - started))
+            let now = clock()
+            let bundles = store.jwtBundles(source: source)
+            var entries: [IdentityStore.JWTEntry] = []
+            for svid in response.svids {
+                let report = JWTSVIDAnalyzer.analyze(
+                    token: svid.svid, reportedSPIFFEID: svid.spiffeID, audiences: audiences, bundles: bundles)
+                entries.append(
+                    IdentityStore.JWTEntry(token: svid.svid, reportedSPIFFEID: svid.spiffeID, audiences: audiences, report: report))
+            }
+            var seen: Set<String> = []
+            entries = entries.filter { seen.insert($0.report.spiffeID).inserted }
+            if response.svids.isEmpty || entries.contains(where: { $0.report.staticProblems.contains(.parseError) }) {
+                registry.increment(MetricCatalog.workloadAPIConnectionFailures, [source, ConnectionFailureReason.malformedResponse.rawValue])
+                logger.warning("malformed JWTSVIDResponse", metadata: ["source": "\(source)", "audience": "\(audienceLabel)"])
+            }
+            store.replaceJWTSVIDs(source: source, audience: audienceLabel, entries: entries, now: now)
+            registry.increment(MetricCatalog.workloadAPIUpdates, [source, RPC.fetchJWTSVID.rawValue])
+            registry.set(MetricCatalog.workloadAPILastUpdate, [source, RPC.fetchJWTSVID.rawValue], to: now.timeIntervalSince1970)
+            let halfLife = entries.compactMap { entry -> Date? in
+                guard let exp = entry.report.expiresAt else { return nil }
+                let iat = entry.report.issuedAt ?? now
+                return iat.addingTimeInterval(exp.timeIntervalSince(iat) / 2 + 1)
+            }.min()
+            return (StreamOutcome(code: "OK", reason: nil, messages: 1, detail: ""), halfLife)
+        } catch let error as RPCError {
+            if error.code == .permissionDenied {
+                store.replaceJWTSVIDs(source: source, audience: audienceLabel, entries: [], now: clock())
+            }
+            return (classify(error, messages: 0, rpc: .fetchJWTSVID), nil)
+        } catch {
+            return (StreamOutcome(code: "Unknown", reason: .other, messages: 0, detail: "\(error)"), nil)
+        }
     }
 
     /// Several SVIDs may share one SPIFFE ID (different hints); the first is the one exported, as

@@ -10,6 +10,17 @@ public struct SourceSnapshot: Sendable {
     public var renewals: [RenewalTracker.Status]
     /// Bundle changes seen per trust domain since start.
     public var bundleUpdates: [String: Int]
+    public var jwtSVIDs: [JWTSVIDReport] = []
+    public var jwtBundles: [String: JWTBundle] = [:]
+    /// JWT renewal status; tracked per audience set, whose tracker source is `source` NUL `audience`.
+    public var jwtRenewals: [RenewalTracker.Status] = []
+
+    public static func jwtTrackerSource(source: String, audience: String) -> String { source + "\u{0}" + audience }
+
+    public static func splitJWTTrackerSource(_ value: String) -> (source: String, audience: String) {
+        let parts = value.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false)
+        return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
+    }
 
     public init(
         source: String, svids: [X509SVIDReport], bundles: [String: TrustBundle],
@@ -39,6 +50,12 @@ public enum IdentityMetrics {
         var renewals: [Sample] = []
         var caExpiry: [Sample] = []
         var updates: [Sample] = []
+        var jwtExpiry: [Sample] = []
+        var jwtExpiresIn: [Sample] = []
+        var jwtValid: [Sample] = []
+        var jwtProblems: [Sample] = []
+        var jwtRenewals: [Sample] = []
+        var jwtKeys: [Sample] = []
         var overdue: [Sample] = []
         var deadlines: [Sample] = []
         let nowSeconds = now.timeIntervalSince1970
@@ -81,6 +98,28 @@ public enum IdentityMetrics {
                     caExpiry.append(Sample(labels + [fact.identifier], fact.notAfter.timeIntervalSince1970))
                 }
             }
+            for report in snapshot.jwtSVIDs {
+                let labels = [snapshot.source, report.spiffeID, report.audience]
+                if let exp = report.expiresAt {
+                    jwtExpiry.append(Sample(labels, exp.timeIntervalSince1970))
+                    jwtExpiresIn.append(Sample(labels, exp.timeIntervalSince1970 - nowSeconds))
+                }
+                let failing = report.problems(at: now)
+                jwtValid.append(Sample(labels, failing.isEmpty ? 1 : 0))
+                for problem in failing { jwtProblems.append(Sample(labels + [problem.rawValue], 1)) }
+            }
+            for status in snapshot.jwtRenewals {
+                let audience = SourceSnapshot.splitJWTTrackerSource(status.key.source).audience
+                for outcome in RenewalOutcome.allCases {
+                    jwtRenewals.append(
+                        Sample(
+                            [snapshot.source, status.key.identity, audience, outcome.rawValue],
+                            Double(status.outcomes[outcome] ?? 0)))
+                }
+            }
+            for (trustDomain, bundle) in snapshot.jwtBundles {
+                jwtKeys.append(Sample([snapshot.source, trustDomain], Double(bundle.keys.count)))
+            }
             for (trustDomain, count) in snapshot.bundleUpdates {
                 updates.append(Sample([snapshot.source, trustDomain], Double(count)))
             }
@@ -98,6 +137,12 @@ public enum IdentityMetrics {
         builder.add(MetricCatalog.bundleEarliestExpiry, bundleEarliest)
         builder.add(MetricCatalog.bundleLatestExpiry, bundleLatest)
         builder.add(MetricCatalog.bundleCAExpiry, caExpiry)
+        builder.add(MetricCatalog.jwtSVIDExpiry, jwtExpiry)
+        builder.add(MetricCatalog.jwtSVIDExpiresIn, jwtExpiresIn)
+        builder.add(MetricCatalog.jwtSVIDValid, jwtValid)
+        builder.add(MetricCatalog.jwtSVIDProblem, jwtProblems)
+        builder.add(MetricCatalog.jwtSVIDRenewals, jwtRenewals)
+        builder.add(MetricCatalog.jwtBundleKeys, jwtKeys)
         builder.add(MetricCatalog.bundleUpdates, updates)
     }
 }

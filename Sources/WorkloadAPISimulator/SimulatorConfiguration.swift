@@ -39,6 +39,8 @@ public struct SimulatorConfiguration: Sendable {
     /// Trust domains whose bundles are delivered as federated bundles.
     public var federatedTrustDomains: [String]
     public var fault: SimulatorFault
+    /// Lifetime of minted JWT-SVIDs (SPIRE default 5 min); re-minted once half of it has passed.
+    public var jwtTTL: TimeInterval
 
     public init(
         socketPath: String,
@@ -50,8 +52,10 @@ public struct SimulatorConfiguration: Sendable {
         keyKind: KeyKind = .p256,
         useIntermediate: Bool = false,
         federatedTrustDomains: [String] = [],
-        fault: SimulatorFault = .none
+        fault: SimulatorFault = .none,
+        jwtTTL: TimeInterval = 300
     ) {
+        self.jwtTTL = jwtTTL
         self.socketPath = socketPath
         self.trustDomain = trustDomain
         self.spiffeIDs = spiffeIDs ?? ["spiffe://\(trustDomain)/workload"]

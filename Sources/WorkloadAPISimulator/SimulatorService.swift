@@ -78,20 +78,52 @@ struct SimulatorService: SpiffeWorkloadAPI.ServiceProtocol {
         -> ServerResponse<JWTSVIDResponse>
     {
         try checkHeader(request.metadata, method: "FetchJWTSVID")
-        throw RPCError(code: .unimplemented, message: "JWT-SVIDs are not simulated yet")
+        guard !request.message.audience.isEmpty else {
+            throw RPCError(code: .invalidArgument, message: "audience must be specified")
+        }
+        try checkFault()
+        if case .slowFirstResponse(let delay) = simulator.currentFault {
+            try await Task.sleep(for: delay)
+        }
+        let minted = simulator.jwtSVIDs(audience: request.message.audience, spiffeID: request.message.spiffeID)
+        guard !minted.isEmpty else { throw RPCError(code: .permissionDenied, message: "no identity issued") }
+        var response = JWTSVIDResponse()
+        response.svids = minted.map { item in
+            var svid = JWTSVID()
+            svid.spiffeID = item.spiffeID
+            svid.svid = simulator.currentFault == .garbageDER ? "not.a.jwt" : item.token
+            return svid
+        }
+        return ServerResponse(message: response)
     }
 
     func fetchJWTBundles(request: ServerRequest<JWTBundlesRequest>, context: ServerContext) async throws
         -> StreamingServerResponse<JWTBundlesResponse>
     {
         try checkHeader(request.metadata, method: "FetchJWTBundles")
-        throw RPCError(code: .unimplemented, message: "JWT bundles are not simulated yet")
+        try checkFault()
+        let simulator = self.simulator
+        return StreamingServerResponse(of: JWTBundlesResponse.self) { writer in
+            let (id, updates) = simulator.subscribeJWTBundles()
+            defer { simulator.unsubscribe(id) }
+            var last = simulator.jwtBundlesResponse()
+            try await writer.write(last)
+            if simulator.currentFault == .dropStreams {
+                throw RPCError(code: .unavailable, message: "stream dropped by simulator")
+            }
+            for await update in updates where update != last {
+                last = update
+                try await writer.write(update)
+            }
+            return [:]
+        }
     }
 
     func validateJWTSVID(request: ServerRequest<ValidateJWTSVIDRequest>, context: ServerContext) async throws
         -> ServerResponse<ValidateJWTSVIDResponse>
     {
         try checkHeader(request.metadata, method: "ValidateJWTSVID")
-        throw RPCError(code: .unimplemented, message: "JWT validation is not simulated yet")
+        // The exporter validates JWT-SVIDs itself against the JWT bundle; it never calls this.
+        throw RPCError(code: .unimplemented, message: "ValidateJWTSVID is not implemented by the simulator")
     }
 }

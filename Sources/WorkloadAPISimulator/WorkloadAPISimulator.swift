@@ -27,6 +27,11 @@ public final class WorkloadAPISimulator: Sendable {
         var issuedAt = Date()
         var svidSubscribers: [UUID: AsyncStream<X509SVIDResponse>.Continuation] = [:]
         var bundleSubscribers: [UUID: AsyncStream<X509BundlesResponse>.Continuation] = [:]
+        var jwtBundleSubscribers: [UUID: AsyncStream<JWTBundlesResponse>.Continuation] = [:]
+        var jwtAuthority = JWTAuthority()
+        var federatedJWTAuthorities: [String: JWTAuthority] = [:]
+        /// Minted JWT-SVIDs by audience set, then SPIFFE ID, as SPIRE's agent caches them.
+        var jwtCache: [String: [String: (token: String, issuedAt: Date, expiresAt: Date)]] = [:]
         var statistics = Statistics()
         var serverTask: Task<Void, any Error>?
         var rotationTask: Task<Void, Never>?
@@ -53,6 +58,9 @@ public final class WorkloadAPISimulator: Sendable {
         }
         var initial = State(configuration: configuration, ca: ca, issuer: issuer)
         initial.federated = federated
+        for domain in configuration.federatedTrustDomains {
+            initial.federatedJWTAuthorities[domain] = JWTAuthority()
+        }
         self.state = Mutex(initial)
         try issueAll()
     }
@@ -89,6 +97,7 @@ public final class WorkloadAPISimulator: Sendable {
             s.rotationTask = nil
             for c in s.svidSubscribers.values { c.finish() }
             for c in s.bundleSubscribers.values { c.finish() }
+            for c in s.jwtBundleSubscribers.values { c.finish() }
             return result
         }
         rotation?.cancel()
@@ -116,16 +125,50 @@ public final class WorkloadAPISimulator: Sendable {
         state.withLock { s in
             for c in s.svidSubscribers.values { c.finish() }
             for c in s.bundleSubscribers.values { c.finish() }
+            for c in s.jwtBundleSubscribers.values { c.finish() }
+        }
+    }
+
+    /// Replaces the JWT signing key (a JWT authority rotation): the bundle gets the new key only,
+    /// cached tokens are dropped.
+    public func rotateJWTAuthority() {
+        state.withLock { s in
+            s.jwtAuthority = JWTAuthority()
+            s.jwtCache = [:]
+        }
+        broadcast()
+    }
+
+    /// Mints or returns cached JWT-SVIDs for an audience set, re-minting once half the TTL passed.
+    public func jwtSVIDs(audience: [String], spiffeID: String) -> [(spiffeID: String, token: String)] {
+        let now = clock()
+        let key = Set(audience).sorted().joined(separator: "\u{0}")
+        return state.withLock { s in
+            let ids = spiffeID.isEmpty ? s.configuration.spiffeIDs : s.configuration.spiffeIDs.filter { $0 == spiffeID }
+            var result: [(String, String)] = []
+            for id in ids {
+                if let cached = s.jwtCache[key]?[id],
+                    now < cached.issuedAt.addingTimeInterval(cached.expiresAt.timeIntervalSince(cached.issuedAt) / 2)
+                {
+                    result.append((id, cached.token))
+                    continue
+                }
+                let expiresAt = now.addingTimeInterval(s.configuration.jwtTTL)
+                let token = JWTFactory.svid(
+                    spiffeID: id, audience: audience, issuedAt: now, expiresAt: expiresAt, authority: s.jwtAuthority)
+                s.jwtCache[key, default: [:]][id] = (token, now, expiresAt)
+                result.append((id, token))
+            }
+            return result
         }
     }
 
     private func issueAll() throws {
         let (configuration, issuer) = state.withLock { ($0.configuration, $0.issuer) }
         let now = clock()
-        // SPIRE backdates notBefore by 10 s against clock skew.
         let svids = try configuration.spiffeIDs.map { id in
             try SVIDFactory.svid(
-                spiffeID: id, issuer: issuer, notBefore: now.addingTimeInterval(-10),
+                spiffeID: id, issuer: issuer, notBefore: now.addingTimeInterval(-Self.backdating(ttl: configuration.svidTTL)),
                 notAfter: now.addingTimeInterval(configuration.svidTTL), profile: LeafProfile(keyKind: configuration.keyKind))
         }
         state.withLock { s in
@@ -134,6 +177,10 @@ public final class WorkloadAPISimulator: Sendable {
         }
     }
 
+    /// SPIRE backdates notBefore by 10 s against clock skew; very short test TTLs get a
+    /// proportionally shorter cushion so the lifetime stays close to the TTL.
+    static func backdating(ttl: TimeInterval) -> TimeInterval { min(10, ttl / 10) }
+
     private func scheduleRotation() {
         let task = Task { [weak self] in
             while !Task.isCancelled {
@@ -141,7 +188,11 @@ public final class WorkloadAPISimulator: Sendable {
                 let (ttl, fraction, issuedAt) = self.state.withLock {
                     ($0.configuration.svidTTL, $0.configuration.rotationFraction, $0.issuedAt)
                 }
-                let due = issuedAt.addingTimeInterval(ttl * fraction)
+                // SPIRE's rule: rotate once the elapsed share of the lifetime (notBefore to
+                // notAfter, backdating included) reaches the rotation fraction.
+                let notBefore = issuedAt.addingTimeInterval(-Self.backdating(ttl: ttl))
+                let lifetime = ttl + Self.backdating(ttl: ttl)
+                let due = notBefore.addingTimeInterval(lifetime * fraction)
                 let wait = max(0.05, due.timeIntervalSince(self.clock()))
                 do { try await Task.sleep(for: .milliseconds(Int(wait * 1000))) } catch { return }
                 if self.state.withLock({ $0.configuration.fault }) == .stalledRotation {
@@ -158,9 +209,11 @@ public final class WorkloadAPISimulator: Sendable {
     private func broadcast() {
         let svid = x509SVIDResponse()
         let bundles = x509BundlesResponse()
+        let jwtBundles = jwtBundlesResponse()
         state.withLock { s in
             for c in s.svidSubscribers.values { c.yield(svid) }
             for c in s.bundleSubscribers.values { c.yield(bundles) }
+            for c in s.jwtBundleSubscribers.values { c.yield(jwtBundles) }
         }
     }
 
@@ -191,6 +244,16 @@ public final class WorkloadAPISimulator: Sendable {
         response.bundles["spiffe://\(s.configuration.trustDomain)"] = Data(SVIDFactory.der(s.ca.certificate))
         for (domain, ca) in s.federated {
             response.bundles["spiffe://\(domain)"] = Data(SVIDFactory.der(ca.certificate))
+        }
+        return response
+    }
+
+    func jwtBundlesResponse() -> JWTBundlesResponse {
+        let s = state.withLock { $0 }
+        var response = JWTBundlesResponse()
+        response.bundles["spiffe://\(s.configuration.trustDomain)"] = Data(JWTFactory.jwks([s.jwtAuthority]))
+        for (domain, authority) in s.federatedJWTAuthorities {
+            response.bundles["spiffe://\(domain)"] = Data(JWTFactory.jwks([authority]))
         }
         return response
     }
@@ -258,9 +321,21 @@ public final class WorkloadAPISimulator: Sendable {
         return (id, stream)
     }
 
+    func subscribeJWTBundles() -> (UUID, AsyncStream<JWTBundlesResponse>) {
+        let id = UUID()
+        let (stream, continuation) = AsyncStream.makeStream(of: JWTBundlesResponse.self, bufferingPolicy: .bufferingNewest(4))
+        state.withLock { s in
+            s.jwtBundleSubscribers[id] = continuation
+            s.statistics.openStreams += 1
+        }
+        return (id, stream)
+    }
+
     func unsubscribe(_ id: UUID) {
         state.withLock { s in
-            if s.svidSubscribers.removeValue(forKey: id) != nil || s.bundleSubscribers.removeValue(forKey: id) != nil {
+            if s.svidSubscribers.removeValue(forKey: id) != nil || s.bundleSubscribers.removeValue(forKey: id) != nil
+                || s.jwtBundleSubscribers.removeValue(forKey: id) != nil
+            {
                 s.statistics.openStreams -= 1
             }
         }

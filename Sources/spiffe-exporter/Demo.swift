@@ -40,13 +40,24 @@ struct Demo: AsyncParsableCommand {
                 spiffeIDs: ["spiffe://\(trustDomain)/ns/demo/sa/frontend", "spiffe://\(trustDomain)/ns/demo/sa/backend"],
                 svidTTL: ttl,
                 federatedTrustDomains: ["partner.example"],
-                fault: fault.simulatorFault))
+                fault: fault.simulatorFault,
+                jwtTTL: ttl))
         try await simulator.start()
         logger.info("simulated SPIRE agent started", metadata: ["socket": "\(socket)", "svid_ttl": "\(svidTTL)"])
 
         var components = ExporterComponents(logger: logger, renewal: try options.renewalConfiguration())
         components.addWorkloadAPI(
-            WorkloadAPICollectorConfiguration(address: .unix(path: socket), firstResponseTimeout: try options.firstResponseTimeout()))
+            WorkloadAPICollectorConfiguration(
+                address: .unix(path: socket), firstResponseTimeout: try options.firstResponseTimeout(),
+                jwtAudiences: options.jwtAudiences.isEmpty ? [["spiffe-exporter-demo"]] : try options.jwtAudienceSets(),
+                jwtInterval: try options.jwtFetchInterval()))
+        // spiffe-helper's view of the same agent, watched as a certificate-files source.
+        let helperDirectory = directory.appendingPathComponent("spiffe-helper").path
+        components.services.append(try DemoSPIFFEHelperWriter(simulator: simulator, directory: helperDirectory, logger: logger))
+        components.addCertFiles(
+            try CertFilesFlags.makeConfigurations(
+                directories: ["spiffe_helper=\(helperDirectory)"],
+                globs: ["demo_files=\(helperDirectory)/svid.pem", "demo_files=\(helperDirectory)/svid_bundle.pem"]))
         let host = http.listenAddress.host == "0.0.0.0" ? "localhost" : http.listenAddress.host
         do {
             try await ExporterRunner.run(http: http, components: components, logger: logger) { port in
@@ -88,5 +99,51 @@ enum DemoFault: String, CaseIterable, ExpressibleByArgument {
         case .wrongTrustDomain: .wrongTrustDomain
         case .mismatchedKey: .mismatchedKey
         }
+    }
+}
+
+/// Plays spiffe-helper for the demo: writes the simulator's first SVID to `svid.pem`,
+/// `svid_key.pem` and `svid_bundle.pem`, and rewrites them the way spiffe-helper does (in place,
+/// truncate then write, cert → key → bundle) whenever the simulator rotates.
+struct DemoSPIFFEHelperWriter: Service {
+    let simulator: WorkloadAPISimulator
+    let directory: String
+    let logger: Logger
+
+    init(simulator: WorkloadAPISimulator, directory: String, logger: Logger) throws {
+        self.simulator = simulator
+        self.directory = directory
+        self.logger = logger
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Written before the collectors start, so the first load finds the files.
+        _ = try write(after: nil)
+    }
+
+    func run() async throws {
+        let initial = simulator.currentSVIDs.first?.chainPEM
+        await cancelWhenGracefulShutdown {
+            var written = initial
+            while !Task.isCancelled {
+                // Polling is enough for a demo: the simulator rotates every TTL/2.
+                do { try await Task.sleep(for: .milliseconds(500)) } catch { return }
+                do {
+                    written = try self.write(after: written)
+                } catch {
+                    self.logger.warning("demo spiffe-helper files not written", metadata: ["error": "\(error)"])
+                }
+            }
+        }
+    }
+
+    /// Writes the files if the simulator's SVID differs from `previous`; returns what is on disk.
+    private func write(after previous: String?) throws -> String? {
+        guard let svid = simulator.currentSVIDs.first, svid.chainPEM != previous else { return previous }
+        let bundle = PEM.encode(type: "CERTIFICATE", der: simulator.rootCA.der)
+        for (name, text) in [("svid.pem", svid.chainPEM), ("svid_key.pem", svid.keyPEM), ("svid_bundle.pem", bundle)] {
+            // No `.atomic`: the file is truncated and rewritten in place, as os.WriteFile does.
+            try Data(text.utf8).write(to: URL(fileURLWithPath: directory).appendingPathComponent(name))
+        }
+        logger.info("demo spiffe-helper files written", metadata: ["directory": "\(directory)", "spiffe_id": "\(svid.spiffeID)"])
+        return svid.chainPEM
     }
 }

@@ -57,6 +57,32 @@ struct ServerOptions: ParsableArguments {
         }
     }
 
+    @Option(
+        name: .customLong("collector.workload-api.jwt-audience"),
+        help: "Fetch and check a JWT-SVID for this audience set (repeatable; comma-separate several audiences of one set).")
+    var jwtAudiences: [String] = []
+
+    @Option(name: .customLong("collector.workload-api.jwt-interval"), help: "How often to fetch each JWT-SVID.")
+    var jwtInterval = "60s"
+
+    func jwtAudienceSets() throws -> [[String]] {
+        try jwtAudiences.map { value in
+            let set = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !set.isEmpty else { throw ValidationError("--collector.workload-api.jwt-audience must not be empty") }
+            return set
+        }
+    }
+
+    func jwtFetchInterval() throws -> Duration {
+        do {
+            let seconds = try DurationText.seconds(jwtInterval)
+            guard seconds >= 1 else { throw ValidationError("--collector.workload-api.jwt-interval must be at least 1s") }
+            return .milliseconds(Int(seconds * 1000))
+        } catch let error as DurationText.ParseError {
+            throw ValidationError("--collector.workload-api.jwt-interval: \(error)")
+        }
+    }
+
     func makeLogger(label: String = "spiffe-exporter") throws -> Logger {
         let level: Logger.Level
         switch logLevel {
@@ -104,6 +130,8 @@ struct Serve: AsyncParsableCommand {
         help: "Enable the Workload API collector.")
     var workloadAPIEnabled = true
 
+    @OptionGroup var certFiles: CertFilesOptions
+
     func run() async throws {
         let logger = try options.makeLogger()
         let http = try options.httpConfiguration()
@@ -119,8 +147,12 @@ struct Serve: AsyncParsableCommand {
         }
         var components = ExporterComponents(logger: logger, renewal: try options.renewalConfiguration())
         if workloadAPIEnabled {
-            components.addWorkloadAPI(WorkloadAPICollectorConfiguration(address: address, firstResponseTimeout: timeout))
+            components.addWorkloadAPI(
+                WorkloadAPICollectorConfiguration(
+                    address: address, firstResponseTimeout: timeout, jwtAudiences: try options.jwtAudienceSets(),
+                    jwtInterval: try options.jwtFetchInterval()))
         }
+        try certFiles.addCollectors(to: &components)
         try await ExporterRunner.run(http: http, components: components, logger: logger)
     }
 }

@@ -39,7 +39,9 @@ import Testing
     /// (`spiffe_id`, `spiffe_id_mismatch`) are not.
     func isExporterMetricName(_ token: String) -> Bool {
         let notMetrics = Set(["spiffe_id"] + SVIDProblem.allCases.map(\.rawValue))
+        // A trailing underscore is a prefix in prose (`spiffe_workload_api_*`), not a name.
         return (token.hasPrefix("spiffe_") || token.hasPrefix("process_")) && !notMetrics.contains(token)
+            && !token.hasSuffix("_")
     }
 
     /// `level:metric:operation` recording rule names.
@@ -55,6 +57,12 @@ import Testing
         }
         for reason in SVIDProblem.allCases {
             #expect(doc.contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks problem reason \(reason.rawValue)")
+        }
+        for reason in JWTSVIDProblem.allCases where !SVIDProblem.allCases.map(\.rawValue).contains(reason.rawValue) {
+            #expect(doc.contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks JWT problem reason \(reason.rawValue)")
+        }
+        for outcome in RenewalOutcome.allCases {
+            #expect(doc.contains("| `\(outcome.rawValue)` |"), "docs/metrics.md lacks outcome \(outcome.rawValue)")
         }
         for reason in ConnectionFailureReason.allCases {
             #expect(doc.contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks failure reason \(reason.rawValue)")

@@ -1,0 +1,118 @@
+import Foundation
+
+/// Parsing of the `--collector.cert-files.*` flag values into ``CertFilesSourceConfiguration``s.
+/// Kept here, without I/O, so the rules are unit-tested and a config file can reuse them.
+public enum CertFilesFlags {
+    /// Source names become `source` label values: keep them short and unsurprising.
+    public static func isValidSourceName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, name.utf8.count <= 128 else { return false }
+        guard first.properties.isAlphabetic, first.isASCII else { return false }
+        return name.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_-.".unicodeScalars.contains(scalar))
+        }
+    }
+
+    /// `NAME=PATH` (`--collector.cert-files.dir`). The name ends at the first `=`.
+    public static func parseNamedPath(_ text: String) throws(CertFilesConfigurationError) -> (name: String, path: String) {
+        guard let equals = text.firstIndex(of: "=") else { throw .missingName(text) }
+        let name = String(text[..<equals])
+        let path = String(text[text.index(after: equals)...])
+        guard isValidSourceName(name) else { throw .invalidSourceName(name) }
+        guard !path.isEmpty else { throw .missingName(text) }
+        return (name, path)
+    }
+
+    /// `NAME=GLOB` or just `GLOB` (`--collector.cert-files.glob`). The text is read as `NAME=GLOB`
+    /// only when what precedes the first `=` is a valid source name (so no `/`, `*` or `[`);
+    /// otherwise the whole text is the pattern and the source is `defaultName`.
+    public static func parseGlobArgument(
+        _ text: String, defaultName: String = CertFilesSourceConfiguration.defaultGlobSourceName
+    ) throws(CertFilesConfigurationError) -> (name: String, pattern: String) {
+        var name = defaultName
+        var pattern = text
+        if let equals = text.firstIndex(of: "="), isValidSourceName(String(text[..<equals])) {
+            name = String(text[..<equals])
+            pattern = String(text[text.index(after: equals)...])
+        }
+        do {
+            _ = try GlobPattern(pattern)
+        } catch {
+            throw .invalidGlob(pattern, "\(error)")
+        }
+        return (name, pattern)
+    }
+
+    /// `[TRUST_DOMAIN=]FILE` for federated bundle files.
+    public static func parseFederatedBundle(_ text: String) throws(CertFilesConfigurationError) -> FederatedBundleFile {
+        if let equals = text.firstIndex(of: "=") {
+            let domain = String(text[..<equals])
+            let file = String(text[text.index(after: equals)...])
+            guard (try? SPIFFEID(parsing: "spiffe://\(domain)")) != nil, !file.isEmpty else {
+                throw .invalidValue("invalid federated bundle \"\(text)\": expected [TRUST_DOMAIN=]FILE")
+            }
+            return FederatedBundleFile(trustDomain: domain, fileName: file)
+        }
+        guard !text.isEmpty else { throw .invalidValue("empty federated bundle file name") }
+        return FederatedBundleFile(fileName: text)
+    }
+
+    /// Byte sizes: `1048576`, `512KiB`, `1MiB`, `1GiB`, `500KB`, `2MB` (SI units are powers of 1000).
+    public static func parseByteSize(_ text: String) throws(CertFilesConfigurationError) -> Int {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        let digits = trimmed.prefix(while: { $0.isASCII && ($0.isNumber || $0 == ".") })
+        let unit = trimmed.dropFirst(digits.count).trimmingCharacters(in: .whitespaces)
+        guard let number = Double(digits), number > 0 else { throw .invalidSize(text) }
+        let factor: Double
+        switch unit.lowercased() {
+        case "", "b": factor = 1
+        case "kib", "k": factor = 1024
+        case "mib", "m": factor = 1024 * 1024
+        case "gib", "g": factor = 1024 * 1024 * 1024
+        case "kb": factor = 1000
+        case "mb": factor = 1_000_000
+        case "gb": factor = 1_000_000_000
+        default: throw .invalidSize(text)
+        }
+        let bytes = (number * factor).rounded(.down)
+        guard bytes >= 1, bytes < Double(Int.max) else { throw .invalidSize(text) }
+        return Int(bytes)
+    }
+
+    /// Builds the sources from the repeatable flags. Globs with the same name form one source;
+    /// a name may not be used by two directories, or by a directory and a glob.
+    public static func makeConfigurations(
+        directories: [String],
+        globs: [String],
+        files: SPIFFEHelperFileNames = SPIFFEHelperFileNames(),
+        refreshInterval: TimeInterval = CertFilesSourceConfiguration.defaultRefreshInterval,
+        maxFileSize: Int = CertFilesSourceConfiguration.defaultMaxFileSize,
+        settleDelay: TimeInterval = CertFilesSourceConfiguration.defaultSettleDelay
+    ) throws(CertFilesConfigurationError) -> [CertFilesSourceConfiguration] {
+        var sources: [CertFilesSourceConfiguration] = []
+        var names: Set<String> = []
+        for text in directories {
+            let (name, path) = try parseNamedPath(text)
+            guard names.insert(name).inserted else { throw .duplicateSource(name) }
+            sources.append(
+                CertFilesSourceConfiguration(
+                    name: name, kind: .spiffeHelperDirectory(path: path, files: files),
+                    refreshInterval: refreshInterval, maxFileSize: maxFileSize, settleDelay: settleDelay))
+        }
+        var globOrder: [String] = []
+        var patternsByName: [String: [String]] = [:]
+        for text in globs {
+            let (name, pattern) = try parseGlobArgument(text)
+            guard !names.contains(name) else { throw .duplicateSource(name) }
+            if patternsByName[name] == nil { globOrder.append(name) }
+            patternsByName[name, default: []].append(pattern)
+        }
+        for name in globOrder {
+            sources.append(
+                CertFilesSourceConfiguration(
+                    name: name, kind: .glob(patterns: patternsByName[name] ?? []),
+                    refreshInterval: refreshInterval, maxFileSize: maxFileSize, settleDelay: settleDelay))
+        }
+        for source in sources { try source.validate() }
+        return sources
+    }
+}

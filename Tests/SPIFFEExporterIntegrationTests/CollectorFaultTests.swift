@@ -1,0 +1,280 @@
+import Foundation
+import SPIFFEExporterCollectors
+import SPIFFEExporterCore
+import Testing
+import WorkloadAPISimulator
+
+/// Every simulator fault mode, and every way the socket itself can be unusable, must end up as the
+/// documented `reason` (connection failures) or `problem` (identity checks), and the collector must
+/// recover once the agent is healthy again.
+@Suite("Workload API collector: faults", .timeLimit(.minutes(1)))
+struct CollectorFaultTests {
+    static let workload = "spiffe://example.org/workload"
+
+    /// Waits until the healthy SVID is exported as valid with no problem series left.
+    static func expectRecovered(_ exporter: Exporter, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        try await eventually("the collector recovers: \(workload) valid and no problem series", sourceLocation: sourceLocation) {
+            let scrape = await exporter.scrape()
+            return scrape.value("spiffe_x509_svid_valid", ["spiffe_id": workload]) == 1
+                && scrape.samples("spiffe_x509_svid_valid").count == 1
+                && scrape.samples("spiffe_x509_svid_problem").isEmpty
+        }
+        #expect(exporter.up == 1, sourceLocation: sourceLocation)
+    }
+
+    // MARK: Faults in the SVIDs themselves
+
+    struct IdentityFault: Sendable, CustomTestStringConvertible {
+        var fault: SimulatorFault
+        var spiffeID: String
+        var problem: SVIDProblem
+        var malformed: Bool
+        var testDescription: String { "\(fault) → \(problem.rawValue)" }
+    }
+
+    static let identityFaults: [IdentityFault] = [
+        IdentityFault(fault: .garbageDER, spiffeID: workload, problem: .parseError, malformed: true),
+        IdentityFault(fault: .expiredSVID, spiffeID: workload, problem: .expired, malformed: false),
+        IdentityFault(
+            fault: .wrongTrustDomain, spiffeID: "spiffe://wrong-example.org/workload", problem: .trustDomainMismatch,
+            malformed: false),
+        IdentityFault(fault: .mismatchedKey, spiffeID: workload, problem: .keyMismatch, malformed: false),
+    ]
+
+    @Test("a bad SVID pushed on an open stream is reported as a problem, and the next good one clears it",
+        arguments: identityFaults)
+    func identityFault(_ testCase: IdentityFault) async throws {
+        try await withTemporaryDirectory { directory in
+            let socket = directory + "/agent.sock"
+            try await withSimulator(SimulatorConfiguration(socketPath: socket)) { simulator in
+                let exporter = Exporter()
+                try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
+                    try await Self.expectRecovered(exporter)
+
+                    simulator.setFault(testCase.fault)
+                    let scrape = try await eventually("problem \(testCase.problem.rawValue) on \(testCase.spiffeID)") {
+                        () async -> Scrape? in
+                        let scrape = await exporter.scrape()
+                        let problem = scrape.value(
+                            "spiffe_x509_svid_problem",
+                            ["spiffe_id": testCase.spiffeID, "reason": testCase.problem.rawValue])
+                        return problem == 1 ? scrape : nil
+                    }
+                    #expect(scrape.value("spiffe_x509_svid_valid", ["spiffe_id": testCase.spiffeID]) == 0)
+                    #expect(scrape.samples("spiffe_x509_svid_valid").count == 1, "the replaced identity must vanish")
+                    if testCase.malformed {
+                        #expect(exporter.failures(.malformedResponse) >= 1)
+                    } else {
+                        #expect(exporter.failures(.malformedResponse) == 0)
+                    }
+                    // A bad SVID is data, not a broken stream.
+                    #expect(exporter.up == 1)
+                    #expect(simulator.statistics.calls["FetchX509SVID"] == 1)
+
+                    simulator.setFault(.none)
+                    try await Self.expectRecovered(exporter)
+                }
+            }
+        }
+    }
+
+    @Test("garbage DER keeps the identity, labelled by the spiffe_id field, with parse_error only")
+    func garbageDERDetails() async throws {
+        try await withTemporaryDirectory { directory in
+            let socket = directory + "/agent.sock"
+            let configuration = SimulatorConfiguration(socketPath: socket, fault: .garbageDER)
+            try await withSimulator(configuration) { _ in
+                let exporter = Exporter()
+                try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
+                    try await eventually("malformed_response counted and the identity stored") {
+                        exporter.failures(.malformedResponse) >= 1 && !exporter.entries.isEmpty
+                    }
+                    let report = try #require(exporter.entries.first?.report)
+                    #expect(report.spiffeID == Self.workload)
+                    #expect(report.leaf == nil)
+                    #expect(report.problems(at: Date()) == [.parseError])
+                    // Readiness only needs a definite answer, even a bad one.
+                    #expect(exporter.metrics.unsyncedSources().isEmpty)
+                    let scrape = await exporter.scrape()
+                    #expect(scrape.samples("spiffe_x509_svid_expiry_timestamp_seconds").isEmpty)
+                }
+            }
+        }
+    }
+
+    // MARK: Faults of the connection or the call
+
+    @Test("PermissionDenied counts no_identity, withdraws identities, and recovers")
+    func noIdentity() async throws {
+        try await withTemporaryDirectory { directory in
+            let socket = directory + "/agent.sock"
+            let configuration = SimulatorConfiguration(socketPath: socket, fault: .noIdentity)
+            try await withSimulator(configuration) { simulator in
+                let exporter = Exporter()
+                try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
+                    try await eventually("no_identity counted with code PermissionDenied") {
+                        exporter.failures(.noIdentity) >= 1 && exporter.requests("FetchX509SVID", code: "PermissionDenied") >= 1
+                    }
+                    // "No identity" is a definite answer: the exporter is ready and reports nothing.
+                    #expect(exporter.metrics.unsyncedSources().isEmpty)
+                    #expect(exporter.up == 0)
+                    #expect(await exporter.scrape().samples("spiffe_x509_svid_valid").isEmpty)
+                    let scrape = await exporter.scrape()
+                    #expect(
+                        scrape.value(
+                            "spiffe_workload_api_requests_total",
+                            ["source": "workload_api", "rpc": "FetchX509SVID", "code": "PermissionDenied"]) ?? 0 >= 1)
+
+                    simulator.setFault(.none)
+                    try await Self.expectRecovered(exporter)
+
+                    // Losing the registration entry on an open stream withdraws the identity.
+                    let before = exporter.failures(.noIdentity)
+                    simulator.setFault(.noIdentity)
+                    try await eventually("the identity is withdrawn") {
+                        exporter.failures(.noIdentity) > before && exporter.entries.isEmpty
+                    }
+                    #expect(await exporter.scrape().samples("spiffe_x509_svid_valid").isEmpty)
+                    #expect(exporter.failures(.unavailable) == 0)
+
+                    simulator.setFault(.none)
+                    try await Self.expectRecovered(exporter)
+                }
+            }
+        }
+    }
+
+    @Test("Unavailable counts unavailable, keeps the exporter unready, and recovers")
+    func unavailable() async throws {
+        try await withTemporaryDirectory { directory in
+            let socket = directory + "/agent.sock"
+            let configuration = SimulatorConfiguration(socketPath: socket, fault: .unavailable)
+            try await withSimulator(configuration) { simulator in
+                let exporter = Exporter()
+                try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
+                    try await eventually("unavailable counted twice") { exporter.failures(.unavailable) >= 2 }
+                    #expect(exporter.requests("FetchX509SVID", code: "Unavailable") >= 1)
+                    #expect(exporter.metrics.unsyncedSources() == ["workload_api"])
+                    #expect(exporter.up == 0)
+                    // The socket is there and accepting: this is not a socket problem.
+                    #expect(exporter.failures(.socketNotFound) == 0)
+                    #expect(exporter.failures(.connectionRefused) == 0)
+
+                    simulator.setFault(.none)
+                    try await Self.expectRecovered(exporter)
+                    #expect(exporter.metrics.unsyncedSources().isEmpty)
+                }
+            }
+        }
+    }
+
+    @Test("a first response slower than firstResponseTimeout counts timeout, and recovers")
+    func slowFirstResponse() async throws {
+        try await withTemporaryDirectory { directory in
+            let socket = directory + "/agent.sock"
+            let configuration = SimulatorConfiguration(socketPath: socket, fault: .slowFirstResponse(.seconds(3)))
+            try await withSimulator(configuration) { simulator in
+                let exporter = Exporter()
+                let collector = collectorConfiguration(socketPath: socket, firstResponseTimeout: .milliseconds(300))
+                let started = ContinuousClock.now
+                try await withCollector(collector, feeding: exporter) {
+                    try await eventually("timeout counted") { exporter.failures(.timeout) >= 1 }
+                    // The deadline, not the 3 s delay, ended the attempt.
+                    #expect(ContinuousClock.now - started < .seconds(3))
+                    #expect(exporter.requests("FetchX509SVID", code: "DeadlineExceeded") >= 1)
+                    #expect(exporter.metrics.unsyncedSources() == ["workload_api"])
+                    #expect(exporter.up == 0)
+
+                    simulator.setFault(.none)
+                    try await Self.expectRecovered(exporter)
+                }
+            }
+        }
+    }
+
+    @Test("dropped streams count stream_closed and reconnect without a request storm")
+    func dropStreams() async throws {
+        try await withTemporaryDirectory { directory in
+            let socket = directory + "/agent.sock"
+            let configuration = SimulatorConfiguration(socketPath: socket, fault: .dropStreams)
+            // A message resets the backoff, so every reconnect waits at least initial/2.
+            let backoff = Backoff(initial: 0.2, multiplier: 2, cap: 0.5)
+            let minimumDelay = backoff.initial / 2
+            try await withSimulator(configuration) { simulator in
+                let exporter = Exporter()
+                try await withCollector(collectorConfiguration(socketPath: socket, backoff: backoff), feeding: exporter) {
+                    try await eventually("stream_closed counted") { exporter.failures(.streamClosed) >= 2 }
+                    #expect(await exporter.scrape().value("spiffe_x509_svid_valid", ["spiffe_id": Self.workload]) == 1)
+
+                    let windowStart = ContinuousClock.now
+                    let callsAtStart = simulator.statistics.calls["FetchX509SVID", default: 0]
+                    try await eventually("the collector keeps reconnecting") {
+                        simulator.statistics.calls["FetchX509SVID", default: 0] >= callsAtStart + 4
+                    }
+                    let window = (ContinuousClock.now - windowStart).seconds
+                    let calls = simulator.statistics.calls["FetchX509SVID", default: 0] - callsAtStart
+                    let allowed = Int(window / minimumDelay) + 1
+                    #expect(calls <= allowed, "\(calls) calls in \(window) s; backoff allows at most \(allowed)")
+                    // Each stream delivered its message before it was dropped.
+                    #expect(exporter.failures(.unavailable) == 0)
+                    #expect(exporter.failures(.other) == 0)
+
+                    simulator.setFault(.none)
+                    try await eventually("streams that stay open: one subscriber per RPC and up 1") {
+                        simulator.statistics.openStreams == 2 && exporter.up == 1
+                    }
+                    try await Self.expectRecovered(exporter)
+                }
+            }
+        }
+    }
+
+    // MARK: The socket itself
+
+    @Test("no socket file counts socket_not_found; readiness waits for the agent to appear")
+    func socketNotFoundThenAgentAppears() async throws {
+        try await withTemporaryDirectory { directory in
+            let socket = directory + "/agent.sock"
+            try await withSimulator(SimulatorConfiguration(socketPath: socket), started: false) { simulator in
+                let exporter = Exporter()
+                try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
+                    try await eventually("socket_not_found counted") { exporter.failures(.socketNotFound) >= 2 }
+                    #expect(exporter.requests("FetchX509SVID", code: "Unavailable") >= 1)
+                    #expect(exporter.failures(.connectionRefused) == 0)
+                    #expect(exporter.metrics.unsyncedSources() == ["workload_api"])
+                    #expect(exporter.up == 0)
+                    let scrape = await exporter.scrape()
+                    #expect(scrape.samples("spiffe_x509_svid_valid").isEmpty)
+                    #expect(scrape.value("spiffe_workload_api_up") == 0)
+
+                    // The agent starts late: the collector keeps retrying and becomes ready.
+                    try await simulator.start()
+                    try await Self.expectRecovered(exporter)
+                    #expect(exporter.metrics.unsyncedSources().isEmpty)
+                }
+            }
+        }
+    }
+
+    @Test("a stale socket file nobody listens on counts connection_refused")
+    func connectionRefused() async throws {
+        try await withTemporaryDirectory { directory in
+            let socket = directory + "/agent.sock"
+            try makeStaleSocket(at: socket)
+            #expect(FileManager.default.fileExists(atPath: socket))
+            try await withSimulator(SimulatorConfiguration(socketPath: socket), started: false) { simulator in
+                let exporter = Exporter()
+                try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
+                    try await eventually("connection_refused counted") { exporter.failures(.connectionRefused) >= 2 }
+                    #expect(exporter.failures(.socketNotFound) == 0)
+                    #expect(exporter.metrics.unsyncedSources() == ["workload_api"])
+                    #expect(exporter.up == 0)
+
+                    // The agent comes back and replaces the stale socket, as SPIRE does.
+                    try await simulator.start()
+                    try await Self.expectRecovered(exporter)
+                }
+            }
+        }
+    }
+}

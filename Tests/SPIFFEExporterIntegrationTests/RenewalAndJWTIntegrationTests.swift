@@ -1,0 +1,131 @@
+import Foundation
+import SPIFFEExporterCollectors
+import SPIFFEExporterCore
+import Testing
+import WorkloadAPISimulator
+
+/// Renewal tracking and JWT-SVIDs driven by the simulator over a real Unix socket. SVID lifetimes
+/// are a few seconds so rotation happens during the test; the tests wait for events, not time.
+@Suite struct RenewalAndJWTIntegrationTests {
+    @Test func rotationAtHalfLifeCountsOnTime() async throws {
+        try await withTemporaryDirectory { dir in
+            let config = SimulatorConfiguration(socketPath: dir + "/agent.sock", svidTTL: 4)
+            try await withSimulator(config) { _ in
+                let exporter = Exporter()
+                try await withCollector(collectorConfiguration(socketPath: dir + "/agent.sock"), feeding: exporter) {
+                    let labels = ["spiffe_id": "spiffe://example.org/workload", "outcome": "on_time"]
+                    try await eventually(timeout: .seconds(15), "an on_time renewal") {
+                        (await exporter.scrape().value("spiffe_x509_svid_renewals_total", labels) ?? 0) >= 1
+                    }
+                    let scrape = await exporter.scrape()
+                    #expect(scrape.value("spiffe_x509_svid_renewals_total", ["outcome": "missed"]) == 0)
+                    #expect(scrape.value("spiffe_x509_svid_renewal_overdue", [:]) == 0)
+                }
+            }
+        }
+    }
+
+    @Test func stalledRotationGoesOverdueThenMissedThenRecovers() async throws {
+        try await withTemporaryDirectory { dir in
+            let config = SimulatorConfiguration(socketPath: dir + "/agent.sock", svidTTL: 4, fault: .stalledRotation)
+            try await withSimulator(config) { simulator in
+                let exporter = Exporter()
+                try await withCollector(collectorConfiguration(socketPath: dir + "/agent.sock"), feeding: exporter) {
+                    // Deadline at 0.75 of 4 s (+ the 10 s backdating of notBefore makes it due sooner).
+                    try await eventually(timeout: .seconds(15), "renewal_overdue 1") {
+                        await exporter.scrape().value("spiffe_x509_svid_renewal_overdue") == 1
+                    }
+                    try await eventually(timeout: .seconds(15), "a missed renewal") {
+                        await exporter.scrape().value("spiffe_x509_svid_renewals_total", ["outcome": "missed"]) == 1
+                    }
+                    #expect(await exporter.scrape().value("spiffe_x509_svid_problem", ["reason": "expired"]) == 1)
+                    // The agent recovers and pushes a new SVID: overdue clears, no extra outcome.
+                    simulator.setFault(.none)
+                    try simulator.rotate()
+                    try await eventually(timeout: .seconds(10), "overdue cleared") {
+                        await exporter.scrape().value("spiffe_x509_svid_renewal_overdue") == 0
+                    }
+                    let scrape = await exporter.scrape()
+                    #expect(scrape.value("spiffe_x509_svid_renewals_total", ["outcome": "missed"]) == 1)
+                    #expect(scrape.value("spiffe_x509_svid_renewals_total", ["outcome": "late"]) == 0)
+                    #expect(scrape.value("spiffe_x509_svid_valid") == 1)
+                }
+            }
+        }
+    }
+
+    @Test func jwtSVIDsAreFetchedValidatedAndRenewed() async throws {
+        try await withTemporaryDirectory { dir in
+            let config = SimulatorConfiguration(
+                socketPath: dir + "/agent.sock", federatedTrustDomains: ["partner.example"], jwtTTL: 4)
+            try await withSimulator(config) { simulator in
+                let exporter = Exporter()
+                var collector = collectorConfiguration(socketPath: dir + "/agent.sock")
+                collector.jwtAudiences = [["db"], ["cache", "api"]]
+                collector.jwtInterval = .seconds(1)
+                try await withCollector(collector, feeding: exporter) {
+                    let id = "spiffe://example.org/workload"
+                    try await eventually("both audience sets valid") {
+                        let scrape = await exporter.scrape()
+                        return scrape.value("spiffe_jwt_svid_valid", ["spiffe_id": id, "audience": "db"]) == 1
+                            && scrape.value("spiffe_jwt_svid_valid", ["spiffe_id": id, "audience": "api,cache"]) == 1
+                    }
+                    let scrape = await exporter.scrape()
+                    #expect(scrape.value("spiffe_jwt_bundle_keys", ["trust_domain": "example.org"]) == 1)
+                    #expect(scrape.value("spiffe_jwt_bundle_keys", ["trust_domain": "partner.example"]) == 1)
+                    let expiresIn = try #require(scrape.value("spiffe_jwt_svid_expires_in_seconds", ["audience": "db"]))
+                    #expect(expiresIn > 0 && expiresIn <= 4)
+                    #expect(exporter.requests("FetchJWTSVID", code: "OK") >= 2)
+                    #expect(exporter.registry.observationCount(MetricCatalog.workloadAPIRequestDuration, ["workload_api", "FetchJWTSVID"]) >= 2)
+                    // The token never appears in the exposition.
+                    let tokens = simulator.jwtSVIDs(audience: ["db"], spiffeID: "").map(\.token)
+                    #expect(tokens.allSatisfy { !scrape.text.contains($0) && !scrape.text.contains($0.split(separator: ".")[2]) })
+                    // Re-minted after half its life: the next generation is seen on time.
+                    try await eventually(timeout: .seconds(15), "an on_time JWT renewal") {
+                        (await exporter.scrape().value("spiffe_jwt_svid_renewals_total", ["audience": "db", "outcome": "on_time"]) ?? 0) >= 1
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func jwtBundleRotationIsFollowed() async throws {
+        try await withTemporaryDirectory { dir in
+            let config = SimulatorConfiguration(socketPath: dir + "/agent.sock", jwtTTL: 600)
+            try await withSimulator(config) { simulator in
+                let exporter = Exporter()
+                var collector = collectorConfiguration(socketPath: dir + "/agent.sock")
+                collector.jwtAudiences = [["db"]]
+                collector.jwtInterval = .seconds(1)
+                try await withCollector(collector, feeding: exporter) {
+                    try await eventually("valid JWT") { await exporter.scrape().value("spiffe_jwt_svid_valid") == 1 }
+                    // New signing key: the bundle no longer holds the old token's kid until a new token is fetched.
+                    simulator.rotateJWTAuthority()
+                    try await eventually("valid again with the new key") {
+                        let scrape = await exporter.scrape()
+                        return scrape.value("spiffe_jwt_svid_valid") == 1
+                            && (scrape.value("spiffe_workload_api_updates_total", ["rpc": "FetchJWTBundles"]) ?? 0) >= 2
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func jwtNoIdentityIsCounted() async throws {
+        try await withTemporaryDirectory { dir in
+            let config = SimulatorConfiguration(socketPath: dir + "/agent.sock", fault: .noIdentity)
+            try await withSimulator(config) { _ in
+                let exporter = Exporter()
+                var collector = collectorConfiguration(socketPath: dir + "/agent.sock")
+                collector.jwtAudiences = [["db"]]
+                try await withCollector(collector, feeding: exporter) {
+                    try await eventually("PermissionDenied on FetchJWTSVID") {
+                        exporter.requests("FetchJWTSVID", code: "PermissionDenied") >= 1
+                    }
+                    #expect(exporter.failures(.noIdentity) >= 1)
+                    #expect(await exporter.scrape().samples("spiffe_jwt_svid_valid").isEmpty)
+                }
+            }
+        }
+    }
+}
