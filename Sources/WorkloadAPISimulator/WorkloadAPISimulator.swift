@@ -22,6 +22,8 @@ public final class WorkloadAPISimulator: Sendable {
         var configuration: SimulatorConfiguration
         var ca: IssuedCA
         var issuer: IssuedCA
+        /// Roots in the trust bundle, oldest first (more than one during a CA rotation).
+        var bundleRoots: [IssuedCA] = []
         var federated: [String: IssuedCA] = [:]
         var svids: [IssuedSVID] = []
         var issuedAt = Date()
@@ -57,6 +59,7 @@ public final class WorkloadAPISimulator: Sendable {
                 trustDomain: domain, notBefore: now.addingTimeInterval(-60), notAfter: now.addingTimeInterval(configuration.caTTL))
         }
         var initial = State(configuration: configuration, ca: ca, issuer: issuer)
+        initial.bundleRoots = [ca]
         initial.federated = federated
         for domain in configuration.federatedTrustDomains {
             initial.federatedJWTAuthorities[domain] = JWTAuthority()
@@ -117,6 +120,36 @@ public final class WorkloadAPISimulator: Sendable {
     public func rotate() throws {
         try issueAll()
         state.withLock { $0.statistics.rotations += 1 }
+        broadcast()
+    }
+
+    /// CA rotation, step 1 (SPIRE "prepare"): a new root joins the bundle; SVIDs are still issued
+    /// by the current one.
+    public func prepareNextCA() throws {
+        let now = clock()
+        let ttl = configuration.caTTL
+        let next = try SVIDFactory.rootCA(
+            trustDomain: configuration.trustDomain, notBefore: now.addingTimeInterval(-60), notAfter: now.addingTimeInterval(ttl))
+        state.withLock { $0.bundleRoots.append(next) }
+        broadcast()
+    }
+
+    /// CA rotation, step 2 ("activate"): the newest root issues from now on; SVIDs are re-issued.
+    public func activateNewestCA() throws {
+        state.withLock { s in
+            if let newest = s.bundleRoots.last {
+                s.ca = newest
+                s.issuer = newest
+            }
+        }
+        try rotate()
+    }
+
+    /// CA rotation, step 3 ("prune"): the oldest root leaves the bundle.
+    public func pruneOldestCA() {
+        state.withLock { s in
+            if s.bundleRoots.count > 1 { s.bundleRoots.removeFirst() }
+        }
         broadcast()
     }
 
@@ -222,7 +255,7 @@ public final class WorkloadAPISimulator: Sendable {
     func x509SVIDResponse() -> X509SVIDResponse {
         let s = state.withLock { $0 }
         var response = X509SVIDResponse()
-        let bundleDER = SVIDFactory.der(s.ca.certificate)
+        let bundleDER = s.bundleRoots.flatMap { SVIDFactory.der($0.certificate) }
         for svid in s.svids {
             var message = X509SVID()
             message.spiffeID = svid.spiffeID
@@ -241,7 +274,7 @@ public final class WorkloadAPISimulator: Sendable {
     func x509BundlesResponse() -> X509BundlesResponse {
         let s = state.withLock { $0 }
         var response = X509BundlesResponse()
-        response.bundles["spiffe://\(s.configuration.trustDomain)"] = Data(SVIDFactory.der(s.ca.certificate))
+        response.bundles["spiffe://\(s.configuration.trustDomain)"] = Data(s.bundleRoots.flatMap { SVIDFactory.der($0.certificate) })
         for (domain, ca) in s.federated {
             response.bundles["spiffe://\(domain)"] = Data(SVIDFactory.der(ca.certificate))
         }

@@ -129,3 +129,37 @@ import WorkloadAPISimulator
         }
     }
 }
+
+@Suite struct CARotationIntegrationTests {
+    @Test func bothRootsAppearDuringRotationAndTheOldOneLeaves() async throws {
+        try await withTemporaryDirectory { dir in
+            let config = SimulatorConfiguration(socketPath: dir + "/agent.sock")
+            try await withSimulator(config) { simulator in
+                let exporter = Exporter()
+                try await withCollector(collectorConfiguration(socketPath: dir + "/agent.sock"), feeding: exporter) {
+                    let td = ["trust_domain": "example.org"]
+                    try await eventually("one root") {
+                        await exporter.scrape().samples("spiffe_trust_bundle_ca_expiry_timestamp_seconds", td).count == 1
+                    }
+                    let first = try #require(await exporter.scrape().samples("spiffe_trust_bundle_ca_expiry_timestamp_seconds", td).first?.labels["ca"])
+                    #expect(await exporter.scrape().value("spiffe_trust_bundle_updates_total", td) == 1)
+
+                    try simulator.prepareNextCA()
+                    try await eventually("two roots") {
+                        await exporter.scrape().samples("spiffe_trust_bundle_ca_expiry_timestamp_seconds", td).count == 2
+                    }
+                    try simulator.activateNewestCA()
+                    simulator.pruneOldestCA()
+                    try await eventually("only the new root") {
+                        let cas = await exporter.scrape().samples("spiffe_trust_bundle_ca_expiry_timestamp_seconds", td)
+                        return cas.count == 1 && cas[0].labels["ca"] != first
+                    }
+                    let scrape = await exporter.scrape()
+                    #expect((scrape.value("spiffe_trust_bundle_updates_total", td) ?? 0) >= 3)
+                    #expect(scrape.value("spiffe_trust_bundle_certificates", td) == 1)
+                    #expect(scrape.value("spiffe_x509_svid_valid") == 1)
+                }
+            }
+        }
+    }
+}
