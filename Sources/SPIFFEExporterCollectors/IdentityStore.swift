@@ -176,6 +176,26 @@ public final class IdentityStore: Sendable {
         state.withLock { s in s.filter { !$0.value.synced }.map(\.key).sorted() }
     }
 
+    /// The newest X.509-SVID (latest notBefore, then notAfter) known for a SPIFFE ID across every
+    /// source, for comparing with what a server actually presents.
+    public func newestSVID(spiffeID: String) -> (source: String, leaf: CertificateFacts)? {
+        state.withLock { s in
+            var best: (source: String, leaf: CertificateFacts)?
+            for (source, src) in s {
+                for entry in src.svids where entry.report.spiffeID == spiffeID {
+                    guard let leaf = entry.report.leaf else { continue }
+                    if let current = best?.leaf,
+                        (current.notBefore, current.notAfter) >= (leaf.notBefore, leaf.notAfter)
+                    {
+                        continue
+                    }
+                    best = (source, leaf)
+                }
+            }
+            return best
+        }
+    }
+
     public func entries(source: String) -> [Entry] {
         state.withLock { $0[source]?.svids ?? [] }
     }

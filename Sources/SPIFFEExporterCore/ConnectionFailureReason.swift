@@ -19,6 +19,9 @@ public enum ConnectionFailureReason: String, CaseIterable, Sendable, Hashable {
     case streamClosed = "stream_closed"
     /// A message could not be decoded or broke the protocol (empty mandatory fields, garbage DER).
     case malformedResponse = "malformed_response"
+    /// Delegated Identity API only: gRPC PermissionDenied because the exporter's SPIFFE ID is not in
+    /// the agent's `authorized_delegates`.
+    case notAuthorizedDelegate = "not_authorized_delegate"
     /// Anything else (Internal, Unknown, Unimplemented, ...).
     case other
 }

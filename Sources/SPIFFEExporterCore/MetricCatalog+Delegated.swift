@@ -1,0 +1,4 @@
+extension MetricCatalog {
+    /// Delegated Identity API and agent health families.
+    static let delegated: [MetricDescriptor] = []
+}

@@ -1,0 +1,4 @@
+extension MetricCatalog {
+    /// Served-certificate probe families.
+    static let probe: [MetricDescriptor] = []
+}
