@@ -1,0 +1,90 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SPIFFEExporterCollectors
+import SPIFFEExporterCore
+
+/// `spiffe-exporter check`: one-shot diagnosis for on-call, cron, CI and Kubernetes probes.
+/// Connects, fetches, validates, prints, exits 0 OK / 1 warning / 2 critical / 3 cannot check.
+struct Check: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Fetch and validate identities once, print them, exit 0 OK / 1 warning / 2 critical / 3 cannot check.",
+        discussion: """
+            Thresholds apply to what is left of an SVID's life, capped at the part after its renewal
+            deadline (lifetime × (1 − --renewal.deadline-fraction)), so a healthy short-lived SVID that
+            SPIRE has not had to rotate yet is never reported.
+            """)
+
+    @Option(name: .long, help: "Workload API endpoint (default: $SPIFFE_ENDPOINT_SOCKET, else \(WorkloadEndpointAddress.defaultAddress)).")
+    var address: String?
+
+    @Flag(name: .customLong("no-workload-api"), help: "Do not check the Workload API (only --dir).")
+    var skipWorkloadAPI = false
+
+    @Option(name: .long, help: "A spiffe-helper directory (svid.pem, svid_key.pem, svid_bundle.pem) to check, as PATH or NAME=PATH (repeatable).")
+    var dir: [String] = []
+
+    @Option(name: .customLong("jwt-audience"), help: "Also fetch and validate a JWT-SVID for this audience set (repeatable; comma-separated).")
+    var jwtAudience: [String] = []
+
+    @Option(name: .long, help: "Output format: table or json.")
+    var output: OutputFormat = .table
+
+    @Option(name: .long, help: "Warning threshold on time left.")
+    var warn = "24h"
+
+    @Option(name: .long, help: "Critical threshold on time left.")
+    var crit = "1h"
+
+    @Option(name: .long, help: "How long to wait for the Workload API.")
+    var timeout = "10s"
+
+    @Option(name: .customLong("renewal.deadline-fraction"), help: "Renewal deadline as a fraction of the lifetime.")
+    var deadlineFraction = 0.75
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable { case table, json }
+
+    func run() async throws {
+        let thresholds: CheckThresholds
+        let timeoutSeconds: Double
+        do {
+            thresholds = CheckThresholds(
+                warning: try DurationText.seconds(warn), critical: try DurationText.seconds(crit),
+                deadlineFraction: deadlineFraction)
+            timeoutSeconds = try DurationText.seconds(timeout)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+        let audiences = jwtAudience.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+            .filter { !$0.isEmpty }
+
+        var identities: [CheckIdentity] = []
+        var failures: [CheckSourceFailure] = []
+        if !skipWorkloadAPI {
+            let text = address ?? ProcessInfo.processInfo.environment[WorkloadEndpointAddress.environmentVariable]
+                ?? WorkloadEndpointAddress.defaultAddress
+            do {
+                let parsed = try WorkloadEndpointAddress(parsing: text)
+                let result = await WorkloadAPICheck.run(
+                    address: parsed, timeout: timeoutSeconds, audiences: audiences, thresholds: thresholds)
+                identities += result.identities
+                failures += result.failures
+            } catch {
+                failures.append(
+                    CheckSourceFailure(
+                        source: "workload_api", target: text, reason: "invalid_address", detail: "\(error)",
+                        hint: "Use unix:///absolute/path or tcp://IP:PORT."))
+            }
+        }
+        for entry in dir {
+            let (name, path) = entry.contains("=") ? (String(entry.split(separator: "=", maxSplits: 1)[0]), String(entry.split(separator: "=", maxSplits: 1)[1])) : (entry, entry)
+            let result = await DirectoryCheck.run(name: name, path: path, thresholds: thresholds)
+            identities += result.identities
+            failures += result.failures
+        }
+        let report = CheckReport(checkedAt: Date(), identities: identities, failures: failures)
+        let text = output == .json ? CheckFormatter.json(report) : CheckFormatter.table(report)
+        FileHandle.standardOutput.write(Data(text.utf8))
+        throw ExitCode(Int32(report.status.rawValue))
+    }
+}

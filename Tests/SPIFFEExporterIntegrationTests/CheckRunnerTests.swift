@@ -1,0 +1,80 @@
+import Foundation
+import SPIFFEExporterCollectors
+import SPIFFEExporterCore
+import SVIDFactory
+import Testing
+import WorkloadAPISimulator
+
+/// `spiffe-exporter check` against the simulator's fault modes: each maps to the documented exit code.
+@Suite struct CheckRunnerTests {
+    func check(_ fault: SimulatorFault, audiences: [[String]] = []) async throws -> CheckReport {
+        try await withTemporaryDirectory { dir in
+            let config = SimulatorConfiguration(socketPath: dir + "/agent.sock", fault: fault)
+            return try await withSimulator(config) { _ in
+                let result = await WorkloadAPICheck.run(
+                    address: .unix(path: dir + "/agent.sock"), timeout: 2, audiences: audiences, thresholds: CheckThresholds())
+                return CheckReport(checkedAt: Date(), identities: result.identities, failures: result.failures)
+            }
+        }
+    }
+
+    @Test func healthyAgentIsOK() async throws {
+        let report = try await check(.none, audiences: [["db"]])
+        #expect(report.status == .ok)
+        #expect(report.identities.map(\.kind).sorted() == ["jwt", "x509"])
+        #expect(report.identities.first { $0.kind == "x509" }?.bundleCAExpiresAt != nil)
+    }
+
+    @Test(arguments: [
+        (SimulatorFault.expiredSVID, "expired"), (.mismatchedKey, "key_mismatch"),
+        (.wrongTrustDomain, "trust_domain_mismatch"), (.garbageDER, "parse_error"),
+    ])
+    func brokenSVIDsAreCritical(_ fault: SimulatorFault, _ problem: String) async throws {
+        let report = try await check(fault)
+        #expect(report.status == .critical)
+        #expect(report.identities.contains { $0.problems.contains(problem) })
+    }
+
+    @Test func notAttestedCannotBeChecked() async throws {
+        let report = try await check(.noIdentity)
+        #expect(report.status == .unknown)
+        #expect(report.failures.first?.reason == "no_identity")
+        #expect(report.failures.first?.hint.contains("registration entry") == true)
+    }
+
+    @Test func slowAgentTimesOut() async throws {
+        let report = try await check(.slowFirstResponse(.seconds(10)))
+        #expect(report.status == .unknown)
+        #expect(report.failures.first?.reason == "timeout")
+    }
+
+    @Test func missingSocket() async throws {
+        let result = await WorkloadAPICheck.run(
+            address: .unix(path: "/tmp/spx-no-such-dir/agent.sock"), timeout: 2, audiences: [], thresholds: CheckThresholds())
+        #expect(result.identities.isEmpty)
+        #expect(result.failures.map(\.reason) == ["socket_not_found"])
+    }
+
+    @Test func spiffeHelperDirectory() async throws {
+        try await withTemporaryDirectory { dir in
+            let now = Date()
+            let root = try SVIDFactory.rootCA(trustDomain: "example.org", notBefore: now.addingTimeInterval(-60), notAfter: now.addingTimeInterval(86400))
+            let svid = try SVIDFactory.svid(
+                spiffeID: "spiffe://example.org/web", issuer: root, notBefore: now.addingTimeInterval(-10), notAfter: now.addingTimeInterval(3600))
+            try svid.chainPEM.write(toFile: dir + "/svid.pem", atomically: true, encoding: .utf8)
+            try svid.keyPEM.write(toFile: dir + "/svid_key.pem", atomically: true, encoding: .utf8)
+            try SVIDFactory.pem("CERTIFICATE", root.der).write(toFile: dir + "/svid_bundle.pem", atomically: true, encoding: .utf8)
+            let ok = await DirectoryCheck.run(name: "helper", path: dir, thresholds: CheckThresholds())
+            #expect(ok.failures.isEmpty)
+            #expect(ok.identities.map(\.status) == [.ok])
+            // A key from another SVID: critical key_mismatch.
+            let other = try SVIDFactory.svid(
+                spiffeID: "spiffe://example.org/web", issuer: root, notBefore: now, notAfter: now.addingTimeInterval(3600))
+            try other.keyPEM.write(toFile: dir + "/svid_key.pem", atomically: true, encoding: .utf8)
+            let bad = await DirectoryCheck.run(name: "helper", path: dir, thresholds: CheckThresholds())
+            #expect(bad.identities.first?.problems == ["key_mismatch"])
+            let missing = await DirectoryCheck.run(name: "helper", path: dir + "/nope", thresholds: CheckThresholds())
+            #expect(missing.failures.map(\.reason) == ["not_found"])
+        }
+    }
+}
