@@ -12,7 +12,7 @@ struct SPIFFEExporterCommand: AsyncParsableCommand {
         commandName: "spiffe-exporter",
         abstract: "Prometheus exporter for SPIFFE/SPIRE workload identities.",
         version: "spiffe-exporter \(BuildVersion.version) (revision \(BuildVersion.revision))",
-        subcommands: [Serve.self, Demo.self],
+        subcommands: [Serve.self, Demo.self, Check.self],
         defaultSubcommand: Serve.self
     )
 }
