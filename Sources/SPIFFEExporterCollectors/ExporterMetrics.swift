@@ -3,7 +3,7 @@ import SPIFFEExporterCore
 
 /// Everything /metrics shows: per-identity series from the store, the exporter's own counters,
 /// build info and process metrics, merged into one sorted exposition.
-public struct ExporterMetrics: MetricsProvider {
+public struct ExporterMetrics: MetricsProvider, StatusProvider {
     public let store: IdentityStore
     public let registry: MetricsRegistry
     public let version: String
@@ -38,5 +38,31 @@ public struct ExporterMetrics: MetricsProvider {
 
     public func unsyncedSources() -> [String] {
         store.unsyncedSources()
+    }
+
+    /// The /status view, built from the same snapshot a scrape uses.
+    public func status(now: Date) async -> StatusReport {
+        let snapshots = await store.snapshot(now: now)
+        let thresholds = CheckThresholds(deadlineFraction: store.renewalDeadlineFraction)
+        var identities: [CheckIdentity] = []
+        for snapshot in snapshots.sorted(by: { $0.source < $1.source }) {
+            for report in snapshot.svids {
+                let bundle = report.trustDomain.flatMap { snapshot.bundles[$0] }
+                identities.append(CheckEvaluator.x509(report, source: snapshot.source, bundle: bundle, thresholds: thresholds, now: now))
+            }
+            for report in snapshot.jwtSVIDs {
+                identities.append(CheckEvaluator.jwt(report, source: snapshot.source, thresholds: thresholds, now: now))
+            }
+        }
+        let sources = store.sources.map { source -> SourceStatus in
+            let failure = store.lastFailure(source: source)
+            let up = (registry.value(MetricCatalog.workloadAPIUp, [source]) ?? (failure == nil ? 1 : 0)) == 1
+            return SourceStatus(
+                source: source, up: up, synced: store.isSynced(source: source), lastFailureReason: failure,
+                hint: failure.flatMap(ConnectionFailureReason.init(rawValue:)).map { CheckEvaluator.hint(for: $0, target: source) })
+        }
+        return StatusReport(
+            check: CheckReport(checkedAt: now, identities: identities, failures: []), sources: sources,
+            events: store.events.recent())
     }
 }

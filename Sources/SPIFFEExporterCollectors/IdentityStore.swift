@@ -67,7 +67,11 @@ public final class IdentityStore: Sendable {
     private let renewals: Mutex<RenewalTracker>
     private let jwtRenewals: Mutex<RenewalTracker>
 
-    public init(renewal: RenewalTracker.Configuration = RenewalTracker.Configuration()) {
+    /// Recent rotations, failures and recoveries, for /status.
+    public let events: EventLog
+
+    public init(renewal: RenewalTracker.Configuration = RenewalTracker.Configuration(), events: EventLog = EventLog()) {
+        self.events = events
         renewals = Mutex(RenewalTracker(configuration: renewal))
         jwtRenewals = Mutex(RenewalTracker(configuration: renewal))
     }
@@ -134,7 +138,8 @@ public final class IdentityStore: Sendable {
             present[entry.report.spiffeID] = SVIDGeneration(
                 fingerprint: leaf.serialNumber, notBefore: leaf.notBefore, notAfter: leaf.notAfter)
         }
-        renewals.withLock { _ = $0.observe(source: source, present: present, now: now) }
+        let changes = renewals.withLock { $0.observe(source: source, present: present, now: now) }
+        record(changes, now: now)
         state.withLock { s in
             var src = s[source] ?? SourceState()
             src.generation += 1
@@ -157,7 +162,8 @@ public final class IdentityStore: Sendable {
 
     /// Drops a source's identities (e.g. the agent said PermissionDenied: it has none for us).
     public func clearSVIDs(source: String, now: Date = Date()) {
-        renewals.withLock { _ = $0.observe(source: source, present: [:], now: now) }
+        let changes = renewals.withLock { $0.observe(source: source, present: [:], now: now) }
+        record(changes, now: now)
         state.withLock { s in
             guard var src = s[source] else { return }
             src.generation += 1
@@ -174,6 +180,54 @@ public final class IdentityStore: Sendable {
 
     public func unsyncedSources() -> [String] {
         state.withLock { s in s.filter { !$0.value.synced }.map(\.key).sorted() }
+    }
+
+    private func record(_ changes: [RenewalTracker.Event], now: Date) {
+        for change in changes {
+            switch change {
+            case .renewal(let key, let outcome):
+                events.record(
+                    ExporterEvent(
+                        time: now, source: key.source, kind: "rotation",
+                        message: "\(key.identity): SVID generation ended \(outcome.rawValue)"))
+            case .forgotten(let key):
+                events.record(
+                    ExporterEvent(
+                        time: now, source: key.source, kind: "identity_removed",
+                        message: "\(key.identity): gone for longer than the grace period"))
+            }
+        }
+    }
+
+    private let lastFailures = Mutex<[String: String]>([:])
+
+    public var renewalDeadlineFraction: Double {
+        renewals.withLock { $0.configuration.deadlineFraction }
+    }
+
+    /// Remembers why a source last failed (a reason code), for /status.
+    public func setLastFailure(source: String, reason: String) {
+        lastFailures.withLock { $0[source] = reason }
+    }
+
+    /// Clears and returns the last failure reason of a source that works again.
+    @discardableResult
+    public func clearLastFailure(source: String) -> String? {
+        lastFailures.withLock { $0.removeValue(forKey: source) }
+    }
+
+    public func lastFailure(source: String) -> String? {
+        lastFailures.withLock { $0[source] }
+    }
+
+    /// Registered sources, sorted.
+    public var sources: [String] {
+        state.withLock { $0.keys.sorted() }
+    }
+
+    /// Whether a source has completed its first sync.
+    public func isSynced(source: String) -> Bool {
+        state.withLock { $0[source]?.synced ?? false }
     }
 
     /// The newest X.509-SVID (latest notBefore, then notAfter) known for a SPIFFE ID across every
@@ -218,10 +272,11 @@ public final class IdentityStore: Sendable {
                 s[item.source]?.svids[item.index].report = report
             }
         }
-        let statuses = renewals.withLock { tracker in
-            tracker.tick(now: now)
-            return Dictionary(grouping: tracker.status(now: now), by: \.key.source)
+        let (ticked, statuses) = renewals.withLock { tracker in
+            let events = tracker.tick(now: now)
+            return (events, Dictionary(grouping: tracker.status(now: now), by: \.key.source))
         }
+        record(ticked, now: now)
         let jwtStatuses = jwtRenewals.withLock { tracker in
             tracker.tick(now: now)
             return Dictionary(grouping: tracker.status(now: now)) { SourceSnapshot.splitJWTTrackerSource($0.key.source).source }

@@ -146,6 +146,13 @@ public struct WorkloadAPICollector: Service {
         if rpc == .fetchX509SVID {
             registry.set(MetricCatalog.workloadAPIUp, [source], to: 0)
         }
+        if let reason = outcome.reason {
+            store.events.record(
+                ExporterEvent(
+                    time: clock(), source: source, kind: "failure",
+                    message: "\(rpc.rawValue) ended: \(outcome.code), \(reason.rawValue)"))
+            store.setLastFailure(source: source, reason: reason.rawValue)
+        }
         let level: Logger.Level = outcome.messages > 0 ? .info : .warning
         logger.log(
             level: level, "Workload API stream ended",
@@ -343,6 +350,10 @@ public struct WorkloadAPICollector: Service {
             reports.append(IdentityStore.Entry(material: material, bundles: bundleSet, report: report))
         }
         store.replaceSVIDs(source: source, entries: Self.dedupe(reports), bundles: bundles, now: now)
+        if let previous = store.clearLastFailure(source: source) {
+            store.events.record(
+                ExporterEvent(time: now, source: source, kind: "recovered", message: "FetchX509SVID delivering again after \(previous)"))
+        }
         registry.set(MetricCatalog.workloadAPIUp, [source], to: 1)
         logger.debug("X509SVIDResponse applied", metadata: ["source": "\(source)", "svids": "\(reports.count)"])
     }

@@ -21,6 +21,7 @@ public struct HTTPConfiguration: Sendable {
 public func buildRouter(
     configuration: HTTPConfiguration,
     metrics: any MetricsProvider,
+    status: (any StatusProvider)? = nil,
     clock: @escaping @Sendable () -> Date = { Date() }
 ) -> Router<BasicRequestContext> {
     let router = Router()
@@ -54,6 +55,20 @@ public func buildRouter(
         return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
     }
 
+    if let status {
+        router.get("/status") { request, _ -> Response in
+            let report = await status.status(now: clock())
+            if request.uri.queryParameters.get("format") == "json" {
+                return Response(
+                    status: .ok, headers: [.contentType: "application/json; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: StatusPage.json(report))))
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: StatusPage.html(report, telemetryPath: telemetryPath))))
+        }
+    }
+
     router.get("/") { _, _ -> Response in
         let html = landingPage(telemetryPath: telemetryPath)
         return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: html)))
@@ -65,10 +80,11 @@ public func buildRouter(
 public func buildApplication(
     configuration: HTTPConfiguration,
     metrics: any MetricsProvider,
+    status: (any StatusProvider)? = nil,
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = buildRouter(configuration: configuration, metrics: metrics)
+    let router = buildRouter(configuration: configuration, metrics: metrics, status: status)
     return Application(
         router: router,
         configuration: .init(
@@ -107,6 +123,7 @@ func landingPage(telemetryPath: String) -> String {
     <li><a href="\(telemetryPath)">Metrics</a></li>
     <li><a href="/healthz">Health</a></li>
     <li><a href="/readyz">Readiness</a></li>
+    <li><a href="/status">Status</a> (identities, sources, recent events; <a href="/status?format=json">JSON</a>)</li>
     </ul>
     </body>
     </html>

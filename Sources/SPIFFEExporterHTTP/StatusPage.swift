@@ -1,0 +1,66 @@
+import Foundation
+import SPIFFEExporterCore
+
+/// Renders /status: what the exporter holds now (the `check` view) and recent events. Every value
+/// is HTML-escaped; keys and tokens never reach this layer.
+enum StatusPage {
+    static func json(_ report: StatusReport) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return (try? encoder.encode(report)).map { String(decoding: $0, as: UTF8.self) + "\n" } ?? "{}\n"
+    }
+
+    static func html(_ report: StatusReport, telemetryPath: String) -> String {
+        var out = """
+            <!DOCTYPE html>
+            <html><head><meta charset="utf-8"><title>spiffe-exporter status</title>
+            <style>body{font-family:sans-serif}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left}
+            .OK{background:#dfd}.WARNING{background:#ffd}.CRITICAL{background:#fdd}.UNKNOWN{background:#eee}</style></head>
+            <body><h1>spiffe-exporter status: <span class="\(report.check.status.label)">\(report.check.status.label)</span></h1>
+            <p>At \(escape(iso(report.check.checkedAt))). <a href="\(escape(telemetryPath))">Metrics</a> · <a href="?format=json">JSON</a></p>
+            <h2>Sources</h2><table><tr><th>source</th><th>up</th><th>synced</th><th>last failure</th><th>hint</th></tr>
+
+            """
+        for source in report.sources {
+            out += "<tr><td>\(escape(source.source))</td><td>\(source.up ? "yes" : "no")</td><td>\(source.synced ? "yes" : "no")</td>"
+            out += "<td>\(escape(source.lastFailureReason ?? "-"))</td><td>\(escape(source.hint ?? ""))</td></tr>\n"
+        }
+        out += "</table>\n<h2>Identities</h2><table><tr><th>status</th><th>source</th><th>kind</th><th>SPIFFE ID</th>"
+        out += "<th>expires in</th><th>lifetime used</th><th>bundle CA expires in</th><th>detail</th></tr>\n"
+        for identity in report.check.identities {
+            out += "<tr class=\"\(identity.status.label)\"><td>\(identity.status.label)</td><td>\(escape(identity.source))</td>"
+            out += "<td>\(escape(identity.kind + (identity.audience.map { " (\($0))" } ?? "")))</td><td>\(escape(identity.spiffeID))</td>"
+            out += "<td>\(identity.expiresInSeconds.map(CheckFormatter.duration) ?? "-")</td>"
+            out += "<td>\(identity.lifetimeUsedPercent.map { String(format: "%.0f%%", $0) } ?? "-")</td>"
+            out += "<td>\(identity.bundleCAExpiresAt.map { CheckFormatter.duration($0.timeIntervalSince(report.check.checkedAt)) } ?? "-")</td>"
+            out += "<td>\(escape(identity.summary))</td></tr>\n"
+        }
+        out += "</table>\n<h2>Recent events</h2><table><tr><th>time</th><th>source</th><th>kind</th><th>event</th></tr>\n"
+        for event in report.events {
+            out += "<tr><td>\(escape(iso(event.time)))</td><td>\(escape(event.source))</td><td>\(escape(event.kind))</td><td>\(escape(event.message))</td></tr>\n"
+        }
+        out += "</table>\n</body></html>\n"
+        return out
+    }
+
+    static func iso(_ date: Date) -> String {
+        ISO8601DateFormatter().string(from: date)
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        out.reserveCapacity(text.count)
+        for ch in text {
+            switch ch {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(ch)
+            }
+        }
+        return out
+    }
+}

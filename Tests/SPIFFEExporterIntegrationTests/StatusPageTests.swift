@@ -1,0 +1,56 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import SPIFFEExporterCollectors
+import SPIFFEExporterCore
+import SPIFFEExporterHTTP
+import Testing
+
+@Suite("/status page", .timeLimit(.minutes(1)))
+struct StatusPageTests {
+    @Test func htmlAndJSONShowIdentitiesSourcesAndEventsEscaped() async throws {
+        let exporter = Exporter()
+        let pki = try StaticPKI()
+        exporter.store.register(source: exporter.source)
+        exporter.store.replaceSVIDs(source: exporter.source, entries: [await pki.entry()], bundles: ["example.org": pki.bundle])
+        exporter.store.setLastFailure(source: exporter.source, reason: "no_identity")
+        exporter.store.events.record(
+            ExporterEvent(time: Date(), source: exporter.source, kind: "failure", message: "<script>alert(1)</script>"))
+        let metrics = exporter.metrics
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), metrics: metrics, status: metrics))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/status", method: .get) { response in
+                #expect(response.status == .ok)
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                let html = String(buffer: response.body)
+                #expect(html.contains(StaticPKI.spiffeID))
+                #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
+                #expect(!html.contains("<script>"))
+                #expect(html.contains("registration entry"))  // the no_identity hint
+            }
+            try await client.execute(uri: "/status?format=json", method: .get) { response in
+                #expect(response.headers[.contentType] == "application/json; charset=utf-8")
+                let object = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                let check = object?["check"] as? [String: Any]
+                let identities = check?["identities"] as? [[String: Any]]
+                #expect(identities?.first?["spiffeID"] as? String == StaticPKI.spiffeID)
+                #expect(identities?.first?["status"] as? String == "OK")
+                let sources = object?["sources"] as? [[String: Any]]
+                #expect(sources?.first?["lastFailureReason"] as? String == "no_identity")
+                #expect((object?["events"] as? [Any])?.count == 1)
+            }
+        }
+        // Keys never reach the page.
+        let status = await metrics.status(now: Date())
+        let json = String(decoding: try JSONEncoder().encode(status), as: UTF8.self)
+        #expect(!json.contains(Data(pki.svid.keyPKCS8DER).base64EncodedString().prefix(32)))
+    }
+
+    @Test func eventLogIsBounded() {
+        let log = EventLog(capacity: 3)
+        for i in 0..<10 {
+            log.record(ExporterEvent(time: Date(timeIntervalSince1970: Double(i)), source: "s", kind: "k", message: "\(i)"))
+        }
+        #expect(log.recent().map(\.message) == ["9", "8", "7"])
+    }
+}
