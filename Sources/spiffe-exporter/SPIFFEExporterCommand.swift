@@ -186,7 +186,7 @@ enum ExporterRunner {
         let metrics = ExporterMetrics(
             store: components.store, registry: components.registry, version: BuildVersion.version,
             revision: BuildVersion.revision, contributors: components.contributors)
-        let app = buildApplication(configuration: http, metrics: metrics, logger: logger) { port in
+        let app = buildApplication(configuration: http, metrics: metrics, status: metrics, logger: logger) { port in
             logger.info("listening", metadata: ["address": "\(http.listenAddress.host):\(port)", "telemetry_path": "\(http.telemetryPath)"])
             await onListening(port)
         }
