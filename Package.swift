@@ -23,11 +23,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
     ],
     targets: [
         // Pure logic: SPIFFE IDs, certificate analysis, expiry math, metric catalog, exposition.
@@ -53,6 +55,22 @@ let package = Package(
             exclude: ["workload.proto"],
             swiftSettings: [.swiftLanguageMode(.v6)]
         ),
+        // Generated protobuf + gRPC code for SPIRE's Delegated Identity API and the gRPC health
+        // service (scripts/generate-agent-apis.sh).
+        .target(
+            name: "SPIFFEAgentAPIs",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCProtobuf", package: "grpc-swift-protobuf"),
+            ],
+            exclude: [
+                "spire/api/types/spiffeid.proto", "spire/api/types/selector.proto", "spire/api/types/x509svid.proto",
+                "spire/api/types/jwtsvid.proto", "spire/api/agent/delegatedidentity/v1/delegatedidentity.proto",
+                "grpc/health/v1/health.proto",
+            ],
+            swiftSettings: [.swiftLanguageMode(.v6)]
+        ),
         // Builds SPIRE-like CAs and SVIDs in code: used by the simulator, the demo and tests.
         .target(
             name: "SVIDFactory",
@@ -69,10 +87,17 @@ let package = Package(
             dependencies: [
                 "SPIFFEExporterCore",
                 "SPIFFEWorkloadAPI",
+                "SPIFFEAgentAPIs",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
+                // The served-certificate probe (Probe/): TLS client with SPIFFE verification.
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOTLS", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -91,6 +116,7 @@ let package = Package(
             name: "WorkloadAPISimulator",
             dependencies: [
                 "SPIFFEWorkloadAPI",
+                "SPIFFEAgentAPIs",
                 "SVIDFactory",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
@@ -144,8 +170,45 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "DelegatedIdentityTests",
+            dependencies: [
+                "SPIFFEExporterCore",
+                "SPIFFEExporterCollectors",
+                "SPIFFEAgentAPIs",
+                "WorkloadAPISimulator",
+                "SVIDFactory",
+                .product(name: "GRPCCore", package: "grpc-swift-2"),
+                .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "DeployTests",
+            dependencies: [.product(name: "Yams", package: "Yams")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: ["SVIDFactory"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "ProbeTests",
+            dependencies: [
+                "SPIFFEExporterCore",
+                "SPIFFEExporterCollectors",
+                "WorkloadAPISimulator",
+                "SVIDFactory",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
     ]

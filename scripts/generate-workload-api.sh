@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates Sources/SPIFFEWorkloadAPI/*.pb.swift / *.grpc.swift from workload.proto.
+# Regenerates Sources/SPIFFEWorkloadAPI/*.pb.swift / *.grpc.swift from workload.proto, then
+# Sources/SPIFFEAgentAPIs (Delegated Identity API, gRPC health) through generate-agent-apis.sh.
 # Run by hand when the proto changes; the output is committed so CI never builds protoc plugins.
 # Needs: protoc (Debian protobuf-compiler). Builds protoc-gen-swift and protoc-gen-grpc-swift-2
 # once in a scratch package (several minutes on 2 cores).
@@ -30,3 +31,4 @@ protoc --plugin=protoc-gen-grpc-swift="$bin/protoc-gen-grpc-swift-2" \
     --grpc-swift_out=. --grpc-swift_opt=Visibility=Public,Client=true,Server=true \
     workload.proto
 echo "generated: $(ls "$out"/*.swift | xargs -n1 basename | tr '\n' ' ')"
+PROTOC_PLUGIN_BIN="$bin" "$repo/scripts/generate-agent-apis.sh"

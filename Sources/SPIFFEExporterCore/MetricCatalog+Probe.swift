@@ -1,4 +1,31 @@
 extension MetricCatalog {
+    // MARK: Served-certificate probe
+    public static let probeSuccess = MetricDescriptor(
+        "spiffe_probe_success", .gauge,
+        "1 if the last probe of the target completed a TLS handshake with a trusted SVID of the expected SPIFFE ID, else 0.",
+        labels: ["target"])
+    public static let probeDuration = MetricDescriptor(
+        "spiffe_probe_duration_seconds", .gauge,
+        "How long the last probe of the target took (connect, TLS handshake, close), in seconds.",
+        labels: ["target"])
+    public static let probeFailures = MetricDescriptor(
+        "spiffe_probe_failures_total", .counter,
+        "Failed probes of the target, by reason (see docs/metrics.md).", labels: ["target", "reason"])
+    public static let servedSVIDExpiry = MetricDescriptor(
+        "spiffe_served_svid_expiry_timestamp_seconds", .gauge,
+        "NotAfter of the X.509-SVID leaf the target presented at the last probe, in Unix seconds.",
+        labels: ["target", "spiffe_id"])
+    public static let servedSVIDCurrent = MetricDescriptor(
+        "spiffe_served_svid_current", .gauge,
+        "1 if the target presents the newest X.509-SVID known for its SPIFFE ID, 0 if an older one (a missed reload).",
+        labels: ["target", "spiffe_id"])
+    public static let servedSVIDStale = MetricDescriptor(
+        "spiffe_served_svid_stale_seconds", .gauge,
+        "Seconds since the SVID the target presents was superseded by a newer one (0 while current).",
+        labels: ["target"])
+
     /// Served-certificate probe families.
-    static let probe: [MetricDescriptor] = []
+    static let probe: [MetricDescriptor] = [
+        probeSuccess, probeDuration, probeFailures, servedSVIDExpiry, servedSVIDCurrent, servedSVIDStale,
+    ]
 }

@@ -41,6 +41,15 @@ public struct SimulatorConfiguration: Sendable {
     public var fault: SimulatorFault
     /// Lifetime of minted JWT-SVIDs (SPIRE default 5 min); re-minted once half of it has passed.
     public var jwtTTL: TimeInterval
+    /// Where to serve SPIRE's admin API (the Delegated Identity API); `nil` serves none.
+    public var adminSocketPath: String? = nil
+    /// Other workloads on the node, served through the Delegated Identity API (see
+    /// DelegatedIdentityService.swift).
+    public var delegatedWorkloads: [SimulatedWorkload] = []
+    /// Whether the caller is among the agent's `authorized_delegates`.
+    public var authorizedDelegate = true
+    /// What `grpc.health.v1.Health/Check` answers (NOT_SERVING anyway under the `unavailable` fault).
+    public var healthStatus: SimulatedHealthStatus = .serving
 
     public init(
         socketPath: String,

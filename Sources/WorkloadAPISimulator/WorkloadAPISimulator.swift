@@ -37,6 +37,8 @@ public final class WorkloadAPISimulator: Sendable {
         var statistics = Statistics()
         var serverTask: Task<Void, any Error>?
         var rotationTask: Task<Void, Never>?
+        /// The Delegated Identity API's workloads, subscribers and admin server.
+        var delegated = DelegatedState()
     }
 
     let state: Mutex<State>
@@ -66,6 +68,7 @@ public final class WorkloadAPISimulator: Sendable {
         }
         self.state = Mutex(initial)
         try issueAll()
+        try issueDelegatedWorkloads()
     }
 
     public var configuration: SimulatorConfiguration { state.withLock { $0.configuration } }
@@ -82,7 +85,7 @@ public final class WorkloadAPISimulator: Sendable {
         try? FileManager.default.removeItem(atPath: path)
         let server = GRPCServer(
             transport: .http2NIOPosix(address: .unixDomainSocket(path: path), transportSecurity: .plaintext),
-            services: [SimulatorService(simulator: self)]
+            services: [SimulatorService(simulator: self), HealthService(simulator: self)]
         )
         let task = Task { try await server.serve() }
         state.withLock { $0.serverTask = task }
@@ -90,10 +93,12 @@ public final class WorkloadAPISimulator: Sendable {
         _ = try await server.listeningAddress
         _ = chmod(path, 0o777)
         scheduleRotation()
+        try await startDelegated()
     }
 
     /// Stops abruptly, like a killed agent: open streams break, the socket file disappears.
     public func stop() async {
+        await stopDelegated()
         let (server, rotation) = state.withLock { s in
             let result = (s.serverTask, s.rotationTask)
             s.serverTask = nil
@@ -160,6 +165,7 @@ public final class WorkloadAPISimulator: Sendable {
             for c in s.bundleSubscribers.values { c.finish() }
             for c in s.jwtBundleSubscribers.values { c.finish() }
         }
+        dropDelegatedStreams()
     }
 
     /// Replaces the JWT signing key (a JWT authority rotation): the bundle gets the new key only,
@@ -248,6 +254,7 @@ public final class WorkloadAPISimulator: Sendable {
             for c in s.bundleSubscribers.values { c.yield(bundles) }
             for c in s.jwtBundleSubscribers.values { c.yield(jwtBundles) }
         }
+        notifyDelegatedSubscribers()
     }
 
     // MARK: Responses

@@ -7,6 +7,11 @@ import Testing
 struct EndToEndTests {
     static let demoIDs = ["spiffe://example.org/ns/demo/sa/frontend", "spiffe://example.org/ns/demo/sa/backend"]
 
+    /// Labels of an identity from the demo's Workload API source (the demo has other sources too).
+    static func workloadAPI(_ spiffeID: String) -> [String: String] {
+        ["source": "workload_api", "spiffe_id": spiffeID]
+    }
+
     /// Waits for the demo's "metrics at" line and returns the metrics URL.
     static func demoMetricsURL(_ exporter: ExporterProcess) async throws -> String {
         let groups = try await eventually("the demo prints its metrics URL on stdout\n\(exporter.transcript)") {
@@ -34,7 +39,8 @@ struct EndToEndTests {
             let response = try await httpGet(url)
             guard response.status == 200 else { return nil }
             let scrape = Scrape(response.body)
-            return scrape.samples("spiffe_x509_svid_valid").count == 2 ? scrape : nil
+            let found = Self.demoIDs.compactMap { scrape.value("spiffe_x509_svid_valid", Self.workloadAPI($0)) }
+            return found.count == Self.demoIDs.count ? scrape : nil
         }
     }
 
@@ -48,12 +54,14 @@ struct EndToEndTests {
                 let url = try await Self.demoMetricsURL(exporter)
                 let scrape = try await Self.scrapeWhenDemoSynced(url)
                 for id in Self.demoIDs {
-                    #expect(scrape.value("spiffe_x509_svid_valid", ["spiffe_id": id]) == 1, "\(id)")
-                    let expiresIn = try #require(scrape.value("spiffe_x509_svid_expires_in_seconds", ["spiffe_id": id]))
+                    #expect(scrape.value("spiffe_x509_svid_valid", Self.workloadAPI(id)) == 1, "\(id)")
+                    let expiresIn = try #require(scrape.value("spiffe_x509_svid_expires_in_seconds", Self.workloadAPI(id)))
                     #expect(expiresIn > 0 && expiresIn <= 121, "default demo TTL is 2m; expires_in \(expiresIn)")
                 }
                 #expect(scrape.value("spiffe_workload_api_up", ["source": "workload_api"]) == 1)
-                #expect(scrape.samples("spiffe_trust_bundle_certificates", ["trust_domain": "partner.example"]).count == 1)
+                #expect(
+                    scrape.value(
+                        "spiffe_trust_bundle_certificates", ["source": "workload_api", "trust_domain": "partner.example"]) == 1)
                 #expect(scrape.samples("spiffe_exporter_build_info").count == 1)
                 let check = try await promtoolCheck(scrape.text)
                 #expect(check.status == 0, "promtool check metrics: \(check.output)")
@@ -165,19 +173,19 @@ struct EndToEndTests {
                 let url = try await Self.demoMetricsURL(exporter)
                 let first = try await Self.scrapeWhenDemoSynced(url)
                 let id = Self.demoIDs[0]
-                let initialExpiry = try #require(first.value("spiffe_x509_svid_expiry_timestamp_seconds", ["spiffe_id": id]))
+                let initialExpiry = try #require(first.value("spiffe_x509_svid_expiry_timestamp_seconds", Self.workloadAPI(id)))
                 let rotated = try await eventually(timeout: .seconds(20), "the expiry of \(id) changes") {
                     () async throws -> Scrape? in
                     let scrape = Scrape(try await httpGet(url).body)
-                    let expiry = scrape.value("spiffe_x509_svid_expiry_timestamp_seconds", ["spiffe_id": id])
+                    let expiry = scrape.value("spiffe_x509_svid_expiry_timestamp_seconds", Self.workloadAPI(id))
                     return expiry.map { $0 != initialExpiry } == true ? scrape : nil
                 }
-                let newExpiry = try #require(rotated.value("spiffe_x509_svid_expiry_timestamp_seconds", ["spiffe_id": id]))
+                let newExpiry = try #require(rotated.value("spiffe_x509_svid_expiry_timestamp_seconds", Self.workloadAPI(id)))
                 // Rotation at half of 10 s moves the expiry on by about 5 s.
                 #expect(newExpiry > initialExpiry)
                 #expect(newExpiry - initialExpiry <= 11, "expiry moved by \(newExpiry - initialExpiry) s")
                 for id in Self.demoIDs {
-                    #expect(rotated.value("spiffe_x509_svid_valid", ["spiffe_id": id]) == 1, "\(id)")
+                    #expect(rotated.value("spiffe_x509_svid_valid", Self.workloadAPI(id)) == 1, "\(id)")
                 }
                 let updates = try #require(
                     rotated.value("spiffe_workload_api_updates_total", ["source": "workload_api", "rpc": "FetchX509SVID"]))

@@ -168,7 +168,12 @@ struct CollectorStreamingTests {
                     #expect(simulator.statistics.rotations >= 1)
                     // Rotation at half the lifetime: the new notAfter is about 2 s later.
                     #expect(second - first >= 1 && second - first <= 6, "expiry moved by \(second - first) s")
-                    #expect(await exporter.scrape().value("spiffe_x509_svid_valid") == 1)
+                    // Eventually, not at once: with a 4 s TTL the simulator backdates notBefore by only
+                    // 0.4 s, and certificate times are rounded to whole seconds, so a fresh SVID can be
+                    // not_yet_valid for up to 0.1 s (see the report on WorkloadAPISimulator.backdating).
+                    try await eventually("the rotated SVID is valid") {
+                        await exporter.scrape().value("spiffe_x509_svid_valid") == 1
+                    }
                     #expect(exporter.failures(.streamClosed) == 0)
                 }
             }
@@ -182,14 +187,16 @@ struct CollectorStreamingTests {
             let clock = ShiftableClock()
             try await withSimulator(SimulatorConfiguration(socketPath: socket), clock: clock) { simulator in
                 let exporter = Exporter()
-                // Reconnects wait at least initial/2 = 250 ms, so none lands while stop() is cancelling
-                // the server: an accept during that cancellation traps in NIO (apple/swift-nio#3481).
-                let backoff = Backoff(initial: 0.5, multiplier: 2, cap: 1)
+                // After the streams end, the next attempt waits at least initial/2 = 0.5 s: time to
+                // stop the server with no connection open (see stopQuietly).
+                let backoff = Backoff(initial: 1, multiplier: 2, cap: 1)
                 try await withCollector(collectorConfiguration(socketPath: socket, backoff: backoff), feeding: exporter) {
                     let before = try #require(simulator.currentSVIDs.first).leaf
                     try await eventually("the first SVID is exported") { exporter.up == 1 }
 
-                    await simulator.stop()
+                    // The agent goes away: streams end, then the socket disappears.
+                    simulator.dropStreams()
+                    try await stopQuietly(simulator)
                     try await eventually("the collector notices the agent is gone") {
                         exporter.up == 0 && exporter.failures(.socketNotFound) >= 1
                     }

@@ -214,6 +214,9 @@ public struct CertFilesCollector: Service {
         let names = files.all
         let maxSize = configuration.maxFileSize
         let detector = runtime.detector
+        // Watch first, then read: a write after the watch is in place cannot go unnoticed.
+        let watches = await Self.offload { Self.directoryWatches(path: path, files: files) }
+        updateWatches(index: index, source: source, watches, watcher: watcher)
         let io = await Self.offload { () -> (ChangeDetector<[UInt8]>, [FileInput], [FileFingerprint], [String: WatchFilter]) in
             var detector = detector
             var inputs: [FileInput] = []
@@ -236,7 +239,9 @@ public struct CertFilesCollector: Service {
         }
         runtime.detector = io.0
         let fingerprint = io.2
-        updateWatches(index: index, source: source, io.3, watcher: watcher)
+        // The layout changed while the watches were set up (the directory appeared, a symlink
+        // moved): read again with the right watches.
+        let recheck: TimeInterval? = watcher != nil && io.3 != watches ? 0 : nil
 
         let now = clock()
         let evaluation: SPIFFEHelperEvaluation
@@ -256,7 +261,7 @@ public struct CertFilesCollector: Service {
             logger.debug(
                 "certificate files look half-written; re-reading after the settle delay",
                 metadata: ["source": "\(source)", "problems": "\(Self.describe(evaluation.problems))"])
-            return retryAt.timeIntervalSince(Self.monotonicNow())
+            return min(retryAt.timeIntervalSince(Self.monotonicNow()), recheck ?? .infinity)
         }
 
         if runtime.published != fingerprint {
@@ -285,7 +290,7 @@ public struct CertFilesCollector: Service {
             }
         }
         recordLoad(source: source, problems: evaluation.problems, started: started, now: now)
-        return nil
+        return recheck
     }
 
     static func inputs(_ reads: [FileInput], files: SPIFFEHelperFileNames) -> SPIFFEHelperInputs {
@@ -340,32 +345,37 @@ public struct CertFilesCollector: Service {
         let patterns = runtime.patterns
         let detector = runtime.detector
         typealias Read = (payload: Result<CertificateFileSummary, CertFileLoadReason>, fingerprint: FileFingerprint)
-        let io = await Self.offload { () -> (ChangeDetector<Result<CertificateFileSummary, CertFileLoadReason>>, [String: Read], [String: WatchFilter]) in
+        let walk = await Self.offload { GlobWalker.walk(patterns) }
+        var watches: [String: WatchFilter] = [:]
+        let everyDirectory = patterns.contains(where: \.matchesBelowRoot)
+        let roots = Set(patterns.map(\.root))
+        for directory in walk.directories where everyDirectory || roots.contains(directory) {
+            watches[directory] = .any
+        }
+        for (ancestor, child) in walk.missingRoots {
+            let filter = WatchFilter.names([child], dotDot: false)
+            watches[ancestor] = watches[ancestor].map { $0.merged(with: filter) } ?? filter
+        }
+        // Directories watched for the first time may have changed between the walk and the watch:
+        // walk once more (cheap once the files are cached) so nothing created meanwhile is missed.
+        let added = updateWatches(index: index, source: source, watches, watcher: watcher)
+        let recheck: TimeInterval? = added.isEmpty ? nil : 0
+        let files = walk.files
+        let io = await Self.offload { () -> (ChangeDetector<Result<CertificateFileSummary, CertFileLoadReason>>, [String: Read]) in
             var detector = detector
-            let walk = GlobWalker.walk(patterns)
             var reads: [String: Read] = [:]
-            reads.reserveCapacity(walk.files.count)
-            for path in walk.files {
+            reads.reserveCapacity(files.count)
+            for path in files {
                 switch Self.readCached(path, detector: &detector, maxSize: maxSize, transform: CertificateFileSummary.parse) {
                 case .success(let (payload, digest)): reads[path] = (payload, .content(digest))
                 case .failure(let reason): reads[path] = (.failure(reason), .failed(reason))
                 }
             }
-            detector.retain(walk.files)
-            var watches: [String: WatchFilter] = [:]
-            let everyDirectory = patterns.contains(where: \.matchesBelowRoot)
-            for directory in walk.directories where everyDirectory || patterns.contains(where: { $0.root == directory }) {
-                watches[directory] = .any
-            }
-            for (ancestor, child) in walk.missingRoots {
-                watches[ancestor] = watches[ancestor].map { $0.merged(with: .names([child], dotDot: false)) }
-                    ?? .names([child], dotDot: false)
-            }
-            return (detector, reads, watches)
+            detector.retain(files)
+            return (detector, reads)
         }
         runtime.detector = io.0
         let reads = io.1
-        updateWatches(index: index, source: source, io.2, watcher: watcher)
 
         let now = clock()
         let monotonic = Self.monotonicNow()
@@ -423,7 +433,8 @@ public struct CertFilesCollector: Service {
         runtime.reported = reported
         updateStatistics(source) { s in s.holds += holds }
         recordLoad(source: source, problems: reported, started: started, now: now)
-        return retryAt.map { $0.timeIntervalSince(Self.monotonicNow()) }
+        let settle = retryAt.map { $0.timeIntervalSince(Self.monotonicNow()) }
+        return [settle, recheck].compactMap { $0 }.min()
     }
 
     // MARK: Shared steps
@@ -449,11 +460,17 @@ public struct CertFilesCollector: Service {
         }
     }
 
-    private func updateWatches(index: Int, source: String, _ watches: [String: WatchFilter], watcher: InotifyWatcher?) {
-        guard let watcher else { return }
-        let failed = Set(watcher.setWatches(source: index, watches))
+    /// Returns the directories watched now that were not before.
+    @discardableResult
+    private func updateWatches(
+        index: Int, source: String, _ watches: [String: WatchFilter], watcher: InotifyWatcher?
+    ) -> [String] {
+        guard let watcher else { return [] }
+        let update = watcher.setWatches(source: index, watches)
+        let failed = Set(update.failed)
         let watched = watches.keys.filter { !failed.contains($0) }.sorted()
         updateStatistics(source) { s in s.watchedDirectories = watched }
+        return update.added
     }
 
     private func updateStatistics(_ source: String, _ update: (inout CertFilesSourceStatistics) -> Void) {

@@ -137,23 +137,31 @@ final class InotifyWatcher: Sendable {
         close(wakeWrite)
     }
 
-    /// Makes `source` watch exactly `desired` (path → filter). Paths that cannot be watched (they
-    /// do not exist, or the watch limit is reached) are returned; the periodic rescan covers them.
+    struct WatchUpdate: Sendable {
+        /// Paths that could not be watched (missing, or the watch limit reached); the periodic
+        /// rescan covers them.
+        var failed: [String] = []
+        /// Paths watched now that were not before: events there may have been missed until now.
+        var added: [String] = []
+    }
+
+    /// Makes `source` watch exactly `desired` (path → filter).
     @discardableResult
-    func setWatches(source: Int, _ desired: [String: WatchFilter]) -> [String] {
+    func setWatches(source: Int, _ desired: [String: WatchFilter]) -> WatchUpdate {
         state.withLock { s in
-            guard s.phase != .stopped else { return [] }
+            var update = WatchUpdate()
+            guard s.phase != .stopped else { return update }
             let previous = s.bySource[source] ?? [:]
             for wd in Set(previous.values) { s.byDescriptor[wd]?[source] = nil }
             var current: [String: Int32] = [:]
-            var failed: [String] = []
             for (path, filter) in desired.sorted(by: { $0.key < $1.key }) {
                 let wd = inotify_add_watch(fd, path, Self.mask)
                 guard wd >= 0 else {
-                    failed.append(path)
+                    update.failed.append(path)
                     continue
                 }
                 current[path] = wd
+                if previous[path] != wd { update.added.append(path) }
                 let existing = s.byDescriptor[wd]?[source]
                 s.byDescriptor[wd, default: [:]][source] = existing.map { $0.merged(with: filter) } ?? filter
             }
@@ -163,7 +171,7 @@ final class InotifyWatcher: Sendable {
                 // The watch may be gone already (directory deleted); the error is irrelevant.
                 _ = inotify_rm_watch(fd, wd)
             }
-            return failed
+            return update
         }
     }
 

@@ -1,0 +1,701 @@
+import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
+import Logging
+import SPIFFEAgentAPIs
+import SPIFFEExporterCore
+import ServiceLifecycle
+import Synchronization
+
+/// Settings of the delegated collector.
+public struct DelegatedIdentityCollectorConfiguration: Sendable {
+    public var delegated: DelegatedConfiguration
+    /// `source` label of the bundle stream's `spiffe_workload_api_*` series (the stream serves
+    /// every subscription, so it belongs to none of them).
+    public var bundleSource: String
+    /// Deadline for the first response of a stream.
+    public var firstResponseTimeout: Duration
+    public var backoff: Backoff
+    /// The /proc tree searched for process-name subscriptions.
+    public var procRoot: String
+    /// Process-name subscriptions follow at most this many processes (the oldest).
+    public var maxProcessesPerSubscription: Int
+
+    public init(
+        delegated: DelegatedConfiguration,
+        bundleSource: String = "delegated",
+        firstResponseTimeout: Duration = .seconds(10),
+        backoff: Backoff = Backoff(initial: 1, multiplier: 2, cap: 30),
+        procRoot: String = "/proc",
+        maxProcessesPerSubscription: Int = 16
+    ) {
+        self.delegated = delegated
+        self.bundleSource = bundleSource
+        self.firstResponseTimeout = firstResponseTimeout
+        self.backoff = backoff
+        self.procRoot = procRoot
+        self.maxProcessesPerSubscription = max(1, maxProcessesPerSubscription)
+    }
+}
+
+/// Why a delegated stream last failed, with what to do about it (for logs, `check` and /status).
+public struct DelegatedFailure: Sendable, Hashable {
+    public var rpc: String
+    public var code: String
+    public var reason: ConnectionFailureReason
+    /// The server's message or the local error; for logs and status pages, never a label.
+    public var detail: String
+    public var hint: String?
+}
+
+/// The state of one source of the delegated collector: a subscription, or the bundle stream.
+public struct DelegatedSourceStatus: Sendable, Hashable {
+    public var source: String
+    /// `selectors k8s:ns:payments,k8s:sa:api`, `process nginx`, or `bundles`.
+    public var target: String
+    /// Every stream of the source is open and has delivered a message.
+    public var streaming: Bool
+    /// X.509-SVIDs currently exported for the source.
+    public var svids: Int
+    /// PIDs followed by a process-name subscription.
+    public var processes: [Int32]?
+    /// The most recent failure; cleared by the next message.
+    public var lastFailure: DelegatedFailure?
+}
+
+/// Watches other workloads' X.509-SVIDs through SPIRE's Delegated Identity API on the agent's
+/// admin socket: one `SubscribeToX509SVIDs` stream per selector subscription, one
+/// `SubscribeToX509SVIDsByPID` stream per process found for a process-name subscription, and one
+/// `SubscribeToX509Bundles` stream for the trust bundles. Each subscription is a source of the
+/// identity store, so its SVIDs get the same analysis, renewal tracking and metrics as the
+/// Workload API's.
+///
+/// Private keys arrive on these streams. Each is checked against its certificate while the message
+/// is decoded and dropped there (``X509SVIDMaterial/releasePrivateKey()``): nothing here keeps,
+/// logs or exports one.
+public struct DelegatedIdentityCollector: Service {
+    public enum RPC: String, Sendable, CaseIterable {
+        case subscribeToX509SVIDs = "SubscribeToX509SVIDs"
+        case subscribeToX509SVIDsByPID = "SubscribeToX509SVIDsByPID"
+        case subscribeToX509Bundles = "SubscribeToX509Bundles"
+    }
+
+    typealias Client = Spire_Api_Agent_Delegatedidentity_V1_DelegatedIdentity.Client<HTTP2ClientTransport.Posix>
+
+    enum StreamKey: Hashable, Sendable {
+        case selectors
+        case process(ProcessIdentity)
+    }
+
+    let configuration: DelegatedIdentityCollectorConfiguration
+    let store: IdentityStore
+    let registry: MetricsRegistry
+    let logger: Logger
+    let clock: @Sendable () -> Date
+    let shared: DelegatedCollectorState
+
+    public init(
+        configuration: DelegatedIdentityCollectorConfiguration,
+        store: IdentityStore,
+        registry: MetricsRegistry,
+        logger: Logger,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.registry = registry
+        self.logger = logger
+        self.clock = clock
+        self.shared = DelegatedCollectorState(configuration: configuration.delegated)
+        let reasons = ConnectionFailureReason.allCases
+        let bundleSource = configuration.bundleSource
+        registry.preZero(MetricCatalog.workloadAPIConnectionFailures, reasons.map { [bundleSource, $0.rawValue] })
+        registry.preZero(MetricCatalog.workloadAPIUpdates, [[bundleSource, RPC.subscribeToX509Bundles.rawValue]])
+        registry.preZero(MetricCatalog.workloadAPIRequestDuration, [[bundleSource, RPC.subscribeToX509Bundles.rawValue]])
+        for subscription in configuration.delegated.subscriptions {
+            let source = subscription.name
+            let rpc = Self.rpc(for: subscription)
+            registry.preZero(MetricCatalog.workloadAPIConnectionFailures, reasons.map { [source, $0.rawValue] })
+            registry.preZero(MetricCatalog.workloadAPIUpdates, [[source, rpc.rawValue]])
+            registry.preZero(MetricCatalog.workloadAPIRequestDuration, [[source, rpc.rawValue]])
+            registry.set(MetricCatalog.workloadAPIUp, [source], to: 0)
+            registry.set(MetricCatalog.delegatedSubscriptionSVIDs, [source], to: 0)
+            if case .processName = subscription.target {
+                registry.set(MetricCatalog.delegatedSubscriptionProcesses, [source], to: 0)
+            }
+            store.register(source: source)
+        }
+    }
+
+    static func rpc(for subscription: DelegatedSubscription) -> RPC {
+        if case .processName = subscription.target { return .subscribeToX509SVIDsByPID }
+        return .subscribeToX509SVIDs
+    }
+
+    /// Every source's current state, for /status and diagnostics.
+    public func status() -> [DelegatedSourceStatus] {
+        shared.status(bundleSource: configuration.bundleSource)
+    }
+
+    public func run() async throws {
+        logger.info(
+            "starting Delegated Identity collector",
+            metadata: [
+                "address": "\(configuration.delegated.address)",
+                "subscriptions": "\(configuration.delegated.subscriptions.map(\.name).joined(separator: ","))",
+            ])
+        await withDiscardingTaskGroup { group in
+            group.addTask { await self.bundleLoop() }
+            for subscription in configuration.delegated.subscriptions {
+                switch subscription.target {
+                case .selectors(let selectors):
+                    group.addTask { await self.selectorLoop(subscription.name, selectors) }
+                case .processName(let process):
+                    group.addTask { await self.processLoop(subscription.name, process) }
+                }
+            }
+        }
+    }
+
+    // MARK: Streams
+
+    private func bundleLoop() async {
+        let source = configuration.bundleSource
+        await streamLoop(source: source, rpc: .subscribeToX509Bundles, key: nil) { api, onMessage in
+            try await api.subscribeToX509Bundles(
+                Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesRequest(),
+                options: AgentTransport.callOptions()
+            ) { response in
+                for try await message in response.messages {
+                    onMessage()
+                    await self.handle(message)
+                }
+            }
+        }
+    }
+
+    private func selectorLoop(_ name: String, _ selectors: [DelegatedSelector]) async {
+        var request = Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsRequest()
+        request.selectors = selectors.map { selector in
+            var proto = Spire_Api_Types_Selector()
+            proto.type = selector.type
+            proto.value = selector.value
+            return proto
+        }
+        await streamLoop(source: name, rpc: .subscribeToX509SVIDs, key: .selectors) { [request] api, onMessage in
+            try await api.subscribeToX509SVIDs(request, options: AgentTransport.callOptions()) { response in
+                for try await message in response.messages {
+                    onMessage()
+                    await self.handle(message, subscription: name, key: .selectors)
+                }
+            }
+        }
+    }
+
+    /// Follows the processes named `process`: one PID stream per process, started when it
+    /// appears and stopped when it exits or its PID is reused (the API's caller must close a
+    /// stream whose PID was recycled), rescanning /proc every rescan interval.
+    private func processLoop(_ name: String, _ process: String) async {
+        let table = ProcessTable(root: configuration.procRoot)
+        let interval = configuration.delegated.processRescanInterval
+        await withDiscardingTaskGroup { group in
+            var running: [ProcessIdentity: StopSignal] = [:]
+            var first = true
+            while !Task.isCancelled {
+                let all = table.processes(named: process)
+                let found = Array(all.prefix(configuration.maxProcessesPerSubscription))
+                if all.count > found.count, first {
+                    logger.warning(
+                        "more processes than followed for a delegated subscription",
+                        metadata: ["source": "\(name)", "found": "\(all.count)", "followed": "\(found.count)"])
+                }
+                let wanted = Set(found)
+                var changed = false
+                for (identity, signal) in running where !wanted.contains(identity) || !table.isAlive(identity) {
+                    signal.fire()
+                    running[identity] = nil
+                    shared.removeStream(name, .process(identity))
+                    changed = true
+                    logger.info("delegated process gone", metadata: ["source": "\(name)", "pid": "\(identity.pid)"])
+                }
+                for identity in found where running[identity] == nil {
+                    let signal = StopSignal()
+                    running[identity] = signal
+                    shared.addStream(name, .process(identity))
+                    changed = true
+                    logger.info("following delegated process", metadata: ["source": "\(name)", "pid": "\(identity.pid)"])
+                    group.addTask {
+                        await withTaskGroup(of: Void.self) { inner in
+                            inner.addTask { await self.pidStreamLoop(name, identity) }
+                            inner.addTask { await signal.wait() }
+                            _ = await inner.next()
+                            inner.cancelAll()
+                        }
+                    }
+                }
+                registry.set(MetricCatalog.delegatedSubscriptionProcesses, [name], to: Double(running.count))
+                if changed || first {
+                    // Processes that left take their identities with them; with none left the
+                    // subscription has a definite, empty answer.
+                    await apply(name)
+                    if running.isEmpty { store.markSynced(source: name) }
+                    updateUp(name)
+                }
+                first = false
+                do {
+                    try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+                } catch {
+                    break
+                }
+            }
+            for signal in running.values { signal.fire() }
+        }
+    }
+
+    private func pidStreamLoop(_ name: String, _ identity: ProcessIdentity) async {
+        var request = Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsByPIDRequest()
+        request.pid = identity.pid
+        await streamLoop(source: name, rpc: .subscribeToX509SVIDsByPID, key: .process(identity)) {
+            [request] api, onMessage in
+            try await api.subscribeToX509SVIDsByPID(request, options: AgentTransport.callOptions()) { response in
+                for try await message in response.messages {
+                    onMessage()
+                    await self.handle(message, subscription: name, key: .process(identity))
+                }
+            }
+        }
+    }
+
+    /// One long-lived stream: open, consume, classify the end, back off, repeat until cancelled.
+    private func streamLoop(
+        source: String, rpc: RPC, key: StreamKey?,
+        _ consume: @escaping @Sendable (Client, @escaping @Sendable () -> Void) async throws -> Void
+    ) async {
+        await cancelWhenGracefulShutdown {
+            var backoff = self.configuration.backoff
+            while !Task.isCancelled {
+                let outcome = await self.openOnce(source: source, rpc: rpc, consume)
+                if Task.isCancelled { break }
+                await self.record(source: source, rpc: rpc, key: key, outcome)
+                if outcome.messages > 0 { backoff.reset() }
+                var delay = backoff.next(jitter: Double.random(in: 0..<1))
+                // A rejected request will be rejected again: do not hammer the agent.
+                if outcome.reason == .invalidArgument { delay = max(delay, backoff.cap) }
+                do {
+                    try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
+                } catch {
+                    break
+                }
+            }
+        }
+    }
+
+    struct StreamOutcome: Sendable {
+        var code: String
+        var reason: ConnectionFailureReason?
+        var messages: Int
+        var detail: String
+    }
+
+    func openOnce(
+        source: String, rpc: RPC,
+        _ consume: @escaping @Sendable (Client, @escaping @Sendable () -> Void) async throws -> Void
+    ) async -> StreamOutcome {
+        let progress = DelegatedStreamProgress()
+        let started = ContinuousClock.now
+        let timeout = configuration.firstResponseTimeout
+        let onMessage: @Sendable () -> Void = {
+            if !progress.firstArrived.exchange(true, ordering: .acquiringAndReleasing) {
+                self.registry.observe(
+                    MetricCatalog.workloadAPIRequestDuration, [source, rpc.rawValue],
+                    AgentTransport.seconds(ContinuousClock.now - started))
+            }
+            progress.messages.add(1, ordering: .relaxed)
+        }
+        var messages: Int { progress.messages.load(ordering: .relaxed) }
+        do {
+            let transport = try AgentTransport.make(configuration.delegated.address)
+            try await withGRPCClient(transport: transport) { client in
+                let api = Client(wrapping: client)
+                enum Finished: Sendable { case stream, timer }
+                try await withThrowingTaskGroup(of: Finished.self) { group in
+                    group.addTask {
+                        try await consume(api, onMessage)
+                        return .stream
+                    }
+                    group.addTask {
+                        try await Task.sleep(for: timeout)
+                        if !progress.firstArrived.load(ordering: .acquiring) { throw FirstResponseTimeout() }
+                        return .timer
+                    }
+                    if try await group.next() == .timer {
+                        _ = try await group.next()
+                    }
+                    group.cancelAll()
+                }
+                client.beginGracefulShutdown()
+            }
+            return StreamOutcome(code: "OK", reason: .streamClosed, messages: messages, detail: "stream ended by the server")
+        } catch is FirstResponseTimeout {
+            return StreamOutcome(
+                code: "DeadlineExceeded", reason: .timeout, messages: 0, detail: "no first response within \(timeout)")
+        } catch let error as RPCError {
+            return classify(error, messages: messages)
+        } catch {
+            if Task.isCancelled {
+                return StreamOutcome(code: "Canceled", reason: nil, messages: messages, detail: "shutdown")
+            }
+            return StreamOutcome(code: "Unknown", reason: .other, messages: messages, detail: "\(error)")
+        }
+    }
+
+    func classify(_ error: RPCError, messages: Int) -> StreamOutcome {
+        let reason: ConnectionFailureReason
+        switch error.code {
+        case .permissionDenied:
+            // On the admin socket PermissionDenied means the caller is not an authorized delegate
+            // (or, if it has no identity at all, cannot be one).
+            reason = .notAuthorizedDelegate
+        case .invalidArgument where error.message.hasPrefix("Can't deserialize"):
+            reason = .malformedResponse
+        case .invalidArgument:
+            reason = .invalidArgument
+        case .unavailable where messages > 0, .unknown where messages > 0:
+            reason = .streamClosed
+        case .unavailable:
+            reason = AgentTransport.diagnoseUnavailable(configuration.delegated.address)
+        case .deadlineExceeded:
+            reason = .timeout
+        case .cancelled:
+            reason = messages > 0 ? .streamClosed : .other
+        default:
+            reason = .other
+        }
+        return StreamOutcome(
+            code: WorkloadAPICollector.codeName(error.code), reason: reason, messages: messages, detail: error.message)
+    }
+
+    private func record(source: String, rpc: RPC, key: StreamKey?, _ outcome: StreamOutcome) async {
+        registry.increment(MetricCatalog.workloadAPIRequests, [source, rpc.rawValue, outcome.code])
+        guard let reason = outcome.reason else { return }
+        registry.increment(MetricCatalog.workloadAPIConnectionFailures, [source, reason.rawValue])
+        let failure = DelegatedFailure(
+            rpc: rpc.rawValue, code: outcome.code, reason: reason, detail: outcome.detail,
+            hint: DelegatedIdentityHints.hint(
+                reason: reason, code: outcome.code, detail: outcome.detail,
+                address: "\(configuration.delegated.address)"))
+        let previous = shared.recordFailure(source: source, key: key, failure, isBundleStream: key == nil)
+        if key != nil {
+            // For /status: the source's last failure (its hint follows from the reason) and an event.
+            store.setLastFailure(source: source, reason: reason.rawValue)
+            store.events.record(
+                ExporterEvent(
+                    time: clock(), source: source, kind: "failure",
+                    message: "\(rpc.rawValue) ended: \(outcome.code), \(reason.rawValue)"))
+        }
+        if key == nil, outcome.messages == 0 {
+            // Without bundles SVIDs cannot be verified, but they should not wait for them forever.
+            if shared.bundleStreamGaveUp() { await applyAll() }
+        }
+        if reason == .notAuthorizedDelegate, key != nil {
+            // We no longer see these workloads: drop what we held rather than watch it go stale
+            // (a disappearance is not a renewal failure).
+            shared.clearSVIDs(source)
+            await apply(source)
+        }
+        if key != nil { updateUp(source) }
+        var metadata: Logger.Metadata = [
+            "source": "\(source)", "rpc": "\(rpc.rawValue)", "code": "\(outcome.code)", "reason": "\(reason.rawValue)",
+            "messages": "\(outcome.messages)", "detail": "\(outcome.detail)",
+        ]
+        if let hint = failure.hint { metadata["hint"] = "\(hint)" }
+        // A reason that repeats at every retry is logged once loudly, then quietly.
+        let level: Logger.Level =
+            previous?.reason == reason ? .debug : reason == .notAuthorizedDelegate ? .error : outcome.messages > 0 ? .info : .warning
+        logger.log(level: level, "Delegated Identity stream ended", metadata: metadata)
+    }
+
+    private func updateUp(_ source: String) {
+        switch shared.upState(source) {
+        case .some(let up): registry.set(MetricCatalog.workloadAPIUp, [source], to: up ? 1 : 0)
+        // Nothing to follow (no process found): neither up nor down.
+        case .none: registry.remove(MetricCatalog.workloadAPIUp, [source])
+        }
+    }
+
+    // MARK: Messages
+
+    func handle(
+        _ message: Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsResponse, subscription: String,
+        key: StreamKey
+    ) async {
+        let now = clock()
+        let rpc: RPC = key == .selectors ? .subscribeToX509SVIDs : .subscribeToX509SVIDsByPID
+        let (svids, federatesWith, malformed) = DelegatedIdentityMessages.decode(message)
+        if !malformed.isEmpty {
+            registry.increment(
+                MetricCatalog.workloadAPIConnectionFailures,
+                [subscription, ConnectionFailureReason.malformedResponse.rawValue])
+            logger.warning(
+                "malformed SubscribeToX509SVIDsResponse",
+                metadata: ["source": "\(subscription)", "problems": "\(malformed.joined(separator: "; "))"])
+        }
+        registry.increment(MetricCatalog.workloadAPIUpdates, [subscription, rpc.rawValue])
+        registry.set(MetricCatalog.workloadAPILastUpdate, [subscription, rpc.rawValue], to: now.timeIntervalSince1970)
+        guard shared.setStream(subscription, key, svids: svids, federatesWith: federatesWith) else { return }
+        if let previous = store.clearLastFailure(source: subscription) {
+            store.events.record(
+                ExporterEvent(
+                    time: now, source: subscription, kind: "recovered",
+                    message: "\(rpc.rawValue) delivering again after \(previous)"))
+        }
+        await apply(subscription)
+        updateUp(subscription)
+        logger.debug(
+            "SubscribeToX509SVIDsResponse applied", metadata: ["source": "\(subscription)", "svids": "\(svids.count)"])
+    }
+
+    func handle(_ message: Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesResponse) async {
+        let now = clock()
+        let source = configuration.bundleSource
+        let rpc = RPC.subscribeToX509Bundles.rawValue
+        let (bundles, malformed) = DelegatedIdentityMessages.decode(message)
+        if !malformed.isEmpty {
+            registry.increment(
+                MetricCatalog.workloadAPIConnectionFailures, [source, ConnectionFailureReason.malformedResponse.rawValue])
+            logger.warning(
+                "malformed SubscribeToX509BundlesResponse",
+                metadata: ["source": "\(source)", "problems": "\(malformed.joined(separator: "; "))"])
+        }
+        registry.increment(MetricCatalog.workloadAPIUpdates, [source, rpc])
+        registry.set(MetricCatalog.workloadAPILastUpdate, [source, rpc], to: now.timeIntervalSince1970)
+        shared.setBundles(bundles)
+        await applyAll()
+    }
+
+    private func applyAll() async {
+        for subscription in configuration.delegated.subscriptions {
+            await apply(subscription.name)
+        }
+    }
+
+    /// Re-analyses a subscription's SVIDs (from all its streams) against the current bundles and
+    /// replaces the source's state in the store. Keyless material: the key verdict travels in it.
+    func apply(_ name: String) async {
+        guard let work = shared.beginApply(name) else { return }
+        let now = clock()
+        var entries: [IdentityStore.Entry] = []
+        var seen: Set<String> = []
+        var domains = Set(work.federatesWith)
+        for svid in work.svids {
+            let own = svid.trustDomain.flatMap { work.bundles[$0] }
+            let bundles = BundleSet(own: own, byTrustDomain: work.bundles)
+            let report = await X509SVIDAnalyzer.analyze(svid.material, bundles: bundles, now: now)
+            // Several SVIDs may share a SPIFFE ID (hints, or several processes of one workload):
+            // the first is exported, as for the Workload API.
+            guard seen.insert(report.spiffeID).inserted else { continue }
+            if let domain = report.trustDomain ?? svid.trustDomain { domains.insert(domain) }
+            entries.append(IdentityStore.Entry(material: svid.material, bundles: bundles, report: report))
+        }
+        // What the Workload API would hand these workloads: their own and federated bundles.
+        let exported = work.bundles.filter { domains.contains($0.key) }
+        let applied = shared.finishApply(name, generation: work.generation, count: entries.count) {
+            store.replaceSVIDs(source: name, entries: entries, bundles: exported, now: now)
+        }
+        if applied {
+            registry.set(MetricCatalog.delegatedSubscriptionSVIDs, [name], to: Double(entries.count))
+        }
+    }
+}
+
+private final class DelegatedStreamProgress: Sendable {
+    let firstArrived = Atomic<Bool>(false)
+    let messages = Atomic<Int>(0)
+}
+
+/// The delegated collector's mutable state: each subscription's streams with their keyless SVIDs,
+/// the agent's bundles, and status for operators.
+final class DelegatedCollectorState: Sendable {
+    typealias StreamKey = DelegatedIdentityCollector.StreamKey
+
+    struct StreamState: Sendable {
+        var svids: [DelegatedSVID] = []
+        var federatesWith: [String] = []
+        /// Open and delivered at least one message.
+        var open = false
+    }
+
+    struct Subscription: Sendable {
+        var target: String
+        var streams: [StreamKey: StreamState] = [:]
+        var generation = 0
+        var svidCount = 0
+        var lastFailure: DelegatedFailure?
+        var isProcess: Bool
+    }
+
+    struct State: Sendable {
+        /// `nil` until the bundle stream delivered once.
+        var bundles: [String: TrustBundle]?
+        /// The bundle stream failed before its first message: apply SVIDs without bundles.
+        var bundleStreamGaveUp = false
+        var bundleStreamOpen = false
+        var bundleFailure: DelegatedFailure?
+        var subscriptions: [String: Subscription] = [:]
+    }
+
+    struct ApplyWork: Sendable {
+        var generation: Int
+        var svids: [DelegatedSVID]
+        var federatesWith: [String]
+        var bundles: [String: TrustBundle]
+    }
+
+    private let state: Mutex<State>
+
+    init(configuration: DelegatedConfiguration) {
+        var initial = State()
+        for subscription in configuration.subscriptions {
+            switch subscription.target {
+            case .selectors(let selectors):
+                var entry = Subscription(
+                    target: "selectors " + selectors.map(\.description).joined(separator: ","), isProcess: false)
+                entry.streams[.selectors] = StreamState()
+                initial.subscriptions[subscription.name] = entry
+            case .processName(let name):
+                initial.subscriptions[subscription.name] = Subscription(target: "process \(name)", isProcess: true)
+            }
+        }
+        state = Mutex(initial)
+    }
+
+    func addStream(_ name: String, _ key: StreamKey) {
+        state.withLock { $0.subscriptions[name]?.streams[key] = StreamState() }
+    }
+
+    func removeStream(_ name: String, _ key: StreamKey) {
+        state.withLock { _ = $0.subscriptions[name]?.streams.removeValue(forKey: key) }
+    }
+
+    /// Stores a stream's latest message; `false` if the stream is no longer followed.
+    func setStream(_ name: String, _ key: StreamKey, svids: [DelegatedSVID], federatesWith: [String]) -> Bool {
+        state.withLock { s in
+            guard s.subscriptions[name]?.streams[key] != nil else { return false }
+            s.subscriptions[name]?.streams[key] = StreamState(svids: svids, federatesWith: federatesWith, open: true)
+            s.subscriptions[name]?.lastFailure = nil
+            return true
+        }
+    }
+
+    func clearSVIDs(_ name: String) {
+        state.withLock { s in
+            guard var subscription = s.subscriptions[name] else { return }
+            for key in subscription.streams.keys {
+                subscription.streams[key]?.svids = []
+                subscription.streams[key]?.federatesWith = []
+            }
+            s.subscriptions[name] = subscription
+        }
+    }
+
+    func setBundles(_ bundles: [String: TrustBundle]) {
+        state.withLock { s in
+            s.bundles = bundles
+            s.bundleStreamOpen = true
+            s.bundleFailure = nil
+        }
+    }
+
+    /// Whether SVIDs should now be applied without waiting for bundles any longer.
+    func bundleStreamGaveUp() -> Bool {
+        state.withLock { s in
+            guard s.bundles == nil, !s.bundleStreamGaveUp else { return false }
+            s.bundleStreamGaveUp = true
+            return true
+        }
+    }
+
+    /// Records a stream's failure; returns the failure recorded before it.
+    func recordFailure(source: String, key: StreamKey?, _ failure: DelegatedFailure, isBundleStream: Bool)
+        -> DelegatedFailure?
+    {
+        state.withLock { s in
+            if isBundleStream {
+                let previous = s.bundleFailure
+                s.bundleFailure = failure
+                s.bundleStreamOpen = false
+                return previous
+            }
+            let previous = s.subscriptions[source]?.lastFailure
+            s.subscriptions[source]?.lastFailure = failure
+            if let key, s.subscriptions[source]?.streams[key] != nil {
+                s.subscriptions[source]?.streams[key]?.open = false
+            }
+            return previous
+        }
+    }
+
+    /// 1/0 for `spiffe_workload_api_up`; `nil` when the subscription follows no stream at all.
+    func upState(_ name: String) -> Bool? {
+        state.withLock { s in
+            guard let streams = s.subscriptions[name]?.streams, !streams.isEmpty else { return nil }
+            return streams.values.allSatisfy(\.open)
+        }
+    }
+
+    /// Takes what an apply needs, or `nil` while SVIDs wait for the first bundles.
+    func beginApply(_ name: String) -> ApplyWork? {
+        state.withLock { s in
+            guard var subscription = s.subscriptions[name] else { return nil }
+            // Selector streams first, then processes oldest first: the order decides which SVID
+            // of a repeated SPIFFE ID is exported.
+            let ordered = subscription.streams.sorted { a, b in
+                switch (a.key, b.key) {
+                case (.selectors, _): true
+                case (_, .selectors): false
+                case (.process(let x), .process(let y)): x < y
+                }
+            }
+            let svids = ordered.flatMap(\.value.svids)
+            if !svids.isEmpty, s.bundles == nil, !s.bundleStreamGaveUp { return nil }
+            subscription.generation += 1
+            s.subscriptions[name] = subscription
+            return ApplyWork(
+                generation: subscription.generation, svids: svids,
+                federatesWith: Array(Set(ordered.flatMap(\.value.federatesWith))), bundles: s.bundles ?? [:])
+        }
+    }
+
+    /// Runs `write` unless a newer apply of the same subscription started meanwhile.
+    func finishApply(_ name: String, generation: Int, count: Int, _ write: () -> Void) -> Bool {
+        state.withLock { s in
+            guard s.subscriptions[name]?.generation == generation else { return false }
+            write()
+            s.subscriptions[name]?.svidCount = count
+            return true
+        }
+    }
+
+    func status(bundleSource: String) -> [DelegatedSourceStatus] {
+        state.withLock { s in
+            var result = [
+                DelegatedSourceStatus(
+                    source: bundleSource, target: "bundles", streaming: s.bundleStreamOpen, svids: 0, processes: nil,
+                    lastFailure: s.bundleFailure)
+            ]
+            for (name, subscription) in s.subscriptions.sorted(by: { $0.key < $1.key }) {
+                let processes = subscription.streams.keys.compactMap { key -> ProcessIdentity? in
+                    if case .process(let identity) = key { return identity }
+                    return nil
+                }.sorted().map(\.pid)
+                result.append(
+                    DelegatedSourceStatus(
+                        source: name, target: subscription.target,
+                        streaming: !subscription.streams.isEmpty && subscription.streams.values.allSatisfy(\.open),
+                        svids: subscription.svidCount, processes: subscription.isProcess ? processes : nil,
+                        lastFailure: subscription.lastFailure))
+            }
+            return result
+        }
+    }
+}

@@ -1,0 +1,203 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import NIOSSL
+import NIOTLS
+import SPIFFEExporterCore
+import Synchronization
+import X509
+
+/// One probe: connect, TLS handshake with SPIFFE authentication of the server (no host name
+/// check; the chain against the trust bundle and the expected SPIFFE ID instead), the exporter's
+/// own SVID as client certificate when it has one, then a TLS close exchange so a server that
+/// rejects the client certificate after the handshake (TLS 1.3) is noticed.
+struct TLSProber: Sendable {
+    let group: any EventLoopGroup
+    let clock: @Sendable () -> Date
+
+    /// How long to wait for the server's answer to our close_notify: an alert rejecting the client
+    /// certificate comes within a round trip; a server that never answers is not a failure.
+    static let closeWindow: Double = 2
+
+    func probe(_ target: ProbeTarget, timeout: Double, identities: any ProbeIdentitySource) async -> ProbeResult {
+        let started = ContinuousClock.now
+        let outcome = await attempt(target, timeout: timeout, identities: identities)
+        let elapsed = ContinuousClock.now - started
+        let duration = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        // Compared at probe time with what the exporter knows then; the stale duration keeps
+        // growing at scrape time until the next probe.
+        let freshness = outcome.served.map {
+            ServedSVIDFreshness.compare(served: $0.leaf, newest: identities.newestSVID(spiffeID: $0.spiffeID))
+        }
+        return ProbeResult(
+            target: target.name, finishedAt: clock(), duration: duration, failure: outcome.failure,
+            served: outcome.served, freshness: freshness ?? .unknown, detail: outcome.detail)
+    }
+
+    struct Outcome: Sendable {
+        var failure: ProbeFailureReason?
+        var served: ServedSVID?
+        var detail: String
+    }
+
+    private func attempt(_ target: ProbeTarget, timeout: Double, identities: any ProbeIdentitySource) async -> Outcome {
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout * 1e9))
+        let client = identities.clientSVID()
+        let context: NIOSSLContext
+        var presentsClientSVID = false
+        do {
+            var tls = TLSConfiguration.makeClientConfiguration()
+            // Verification happens in the custom callback; NIO SSL's own (WebPKI, host name) is off.
+            tls.certificateVerification = .noHostnameVerification
+            tls.shutdownTimeout = .nanoseconds(Int64(min(timeout, Self.closeWindow) * 1e9))
+            if let client, let material = try? Self.nioMaterial(client) {
+                tls.certificateChain = material.chain.map { .certificate($0) }
+                tls.privateKey = .privateKey(material.key)
+                presentsClientSVID = true
+            }
+            context = try NIOSSLContext(configuration: tls)
+        } catch {
+            return Outcome(failure: .handshakeFailed, detail: "TLS client configuration: \(error)")
+        }
+
+        let state = ProbeConnectionState()
+        let clock = self.clock
+        let expected = target.spiffeID
+        let verify: NIOSSLCustomVerificationCallback = { certificates, promise in
+            // Runs on the event loop: copy the DER out, verify off the loop.
+            let chainDER = certificates.map { (try? $0.toDERBytes()) ?? [] }
+            promise.completeWithTask {
+                let verdict = await ServedChainVerifier.verify(
+                    chainDER: chainDER, expectedSPIFFEID: expected, now: clock(),
+                    bundle: { identities.trustBundle(trustDomain: $0) })
+                state.record(verdict)
+                return verdict.accepted ? .certificateVerified : .failed
+            }
+        }
+        let serverName = target.serverName
+        let bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(.nanoseconds(Int64(timeout * 1e9)))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let tlsHandler = try NIOSSLClientHandler(
+                        context: context, serverHostname: serverName, customVerificationCallback: verify)
+                    try channel.pipeline.syncOperations.addHandler(tlsHandler)
+                    try channel.pipeline.syncOperations.addHandler(ProbeHandler(state: state))
+                }
+            }
+
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: target.host, port: target.port).get()
+        } catch ChannelError.connectTimeout {
+            return Outcome(failure: .timeout, detail: "no TCP connection within \(timeout)s")
+        } catch {
+            return Outcome(failure: .connectRefused, detail: "connect: \(error)")
+        }
+        let timer = channel.eventLoop.scheduleTask(deadline: deadline) {
+            state.markTimedOut()
+            channel.close(promise: nil)
+        }
+        try? await channel.closeFuture.get()
+        timer.cancel()
+        return Self.classify(state.snapshot(), presentsClientSVID: presentsClientSVID)
+    }
+
+    /// Turns what happened on the connection into the probe's outcome.
+    static func classify(_ s: ProbeConnectionState.Snapshot, presentsClientSVID: Bool) -> Outcome {
+        if let verdict = s.verdict, let failure = verdict.failure {
+            return Outcome(failure: failure, served: verdict.served, detail: verdict.detail)
+        }
+        let served = s.verdict?.served
+        // An alert after the server's certificate was accepted is the server refusing us: during
+        // the handshake (TLS 1.2) or right after it (TLS 1.3, client certificate checked last).
+        if s.verdict != nil, let alert = s.errors.first(where: isPeerAlert(_:)) {
+            if presentsClientSVID {
+                return Outcome(failure: .handshakeFailed, served: served, detail: "server rejected the client SVID: \(alert)")
+            }
+            return Outcome(
+                failure: .noClientSVID, served: served,
+                detail: "server requires a client certificate and the exporter has no X.509-SVID: \(alert)")
+        }
+        if s.handshakeCompleted {
+            guard let verdict = s.verdict else {
+                return Outcome(failure: .untrusted, detail: "the handshake completed without a certificate to verify")
+            }
+            return Outcome(failure: nil, served: verdict.served, detail: "")
+        }
+        if s.timedOut {
+            return Outcome(failure: .timeout, served: served, detail: "TLS handshake did not finish in time")
+        }
+        let detail = s.errors.first.map { "\($0)" } ?? "connection closed during the TLS handshake"
+        return Outcome(failure: .handshakeFailed, served: served, detail: detail)
+    }
+
+    /// A TLS alert received from the peer (BoringSSL names them `..._ALERT_...`), other than
+    /// close_notify.
+    static func isPeerAlert(_ error: String) -> Bool {
+        let text = error.uppercased()
+        return text.contains("ALERT") && !text.contains("CLOSE_NOTIFY")
+    }
+
+    static func nioMaterial(_ svid: ClientSVID) throws -> (chain: [NIOSSLCertificate], key: NIOSSLPrivateKey) {
+        let chain = try svid.chain.map { certificate in
+            try NIOSSLCertificate(bytes: Array(try certificate.serializeAsPEM().pemString.utf8), format: .pem)
+        }
+        let pem = try svid.privateKey.serializeAsPEM().pemString
+        return (chain, try NIOSSLPrivateKey(bytes: Array(pem.utf8), format: .pem))
+    }
+}
+
+/// What one probe connection went through; written on the event loop and by the verification
+/// task, read once the channel has closed.
+final class ProbeConnectionState: Sendable {
+    struct Snapshot: Sendable {
+        var verdict: ServedChainVerifier.Verdict?
+        var handshakeCompleted = false
+        var timedOut = false
+        /// Errors seen on the pipeline, for classification and logs (text only).
+        var errors: [String] = []
+    }
+
+    private let state = Mutex(Snapshot())
+
+    func record(_ verdict: ServedChainVerifier.Verdict) { state.withLock { $0.verdict = verdict } }
+    func markHandshakeCompleted() { state.withLock { $0.handshakeCompleted = true } }
+    func markTimedOut() {
+        state.withLock { s in
+            // After a completed handshake, the deadline only cuts the close exchange short.
+            if !s.handshakeCompleted { s.timedOut = true }
+        }
+    }
+    func record(error: any Error) { state.withLock { $0.errors.append(String(describing: error)) } }
+    func snapshot() -> Snapshot { state.withLock { $0 } }
+}
+
+/// Sits after the TLS handler: notes the handshake and errors, and closes the connection right
+/// after the handshake (close_notify, then waits for the server's answer or alert).
+final class ProbeHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+
+    let state: ProbeConnectionState
+
+    init(state: ProbeConnectionState) {
+        self.state = state
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
+            state.markHandshakeCompleted()
+            context.close(promise: nil)
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Application data is not the probe's business.
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        state.record(error: error)
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,99 @@
+import Foundation
+
+/// How the SVID a server presents compares with the newest SVID known for its SPIFFE ID.
+public enum ServedSVIDFreshness: Sendable, Hashable {
+    /// Nothing is known for the SPIFFE ID: no comparison is possible.
+    case unknown
+    /// The server presents the newest known SVID, or one at least as new.
+    case current
+    /// A newer SVID exists; `since` is its notBefore, the moment the served one was superseded
+    /// at the latest.
+    case stale(since: Date)
+
+    /// Compares by serial number first (the same certificate), then by (notBefore, notAfter), the
+    /// order `IdentityStore.newestSVID(spiffeID:)` uses: a served leaf at least as new as the
+    /// newest known one (the server got it before the exporter saw it) is current.
+    public static func compare(served: CertificateFacts, newest: CertificateFacts?) -> ServedSVIDFreshness {
+        guard let newest else { return .unknown }
+        if served.serialNumber == newest.serialNumber { return .current }
+        if (served.notBefore, served.notAfter) >= (newest.notBefore, newest.notAfter) { return .current }
+        return .stale(since: newest.notBefore)
+    }
+
+    /// `spiffe_served_svid_current`: 1, 0, or no series.
+    public var currentValue: Double? {
+        switch self {
+        case .unknown: nil
+        case .current: 1
+        case .stale: 0
+        }
+    }
+
+    /// `spiffe_served_svid_stale_seconds` at `now`: 0 when current, the time since the served SVID
+    /// was superseded when stale (never negative), no series when unknown.
+    public func staleSeconds(at now: Date) -> Double? {
+        switch self {
+        case .unknown: nil
+        case .current: 0
+        case .stale(let since): max(0, now.timeIntervalSince(since))
+        }
+    }
+}
+
+/// The outcome of one probe of one target, as kept until the next probe replaces it.
+public struct ProbeResult: Sendable {
+    public var target: String
+    /// When the probe finished.
+    public var finishedAt: Date
+    public var duration: TimeInterval
+    /// `nil` for a successful probe.
+    public var failure: ProbeFailureReason?
+    /// The trusted SVID the server presented (also set for a probe that failed only because that
+    /// SVID has expired).
+    public var served: ServedSVID?
+    /// How `served` compared with the newest SVID known at probe time.
+    public var freshness: ServedSVIDFreshness
+    /// For logs only, never a label.
+    public var detail: String
+
+    public init(
+        target: String, finishedAt: Date, duration: TimeInterval, failure: ProbeFailureReason?,
+        served: ServedSVID? = nil, freshness: ServedSVIDFreshness = .unknown, detail: String = ""
+    ) {
+        self.target = target
+        self.finishedAt = finishedAt
+        self.duration = duration
+        self.failure = failure
+        self.served = served
+        self.freshness = served == nil ? .unknown : freshness
+        self.detail = detail
+    }
+
+    public var succeeded: Bool { failure == nil }
+}
+
+/// Renders the per-target probe series from the latest result of each target, at scrape time.
+/// `spiffe_probe_failures_total` is a process counter and lives in the ``MetricsRegistry``.
+public enum ProbeMetrics {
+    public static func collect(_ results: [ProbeResult], now: Date, into builder: inout ScrapeBuilder) {
+        var success: [Sample] = []
+        var duration: [Sample] = []
+        var expiry: [Sample] = []
+        var current: [Sample] = []
+        var stale: [Sample] = []
+        for result in results {
+            success.append(Sample([result.target], result.succeeded ? 1 : 0))
+            duration.append(Sample([result.target], result.duration))
+            guard let served = result.served else { continue }
+            let labels = [result.target, served.spiffeID]
+            expiry.append(Sample(labels, served.leaf.notAfter.timeIntervalSince1970))
+            if let value = result.freshness.currentValue { current.append(Sample(labels, value)) }
+            if let seconds = result.freshness.staleSeconds(at: now) { stale.append(Sample([result.target], seconds)) }
+        }
+        builder.add(MetricCatalog.probeSuccess, success)
+        builder.add(MetricCatalog.probeDuration, duration)
+        builder.add(MetricCatalog.servedSVIDExpiry, expiry)
+        builder.add(MetricCatalog.servedSVIDCurrent, current)
+        builder.add(MetricCatalog.servedSVIDStale, stale)
+    }
+}

@@ -1,0 +1,163 @@
+/// One TLS endpoint the served-certificate probe connects to (`--probe.target`).
+public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
+    /// The `target` label value.
+    public var name: String
+    /// Host name or IP literal (IPv6 without brackets).
+    public var host: String
+    public var port: Int
+    /// The SPIFFE ID the server must present; `nil` accepts any SVID that chains to the trust
+    /// bundle of its trust domain (go-spiffe's `AuthorizeAny`).
+    public var spiffeID: String?
+    /// TLS server name indication; `nil` sends none.
+    public var serverName: String?
+
+    public init(name: String, host: String, port: Int, spiffeID: String? = nil, serverName: String? = nil) {
+        self.name = name
+        self.host = host
+        self.port = port
+        self.spiffeID = spiffeID
+        self.serverName = serverName
+    }
+
+    /// `host:port`, with brackets around an IPv6 literal.
+    public var address: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    public var description: String {
+        var text = "\(name)=\(address)"
+        if let spiffeID { text += ",spiffe_id=\(spiffeID)" }
+        if let serverName { text += ",sni=\(serverName)" }
+        return text
+    }
+
+    /// Parses `NAME=host:port[,spiffe_id=SPIFFE_ID][,sni=SERVER_NAME]`.
+    ///
+    /// Without `sni=`, a host name (not an IP literal) is sent as the server name, as any TLS
+    /// client does; RFC 6066 forbids IP literals there. The server's certificate is never checked
+    /// against the host name: SPIFFE authenticates the SPIFFE ID instead.
+    public init(parsing text: String) throws(ProbeConfigurationError) {
+        guard let equals = text.firstIndex(of: "=") else { throw .init(.missingName, text) }
+        let name = String(text[..<equals])
+        guard Self.isValidName(name) else { throw .init(.invalidName, text) }
+        let parts = text[text.index(after: equals)...].split(separator: ",", omittingEmptySubsequences: false)
+        guard let addressPart = parts.first, !addressPart.isEmpty else { throw .init(.invalidAddress, text) }
+        let (host, port) = try Self.parseAddress(String(addressPart), in: text)
+
+        var spiffeID: String?
+        var serverName: String?
+        for option in parts.dropFirst() {
+            guard let optionEquals = option.firstIndex(of: "=") else { throw .init(.invalidOption, text) }
+            let key = option[..<optionEquals]
+            let value = String(option[option.index(after: optionEquals)...])
+            switch key {
+            case "spiffe_id":
+                guard spiffeID == nil else { throw .init(.duplicateOption, text) }
+                guard let id = try? SPIFFEID(parsing: value), !id.isTrustDomainID else {
+                    throw .init(.invalidSPIFFEID, text)
+                }
+                spiffeID = value
+            case "sni":
+                guard serverName == nil else { throw .init(.duplicateOption, text) }
+                guard Self.isValidServerName(value) else { throw .init(.invalidServerName, text) }
+                serverName = value
+            default:
+                throw .init(.invalidOption, text)
+            }
+        }
+        if serverName == nil, !Self.isIPLiteral(host) { serverName = host }
+        self.init(name: name, host: host, port: port, spiffeID: spiffeID, serverName: serverName)
+    }
+
+    /// Parses every `--probe.target` value; target names must be unique.
+    public static func parseAll(_ values: [String]) throws(ProbeConfigurationError) -> [ProbeTarget] {
+        var targets: [ProbeTarget] = []
+        var names: Set<String> = []
+        for value in values {
+            let target = try ProbeTarget(parsing: value)
+            guard names.insert(target.name).inserted else { throw .init(.duplicateName, value) }
+            targets.append(target)
+        }
+        return targets
+    }
+
+    /// Target names become `target` label values: a letter, then letters, digits, `_`, `-`, `.`.
+    public static func isValidName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, name.utf8.count <= 128 else { return false }
+        guard first.isASCII, first.properties.isAlphabetic else { return false }
+        return name.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII
+                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_-.".unicodeScalars.contains(scalar))
+        }
+    }
+
+    static func parseAddress(_ text: String, in whole: String) throws(ProbeConfigurationError) -> (String, Int) {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]") else { throw .init(.invalidAddress, whole) }
+            host = text[text.index(after: text.startIndex)..<close]
+            let rest = text[text.index(after: close)...]
+            guard rest.hasPrefix(":") else { throw .init(.invalidAddress, whole) }
+            portText = rest.dropFirst()
+            guard host.contains(":"), isIPLiteral(String(host)) else { throw .init(.invalidAddress, whole) }
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { throw .init(.invalidAddress, whole) }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+            // An unbracketed IPv6 literal would be ambiguous.
+            guard !host.contains(":"), isValidHost(String(host)) else { throw .init(.invalidAddress, whole) }
+        }
+        guard !portText.isEmpty, portText.allSatisfy(\.isASCIIDigit), let port = Int(portText), (1...65535).contains(port)
+        else { throw .init(.invalidPort, whole) }
+        return (String(host), port)
+    }
+
+    static func isValidHost(_ host: String) -> Bool {
+        guard !host.isEmpty, host.utf8.count <= 253 else { return false }
+        return host.unicodeScalars.allSatisfy { scalar in
+            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-._".unicodeScalars.contains(scalar))
+        }
+    }
+
+    static func isValidServerName(_ name: String) -> Bool {
+        isValidHost(name) && !isIPLiteral(name) && !name.hasPrefix(".") && !name.hasSuffix(".")
+    }
+
+    /// An IPv4 dotted quad or anything holding a `:` made of hex digits (IPv6).
+    static func isIPLiteral(_ host: String) -> Bool {
+        if host.contains(":") {
+            return host.unicodeScalars.allSatisfy { $0.properties.isASCIIHexDigit || $0 == ":" || $0 == "." }
+        }
+        let octets = host.split(separator: ".", omittingEmptySubsequences: false)
+        return octets.count == 4
+            && octets.allSatisfy { !$0.isEmpty && $0.count <= 3 && $0.allSatisfy(\.isASCIIDigit) && Int($0)! <= 255 }
+    }
+}
+
+/// A `--probe.*` value that cannot be used; equal by code.
+public struct ProbeConfigurationError: Error, Hashable, Sendable, CustomStringConvertible {
+    public enum Code: String, Sendable, Hashable {
+        case missingName = "expected NAME=host:port"
+        case invalidName = "NAME must start with a letter and hold only letters, digits, '_', '-', '.'"
+        case invalidAddress = "expected host:port (IPv6 as [addr]:port)"
+        case invalidPort = "port must be 1-65535"
+        case invalidOption = "options are spiffe_id=SPIFFE_ID and sni=SERVER_NAME"
+        case duplicateOption = "option given twice"
+        case invalidSPIFFEID = "spiffe_id must be a SPIFFE ID with a path (spiffe://trust-domain/path)"
+        case invalidServerName = "sni must be a DNS name, not an IP address"
+        case duplicateName = "target NAME used twice"
+        case invalidDuration = "invalid duration"
+    }
+
+    public var code: Code
+    public var value: String
+
+    public init(_ code: Code, _ value: String) {
+        self.code = code
+        self.value = value
+    }
+
+    public var description: String { "\"\(value)\": \(code.rawValue)" }
+
+    public static func == (a: Self, b: Self) -> Bool { a.code == b.code }
+    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
+}
