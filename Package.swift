@@ -30,6 +30,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
     ],
     targets: [
         // Pure logic: SPIFFE IDs, certificate analysis, expiry math, metric catalog, exposition.
@@ -42,6 +43,12 @@ let package = Package(
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // The YAML config file: parsed and validated with every problem located (Yams).
+        .target(
+            name: "SPIFFEExporterConfig",
+            dependencies: ["SPIFFEExporterCore", .product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
         ),
         // Generated protobuf + gRPC code for the SPIFFE Workload API (scripts/generate-workload-api.sh).
@@ -109,6 +116,14 @@ let package = Package(
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+                // --web.config.file (WebConfiguration.swift, BasicAuthMiddleware.swift, TLSSetup.swift).
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -186,6 +201,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "ConfigTests",
+            dependencies: ["SPIFFEExporterConfig", "SPIFFEExporterCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "DeployTests",
             dependencies: [.product(name: "Yams", package: "Yams")],
             swiftSettings: swiftSettings
@@ -202,6 +222,24 @@ let package = Package(
                 "SPIFFEExporterCollectors",
                 "WorkloadAPISimulator",
                 "SVIDFactory",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WebSecurityTests",
+            dependencies: [
+                "SPIFFEExporterCore",
+                "SPIFFEExporterHTTP",
+                "SVIDFactory",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -13,4 +13,5 @@ start=$(date +%s)
 swift build --build-tests
 swift test --skip-build
 bash scripts/check-alert-rules.sh
+SPIFFE_EXPORTER_BIN="$(swift build --show-bin-path)/spiffe-exporter" bash scripts/e2e-prometheus.sh
 echo "all tests passed in $(( $(date +%s) - start )) s"

@@ -10,12 +10,16 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
     public let revision: String
     public let includeProcessMetrics: Bool
     public let contributors: [any ScrapeContributor]
+    /// Contributors that change with reloads (the supervisor's current plan).
+    public let dynamicContributors: (@Sendable () -> [any ScrapeContributor])?
 
     public init(
         store: IdentityStore, registry: MetricsRegistry, version: String, revision: String,
-        includeProcessMetrics: Bool = true, contributors: [any ScrapeContributor] = []
+        includeProcessMetrics: Bool = true, contributors: [any ScrapeContributor] = [],
+        dynamicContributors: (@Sendable () -> [any ScrapeContributor])? = nil
     ) {
         self.contributors = contributors
+        self.dynamicContributors = dynamicContributors
         self.store = store
         self.registry = registry
         self.version = version
@@ -28,7 +32,7 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
         let snapshots = await store.snapshot(now: now)
         IdentityMetrics.collect(snapshots, now: now, into: &builder)
         registry.collect(into: &builder)
-        for contributor in contributors {
+        for contributor in contributors + (dynamicContributors?() ?? []) {
             await contributor.collect(now: now, into: &builder)
         }
         builder.add(MetricCatalog.buildInfo, [Sample([version, revision], 1)])

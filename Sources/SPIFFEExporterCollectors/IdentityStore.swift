@@ -118,15 +118,32 @@ public final class IdentityStore: Sendable {
         }
     }
 
+    private let registrations = Mutex<(round: Int, lastRound: [String: Int])>((0, [:]))
+
     /// Declares a source so readiness waits for its first sync.
     public func register(source: String) {
         state.withLock { s in
             if s[source] == nil { s[source] = SourceState() }
         }
+        registrations.withLock { $0.lastRound[source] = $0.round }
+    }
+
+    /// Starts a new round of registrations (a configuration being built); see ``sources(registeredSince:)``.
+    public func beginRegistrationRound() -> Int {
+        registrations.withLock { r in
+            r.round += 1
+            return r.round
+        }
+    }
+
+    /// Sources registered (again) since the round began: the sources of the configuration built then.
+    public func sources(registeredSince round: Int) -> Set<String> {
+        registrations.withLock { r in Set(r.lastRound.filter { $0.value >= round }.keys) }
     }
 
     public func unregister(source: String) {
         _ = state.withLock { $0.removeValue(forKey: source) }
+        _ = registrations.withLock { $0.lastRound.removeValue(forKey: source) }
         renewals.withLock { $0.removeSource(source) }
     }
 

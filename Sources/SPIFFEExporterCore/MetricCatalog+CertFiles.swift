@@ -1,9 +1,9 @@
 extension MetricCatalog {
     // MARK: Certificate files
     //
-    // `result` and `path` are outside the label vocabulary of STYLE.md: the certificate-files issue
-    // names them as its contract (`result` = success|error; `path` = the matched file, whose
-    // number is bounded by the configured globs).
+    // `result` (success|error) and `path` (the matched file) extend the label vocabulary of
+    // STYLE.md: the certificate-files issue names them as its contract, and the number of paths is
+    // bounded by the configured globs.
     public static let certFileLoads = MetricDescriptor(
         "spiffe_cert_file_loads_total", .counter,
         "Evaluations of a certificate-file source (read, parse, validate), by result (success or error).",

@@ -43,6 +43,17 @@ public final class MetricsRegistry: Sendable {
         }
     }
 
+    /// Drops every series whose `source` label is `source` (a source removed by a reload).
+    public func removeSeries(source: String) {
+        state.withLock { s in
+            for (name, d) in s.descriptors {
+                guard let index = d.labels.firstIndex(of: "source") else { continue }
+                s.values[name] = s.values[name]?.filter { $0.key.count <= index || $0.key[index] != source }
+                s.histograms[name] = s.histograms[name]?.filter { $0.key.count <= index || $0.key[index] != source }
+            }
+        }
+    }
+
     public func value(_ d: MetricDescriptor, _ labels: [String]) -> Double? {
         state.withLock { $0.values[d.name]?[labels] }
     }

@@ -5,27 +5,39 @@ import Logging
 import NIOCore
 import SPIFFEExporterCore
 
-/// HTTP settings in exporter vocabulary (`--web.listen-address`, `--web.telemetry-path`).
+/// HTTP settings in exporter vocabulary (`--web.listen-address`, `--web.telemetry-path`,
+/// `--web.config.file`).
 public struct HTTPConfiguration: Sendable {
     public var listenAddress: ListenAddress
     public var telemetryPath: String
+    /// exporter-toolkit web config (TLS, basic auth); see ``WebSecurity``.
+    public var webConfigFile: String?
 
-    public init(listenAddress: ListenAddress = ListenAddress(host: "0.0.0.0", port: 9841), telemetryPath: String = "/metrics") {
+    public init(
+        listenAddress: ListenAddress = ListenAddress(host: "0.0.0.0", port: 9841), telemetryPath: String = "/metrics",
+        webConfigFile: String? = nil
+    ) {
         self.listenAddress = listenAddress
         self.telemetryPath = telemetryPath.hasPrefix("/") ? telemetryPath : "/" + telemetryPath
+        self.webConfigFile = webConfigFile
     }
 }
 
 /// Builds the router: `/metrics` (text 0.0.4 or OpenMetrics, gzip when accepted), `/healthz`,
 /// `/readyz`, and a landing page. Tests drive it through HummingbirdTesting without sockets.
+/// With `security`, every route (health endpoints included, as exporter-toolkit does) sits behind
+/// its basic auth and response headers.
 public func buildRouter(
     configuration: HTTPConfiguration,
     metrics: any MetricsProvider,
     status: (any StatusProvider)? = nil,
+    security: WebSecurity? = nil,
     clock: @escaping @Sendable () -> Date = { Date() }
 ) -> Router<BasicRequestContext> {
     let router = Router()
     let telemetryPath = configuration.telemetryPath
+    // Middleware applies to routes added after it.
+    security?.install(on: router)
 
     router.get(RouterPath(telemetryPath)) { request, _ -> Response in
         let format = ExpositionFormat.negotiate(accept: request.headers[values: .accept].joined(separator: ","))
@@ -76,17 +88,20 @@ public func buildRouter(
     return router
 }
 
-/// The exporter's HTTP server as a `Service` for the ServiceGroup.
+/// The exporter's HTTP server as a `Service` for the ServiceGroup; served over TLS when `security`
+/// configures it.
 public func buildApplication(
     configuration: HTTPConfiguration,
     metrics: any MetricsProvider,
     status: (any StatusProvider)? = nil,
+    security: WebSecurity? = nil,
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = buildRouter(configuration: configuration, metrics: metrics, status: status)
+    let router = buildRouter(configuration: configuration, metrics: metrics, status: status, security: security)
     return Application(
         router: router,
+        server: security?.serverBuilder() ?? .http1(),
         configuration: .init(
             address: .hostname(configuration.listenAddress.host, port: configuration.listenAddress.port),
             serverName: "spiffe-exporter"),

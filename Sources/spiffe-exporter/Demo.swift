@@ -23,6 +23,11 @@ struct Demo: AsyncParsableCommand {
         help: "Fault the simulated agent injects: \(DemoFault.allCases.map(\.rawValue).joined(separator: ", ")).")
     var fault: DemoFault = .none
 
+    @Flag(
+        name: .customLong("demo.stale-server"),
+        help: "The probed demo TLS server never reloads its SVID after a rotation (spiffe_served_svid_current 0).")
+    var staleServer = false
+
     func run() async throws {
         let logger = try options.makeLogger()
         let http = try options.httpConfiguration()
@@ -33,15 +38,17 @@ struct Demo: AsyncParsableCommand {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spiffe-exporter-demo-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let socket = directory.appendingPathComponent("agent.sock").path
-        let simulator = try WorkloadAPISimulator(
-            configuration: SimulatorConfiguration(
-                socketPath: socket,
-                trustDomain: trustDomain,
-                spiffeIDs: ["spiffe://\(trustDomain)/ns/demo/sa/frontend", "spiffe://\(trustDomain)/ns/demo/sa/backend"],
-                svidTTL: ttl,
-                federatedTrustDomains: ["partner.example"],
-                fault: fault.simulatorFault,
-                jwtTTL: ttl))
+        var simulatorConfiguration = SimulatorConfiguration(
+            socketPath: socket,
+            trustDomain: trustDomain,
+            spiffeIDs: ["spiffe://\(trustDomain)/ns/demo/sa/frontend", "spiffe://\(trustDomain)/ns/demo/sa/backend"],
+            svidTTL: ttl,
+            federatedTrustDomains: ["partner.example"],
+            fault: fault.simulatorFault,
+            jwtTTL: ttl)
+        // Other workloads of the node, seen through the Delegated Identity API.
+        DemoDelegated.configure(&simulatorConfiguration, directory: directory, ttl: ttl)
+        let simulator = try WorkloadAPISimulator(configuration: simulatorConfiguration)
         try await simulator.start()
         logger.info("simulated SPIRE agent started", metadata: ["socket": "\(socket)", "svid_ttl": "\(svidTTL)"])
 
@@ -58,6 +65,12 @@ struct Demo: AsyncParsableCommand {
             try CertFilesFlags.makeConfigurations(
                 directories: ["spiffe_helper=\(helperDirectory)"],
                 globs: ["demo_files=\(helperDirectory)/svid.pem", "demo_files=\(helperDirectory)/svid_bundle.pem"]))
+        DemoDelegated.addCollectors(
+            to: &components, simulator: simulatorConfiguration, firstResponseTimeout: try options.firstResponseTimeout())
+        // A workload's TLS endpoint serving the rotating backend SVID, probed by the exporter (mTLS).
+        try await DemoProbe.add(
+            to: &components, simulator: simulator, spiffeID: "spiffe://\(trustDomain)/ns/demo/sa/backend",
+            reloads: !staleServer, logger: logger)
         let host = http.listenAddress.host == "0.0.0.0" ? "localhost" : http.listenAddress.host
         do {
             try await ExporterRunner.run(http: http, components: components, logger: logger) { port in

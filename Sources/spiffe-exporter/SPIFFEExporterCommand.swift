@@ -25,6 +25,11 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("web.telemetry-path"), help: "Path under which to expose metrics.")
     var telemetryPath = "/metrics"
 
+    @Option(
+        name: .customLong("web.config.file"),
+        help: "Web configuration file (exporter-toolkit format: TLS, client certificates, basic auth; see docs/web-configuration.md).")
+    var webConfigFile: String?
+
     @Option(name: .customLong("collector.workload-api.timeout"), help: "Deadline for the first response of a Workload API stream.")
     var workloadAPITimeout = "10s"
 
@@ -100,7 +105,8 @@ struct ServerOptions: ParsableArguments {
 
     func httpConfiguration() throws -> HTTPConfiguration {
         do {
-            return HTTPConfiguration(listenAddress: try ListenAddress(parsing: listenAddress), telemetryPath: telemetryPath)
+            return HTTPConfiguration(
+                listenAddress: try ListenAddress(parsing: listenAddress), telemetryPath: telemetryPath, webConfigFile: webConfigFile)
         } catch {
             throw ValidationError("--web.listen-address: \(error)")
         }
@@ -132,6 +138,10 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var certFiles: CertFilesOptions
 
+    @OptionGroup var delegated: DelegatedOptions
+
+    @OptionGroup var probe: ProbeOptions
+
     func run() async throws {
         let logger = try options.makeLogger()
         let http = try options.httpConfiguration()
@@ -153,6 +163,8 @@ struct Serve: AsyncParsableCommand {
                     jwtInterval: try options.jwtFetchInterval()))
         }
         try certFiles.addCollectors(to: &components)
+        try delegated.addCollectors(to: &components, workloadAPIAddress: workloadAPIEnabled ? address : nil)
+        try probe.addProbe(to: &components, bundleSources: try certFiles.sourceConfigurations().map(\.name))
         try await ExporterRunner.run(http: http, components: components, logger: logger)
     }
 }
@@ -186,8 +198,28 @@ enum ExporterRunner {
         let metrics = ExporterMetrics(
             store: components.store, registry: components.registry, version: BuildVersion.version,
             revision: BuildVersion.revision, contributors: components.contributors)
-        let app = buildApplication(configuration: http, metrics: metrics, status: metrics, logger: logger) { port in
-            logger.info("listening", metadata: ["address": "\(http.listenAddress.host):\(port)", "telemetry_path": "\(http.telemetryPath)"])
+        let store = components.store
+        var loadedSecurity: WebSecurity?
+        if let file = http.webConfigFile {
+            do {
+                loadedSecurity = try WebSecurity(
+                    file: file, logger: logger,
+                    spiffeIdentities: { source in
+                        store.entries(source: source).map { SPIFFEServingIdentity(material: $0.material, bundles: $0.bundles) }
+                    })
+            } catch {
+                throw ValidationError("--web.config.file: \(error)")
+            }
+        }
+        let security = loadedSecurity
+        let app = buildApplication(configuration: http, metrics: metrics, status: metrics, security: security, logger: logger) {
+            port in
+            logger.info(
+                "listening",
+                metadata: [
+                    "address": "\(http.listenAddress.host):\(port)", "telemetry_path": "\(http.telemetryPath)",
+                    "scheme": "\(security?.scheme ?? "http")",
+                ])
             await onListening(port)
         }
         let group = ServiceGroup(

@@ -262,10 +262,11 @@ struct ChangeAndSettleTests {
     }
 
     @Test func busyWriterIsWaitedForButNotForever() {
-        var gate = SettleGate<Int>(settleDelay: 0.2, maxSettle: 1)
-        #expect(gate.evaluate(problems: [.parseError], fingerprint: 1, now: t0) == .hold(retryAt: t0 + 0.2))
-        #expect(gate.evaluate(problems: [.parseError], fingerprint: 2, now: t0 + 0.2) == .hold(retryAt: t0 + 0.4))
-        #expect(gate.evaluate(problems: [.parseError], fingerprint: 3, now: t0 + 0.4) == .hold(retryAt: t0 + 0.6))
+        // Binary fractions keep the date arithmetic exact.
+        var gate = SettleGate<Int>(settleDelay: 0.25, maxSettle: 1)
+        #expect(gate.evaluate(problems: [.parseError], fingerprint: 1, now: t0) == .hold(retryAt: t0 + 0.25))
+        #expect(gate.evaluate(problems: [.parseError], fingerprint: 2, now: t0 + 0.25) == .hold(retryAt: t0 + 0.5))
+        #expect(gate.evaluate(problems: [.parseError], fingerprint: 3, now: t0 + 0.5) == .hold(retryAt: t0 + 0.75))
         #expect(gate.evaluate(problems: [.parseError], fingerprint: 4, now: t0 + 1.0) == .report)
     }
 

@@ -191,6 +191,36 @@ struct ServedCertificateProbeTests {
         }
     }
 
+    /// TLS 1.2 rejects a missing client certificate inside the handshake rather than after it:
+    /// the same two verdicts.
+    @Test func mutualTLSOverTLS12() async throws {
+        try await withTemporaryDirectory { directory in
+            let clock = ShiftableClock()
+            let store = IdentityStore()
+            let registry = MetricsRegistry()
+            try await withSimulatorAndCollector(directory: directory, clock: clock, store: store, registry: registry) {
+                simulator in
+                let serverDirectory = directory + "/server"
+                try FileManager.default.createDirectory(atPath: serverDirectory, withIntermediateDirectories: true)
+                try writeSVIDFiles(try simulator.svid(serverID), bundle: [simulator.rootCA], to: serverDirectory)
+                let server = try await TestTLSServer.start(
+                    directory: serverDirectory, reload: .never, clientRoots: [simulator.rootCA.certificate],
+                    maximumTLSVersion: .tlsv12)
+                defer { Task { await server.stop() } }
+                let target = ProbeTarget(name: "mtls12", host: "127.0.0.1", port: server.port, spiffeID: serverID)
+                let probe = makeProbe(target, identities: StoreProbeIdentities(store: store), registry: registry, clock: clock)
+                let accepted = await probe.probe(target)
+                #expect(accepted.failure == nil, "\(accepted.detail)")
+                #expect(server.acceptedClientIDs == [exporterID])
+
+                // The same exporter view with its own SVID gone (the agent withdrew it).
+                let bundleOnly = StoreProbeIdentities(store: store, clientSource: "no_such_source", bundleSources: ["workload_api"])
+                let refused = await makeProbe(target, identities: bundleOnly, registry: registry, clock: clock).probe(target)
+                #expect(refused.failure == .noClientSVID, "\(refused.detail)")
+            }
+        }
+    }
+
     /// A server presenting a certificate from another trust domain's CA, or an impostor of the
     /// expected SPIFFE ID signed by a foreign CA, is `untrusted`.
     @Test func foreignTrustDomainIsUntrusted() async throws {

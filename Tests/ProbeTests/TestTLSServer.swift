@@ -32,8 +32,13 @@ final class TestTLSServer: Sendable {
         self.provider = provider
     }
 
-    static func start(directory: String, reload: Reload, clientRoots: [Certificate]? = nil) async throws -> TestTLSServer {
-        let provider = try ContextProvider(directory: directory, reload: reload, clientRoots: clientRoots)
+    /// `maximumTLSVersion` `.tlsv12` makes the server reject a missing client certificate inside
+    /// the handshake; with TLS 1.3 the rejection comes after the client finished its handshake.
+    static func start(
+        directory: String, reload: Reload, clientRoots: [Certificate]? = nil, maximumTLSVersion: TLSVersion? = nil
+    ) async throws -> TestTLSServer {
+        let provider = try ContextProvider(
+            directory: directory, reload: reload, clientRoots: clientRoots, maximumTLSVersion: maximumTLSVersion)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
@@ -70,14 +75,19 @@ final class TestTLSServer: Sendable {
         let directory: String
         let reload: Reload
         let clientRoots: [Certificate]?
+        let maximumTLSVersion: TLSVersion?
         private let state: Mutex<State>
 
-        init(directory: String, reload: Reload, clientRoots: [Certificate]?) throws {
+        init(directory: String, reload: Reload, clientRoots: [Certificate]?, maximumTLSVersion: TLSVersion?) throws {
             self.directory = directory
             self.reload = reload
             self.clientRoots = clientRoots
+            self.maximumTLSVersion = maximumTLSVersion
             let files = try Self.read(directory)
-            state = Mutex(State(context: try Self.makeContext(files, clientRoots: clientRoots), files: files.cert + files.key))
+            state = Mutex(
+                State(
+                    context: try Self.makeContext(files, clientRoots: clientRoots, maximumTLSVersion: maximumTLSVersion),
+                    files: files.cert + files.key))
         }
 
         var acceptedClientIDs: [String] { state.withLock { $0.acceptedClientIDs } }
@@ -90,7 +100,8 @@ final class TestTLSServer: Sendable {
             let combined = files.cert + files.key
             if state.withLock({ $0.files == combined }) { return state.withLock { $0.context } }
             // A half-written pair (spiffe-helper rewrites in place) fails here: keep serving the old one.
-            guard let context = try? Self.makeContext(files, clientRoots: clientRoots) else {
+            guard let context = try? Self.makeContext(files, clientRoots: clientRoots, maximumTLSVersion: maximumTLSVersion)
+            else {
                 return state.withLock { $0.context }
             }
             state.withLock { s in
@@ -132,11 +143,14 @@ final class TestTLSServer: Sendable {
             )
         }
 
-        static func makeContext(_ files: (cert: [UInt8], key: [UInt8]), clientRoots: [Certificate]?) throws -> NIOSSLContext {
+        static func makeContext(
+            _ files: (cert: [UInt8], key: [UInt8]), clientRoots: [Certificate]?, maximumTLSVersion: TLSVersion?
+        ) throws -> NIOSSLContext {
             let chain = try NIOSSLCertificate.fromPEMBytes(files.cert)
             let key = try NIOSSLPrivateKey(bytes: files.key, format: .pem)
             var configuration = TLSConfiguration.makeServerConfiguration(
                 certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            configuration.maximumTLSVersion = maximumTLSVersion
             if let clientRoots {
                 // Request and require a client certificate; the callback above verifies it.
                 configuration.certificateVerification = .noHostnameVerification

@@ -198,6 +198,12 @@ public struct DelegatedIdentityCollector: Service {
     private func processLoop(_ name: String, _ process: String) async {
         let table = ProcessTable(root: configuration.procRoot)
         let interval = configuration.delegated.processRescanInterval
+        await cancelWhenGracefulShutdown {
+            await self.followProcesses(name, process, table: table, interval: interval)
+        }
+    }
+
+    private func followProcesses(_ name: String, _ process: String, table: ProcessTable, interval: Double) async {
         await withDiscardingTaskGroup { group in
             var running: [ProcessIdentity: StopSignal] = [:]
             var first = true
@@ -210,19 +216,20 @@ public struct DelegatedIdentityCollector: Service {
                         metadata: ["source": "\(name)", "found": "\(all.count)", "followed": "\(found.count)"])
                 }
                 let wanted = Set(found)
-                var changed = false
+                var removed = false
+                var added = false
                 for (identity, signal) in running where !wanted.contains(identity) || !table.isAlive(identity) {
                     signal.fire()
                     running[identity] = nil
                     shared.removeStream(name, .process(identity))
-                    changed = true
+                    removed = true
                     logger.info("delegated process gone", metadata: ["source": "\(name)", "pid": "\(identity.pid)"])
                 }
                 for identity in found where running[identity] == nil {
                     let signal = StopSignal()
                     running[identity] = signal
                     shared.addStream(name, .process(identity))
-                    changed = true
+                    added = true
                     logger.info("following delegated process", metadata: ["source": "\(name)", "pid": "\(identity.pid)"])
                     group.addTask {
                         await withTaskGroup(of: Void.self) { inner in
@@ -234,13 +241,13 @@ public struct DelegatedIdentityCollector: Service {
                     }
                 }
                 registry.set(MetricCatalog.delegatedSubscriptionProcesses, [name], to: Double(running.count))
-                if changed || first {
-                    // Processes that left take their identities with them; with none left the
-                    // subscription has a definite, empty answer.
+                // Processes that left take their identities with them; with none to follow the
+                // subscription has a definite, empty answer. New streams apply their own messages.
+                if removed || (first && running.isEmpty) {
                     await apply(name)
                     if running.isEmpty { store.markSynced(source: name) }
-                    updateUp(name)
                 }
+                if removed || added || first { updateUp(name) }
                 first = false
                 do {
                     try await Task.sleep(for: .milliseconds(Int(interval * 1000)))

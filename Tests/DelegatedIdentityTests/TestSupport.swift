@@ -1,0 +1,282 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Foundation
+import Logging
+import SPIFFEExporterCollectors
+import SPIFFEExporterCore
+import Synchronization
+import Testing
+import WorkloadAPISimulator
+
+// The helpers of SPIFFEExporterIntegrationTests/TestSupport.swift that these tests need (test
+// targets cannot import each other), plus delegated-specific ones.
+
+struct TimedOut: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Polls `probe` every 20 ms until it returns a value; fails the test with `what` after `timeout`.
+/// Waiting is always for an event, never for time to pass.
+@discardableResult
+func eventually<T>(
+    timeout: Duration = .seconds(10),
+    _ what: @autoclosure () -> String,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ probe: () async throws -> T?
+) async throws -> T {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while true {
+        if let value = try await probe() { return value }
+        if clock.now >= deadline {
+            let message = "timed out after \(timeout) waiting for: \(what())"
+            Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
+            throw TimedOut(description: message)
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
+func eventually(
+    timeout: Duration = .seconds(10),
+    _ what: @autoclosure () -> String,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ condition: () async throws -> Bool
+) async throws {
+    try await eventually(timeout: timeout, what(), sourceLocation: sourceLocation) {
+        try await condition() ? true : nil
+    }
+}
+
+/// A fresh short directory under /tmp (socket paths must stay below 108 bytes), removed afterwards.
+func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+    var template = Array("/tmp/spd-XXXXXX".utf8CString)
+    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    let path = try #require(made.map { String(cString: $0) }, "mkdtemp failed: errno \(errno)")
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
+
+/// A wall clock the simulator can be pushed forward on, so a rotation always yields a new
+/// (second-granular) notAfter without waiting.
+final class ShiftableClock: Sendable {
+    private let offset = Mutex<TimeInterval>(0)
+
+    func advance(by seconds: TimeInterval) {
+        offset.withLock { $0 += seconds }
+    }
+
+    var now: @Sendable () -> Date {
+        { [self] in Date().addingTimeInterval(offset.withLock { $0 }) }
+    }
+}
+
+/// Creates and starts a simulator, runs `body`, stops the simulator however `body` ends. Keep
+/// collectors inside `body` so they end before the simulator stops (apple/swift-nio#3481).
+func withSimulator<T>(
+    _ configuration: SimulatorConfiguration,
+    clock: ShiftableClock? = nil,
+    _ body: (WorkloadAPISimulator) async throws -> T
+) async throws -> T {
+    let simulator =
+        if let clock {
+            try WorkloadAPISimulator(configuration: configuration, clock: clock.now)
+        } else {
+            try WorkloadAPISimulator(configuration: configuration)
+        }
+    try await simulator.start()
+    do {
+        let result = try await body(simulator)
+        await simulator.stop()
+        return result
+    } catch {
+        await simulator.stop()
+        throw error
+    }
+}
+
+let quietLogger = Logger(label: "delegated-tests") { _ in SwiftLogNoOpLogHandler() }
+
+/// Reconnects fast so tests do not wait on production backoff.
+let fastBackoff = Backoff(initial: 0.05, multiplier: 2, cap: 0.5)
+
+/// A simulated node: the Workload API socket, the admin socket and these workloads.
+func nodeConfiguration(
+    directory: String, workloads: [SimulatedWorkload], federated: [String] = [], authorized: Bool = true
+) -> SimulatorConfiguration {
+    var configuration = SimulatorConfiguration(
+        socketPath: directory + "/agent.sock", federatedTrustDomains: federated)
+    configuration.adminSocketPath = directory + "/admin.sock"
+    configuration.delegatedWorkloads = workloads
+    configuration.authorizedDelegate = authorized
+    return configuration
+}
+
+enum Workloads {
+    static let paymentsID = "spiffe://example.org/ns/payments/sa/api"
+    static let checkoutID = "spiffe://example.org/ns/checkout/sa/web"
+    static let payments = SimulatedWorkload(spiffeID: paymentsID, selectors: ["k8s:ns:payments", "k8s:sa:api"])
+    static let checkout = SimulatedWorkload(spiffeID: checkoutID, selectors: ["k8s:ns:checkout", "k8s:sa:web"])
+
+    static let paymentsSubscription = DelegatedSubscription(
+        name: "payments",
+        target: .selectors([DelegatedSelector(type: "k8s", value: "ns:payments"), DelegatedSelector(type: "k8s", value: "sa:api")]))
+    static let checkoutSubscription = DelegatedSubscription(
+        name: "checkout",
+        target: .selectors([DelegatedSelector(type: "k8s", value: "ns:checkout"), DelegatedSelector(type: "k8s", value: "sa:web")]))
+}
+
+func collectorConfiguration(
+    adminSocket: String, subscriptions: [DelegatedSubscription], backoff: Backoff = fastBackoff,
+    procRoot: String = "/proc", rescan: Double = 30
+) -> DelegatedIdentityCollectorConfiguration {
+    DelegatedIdentityCollectorConfiguration(
+        delegated: DelegatedConfiguration(
+            address: .unix(path: adminSocket), subscriptions: subscriptions, processRescanInterval: rescan),
+        firstResponseTimeout: .seconds(10), backoff: backoff, procRoot: procRoot)
+}
+
+/// The store, registry and /metrics view the delegated collector feeds.
+struct Exporter: Sendable {
+    let store = IdentityStore()
+    let registry = MetricsRegistry()
+
+    var metrics: ExporterMetrics {
+        ExporterMetrics(store: store, registry: registry, version: "test", revision: "test", includeProcessMetrics: false)
+    }
+
+    func failures(_ source: String, _ reason: ConnectionFailureReason) -> Double {
+        registry.value(MetricCatalog.workloadAPIConnectionFailures, [source, reason.rawValue]) ?? 0
+    }
+
+    func up(_ source: String) -> Double? { registry.value(MetricCatalog.workloadAPIUp, [source]) }
+
+    func scrapeText(_ format: ExpositionFormat = .prometheusText, now: Date = Date()) async -> String {
+        String(decoding: await metrics.scrape(format: format, now: now), as: UTF8.self)
+    }
+
+    func scrape(now: Date = Date()) async -> Scrape {
+        Scrape(text: await scrapeText(now: now))
+    }
+}
+
+/// Runs the collector in a child task for the duration of `body`, then cancels it.
+func withDelegatedCollector<T>(
+    _ configuration: DelegatedIdentityCollectorConfiguration,
+    feeding exporter: Exporter,
+    logger: Logger = quietLogger,
+    _ body: (DelegatedIdentityCollector) async throws -> T
+) async throws -> T {
+    let collector = DelegatedIdentityCollector(
+        configuration: configuration, store: exporter.store, registry: exporter.registry, logger: logger)
+    return try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await collector.run() }
+        defer { group.cancelAll() }
+        return try await body(collector)
+    }
+}
+
+// MARK: Reading the exposition
+
+struct ScrapedSample: Sendable, Hashable {
+    var name: String
+    var labels: [String: String]
+    var value: Double
+}
+
+/// A parsed text-format scrape (label values here never need unescaping).
+struct Scrape: Sendable {
+    let text: String
+    let samples: [ScrapedSample]
+
+    init(text: String) {
+        self.text = text
+        self.samples = text.split(separator: "\n").compactMap(Self.parse)
+    }
+
+    func samples(_ name: String, _ labels: [String: String] = [:]) -> [ScrapedSample] {
+        samples.filter { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }
+    }
+
+    func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
+        let matching = samples(name, labels)
+        return matching.count == 1 ? matching[0].value : nil
+    }
+
+    static func parse(_ line: Substring) -> ScrapedSample? {
+        if line.hasPrefix("#") || line.isEmpty { return nil }
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+            return nil
+        }
+        let series = line[..<space]
+        guard let brace = series.firstIndex(of: "{") else { return ScrapedSample(name: String(series), labels: [:], value: value) }
+        var labels: [String: String] = [:]
+        for pair in series[series.index(after: brace)..<series.index(before: series.endIndex)].split(separator: "\",") {
+            let parts = pair.split(separator: "=", maxSplits: 1)
+            guard parts.count == 2 else { continue }
+            labels[String(parts[0])] = String(parts[1].drop(while: { $0 == "\"" }).prefix(while: { $0 != "\"" }))
+        }
+        return ScrapedSample(name: String(series[..<brace]), labels: labels, value: value)
+    }
+}
+
+// MARK: Logs
+
+/// Keeps every log line with all its metadata, to check what the collector writes.
+final class CapturedLogs: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    func append(_ line: String) { lines.withLock { $0.append(line) } }
+
+    var all: [String] { lines.withLock { $0 } }
+
+    var logger: Logger {
+        var logger = Logger(label: "captured") { _ in CapturingLogHandler(sink: self) }
+        logger.logLevel = .trace
+        return logger
+    }
+}
+
+struct CapturingLogHandler: LogHandler {
+    let sink: CapturedLogs
+    var metadata: Logger.Metadata = [:]
+    var logLevel: Logger.Level = .trace
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let merged = metadata.merging(event.metadata ?? [:]) { $1 }
+        let fields = merged.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+        sink.append("\(event.level) \(event.message) \(fields)")
+    }
+}
+
+// MARK: A fake /proc
+
+/// Writes `/proc/PID/stat` and `cmdline` for fake processes under a directory.
+struct FakeProc {
+    let root: String
+
+    func add(pid: Int32, name: String, startTime: UInt64, state: String = "S", argv0: String? = nil) throws {
+        let directory = "\(root)/\(pid)"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        // Fields after comm: state (3) ... starttime (22) is the 20th.
+        var fields = [state] + Array(repeating: "0", count: 18)
+        fields.append("\(startTime)")
+        fields += ["0", "0"]
+        let stat = "\(pid) (\(name)) " + fields.joined(separator: " ") + "\n"
+        try Data(stat.utf8).write(to: URL(fileURLWithPath: directory + "/stat"))
+        let cmdline = (argv0 ?? "/usr/bin/\(name)") + "\u{0}--flag\u{0}"
+        try Data(cmdline.utf8).write(to: URL(fileURLWithPath: directory + "/cmdline"))
+    }
+
+    func remove(pid: Int32) throws {
+        try FileManager.default.removeItem(atPath: "\(root)/\(pid)")
+    }
+}

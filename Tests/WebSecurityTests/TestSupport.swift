@@ -1,0 +1,217 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import Foundation
+import Hummingbird
+import Logging
+import SPIFFEExporterCore
+import SPIFFEExporterHTTP
+import SVIDFactory
+import ServiceLifecycle
+import Synchronization
+import Testing
+import X509
+
+let quietLogger = Logger(label: "web-security-tests") { _ in SwiftLogNoOpLogHandler() }
+
+/// A fixed exposition: these tests are about who may read it, not what it says.
+struct StubMetrics: MetricsProvider {
+    static let body = "# TYPE spiffe_exporter_stub gauge\nspiffe_exporter_stub 1\n"
+
+    func scrape(format: ExpositionFormat, now: Date) async -> [UInt8] { Array(Self.body.utf8) }
+    func unsyncedSources() -> [String] { [] }
+}
+
+// MARK: Waiting
+
+struct TimedOut: Error, CustomStringConvertible {
+    var description: String
+}
+
+/// Polls `probe` every 20 ms until it returns a value; fails after `timeout`. Waiting is for an
+/// event, never for time to pass.
+func eventually<T>(
+    timeout: Duration = .seconds(10), _ what: String, _ probe: () async throws -> T?
+) async throws -> T {
+    let clock = ContinuousClock()
+    let deadline = clock.now + timeout
+    while true {
+        if let value = try await probe() { return value }
+        if clock.now >= deadline { throw TimedOut(description: "timed out after \(timeout) waiting for \(what)") }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
+
+// MARK: Files
+
+/// Runs `body` with a fresh directory under /tmp and removes it afterwards.
+func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+    var template = Array("/tmp/spx-web-XXXXXX".utf8CString)
+    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
+    let path = try #require(made.map { String(cString: $0) }, "mkdtemp failed: errno \(errno)")
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
+
+func write(_ text: String, to path: String) throws {
+    try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+}
+
+/// Replaces a file the way certificate managers do: write aside, then rename over it.
+func replace(_ path: String, with text: String) throws {
+    let temporary = path + ".new"
+    try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+    guard rename(temporary, path) == 0 else { throw TimedOut(description: "rename \(temporary) failed: errno \(errno)") }
+}
+
+// MARK: Certificates (all generated here, valid around now)
+
+/// A CA and certificates issued by it with SVIDFactory; nothing is checked in, nothing expires.
+struct TestCA {
+    let trustDomain: String
+    let ca: IssuedCA
+    static let notBefore = Date().addingTimeInterval(-3600)
+    static let notAfter = Date().addingTimeInterval(24 * 3600)
+
+    init(trustDomain: String = "example.org") throws {
+        self.trustDomain = trustDomain
+        ca = try SVIDFactory.rootCA(trustDomain: trustDomain, notBefore: Self.notBefore, notAfter: Self.notAfter)
+    }
+
+    var pem: String { SVIDFactory.pem("CERTIFICATE", ca.der) }
+
+    var bundle: TrustBundle { TrustBundle(trustDomain: trustDomain, certificates: [ca.certificate]) }
+
+    /// A leaf usable as a server certificate for `https://localhost` (and a SPIFFE ID).
+    func server(path: String = "/exporter") throws -> IssuedSVID {
+        var profile = LeafProfile()
+        profile.dnsNames = ["localhost"]
+        return try SVIDFactory.svid(
+            spiffeID: "spiffe://\(trustDomain)\(path)", issuer: ca, notBefore: Self.notBefore, notAfter: Self.notAfter,
+            profile: profile)
+    }
+
+    func client(path: String, dnsNames: [String] = []) throws -> IssuedSVID {
+        var profile = LeafProfile()
+        profile.dnsNames = dnsNames
+        return try SVIDFactory.svid(
+            spiffeID: "spiffe://\(trustDomain)\(path)", issuer: ca, notBefore: Self.notBefore, notAfter: Self.notAfter,
+            profile: profile)
+    }
+}
+
+/// Writes an SVID's chain and key as PEM files; returns (certificate path, key path).
+@discardableResult
+func writeCredentials(_ svid: IssuedSVID, directory: String, name: String) throws -> (cert: String, key: String) {
+    let cert = directory + "/\(name).pem"
+    let key = directory + "/\(name)-key.pem"
+    try write(svid.chainPEM, to: cert)
+    try write(svid.keyPEM, to: key)
+    return (cert, key)
+}
+
+// MARK: A live server
+
+/// Serves the router with `security` on 127.0.0.1 (ephemeral port) for the duration of `body`.
+func withLiveServer<T: Sendable>(
+    security: WebSecurity, _ body: @Sendable (Int) async throws -> T
+) async throws -> T {
+    let port = Mutex<Int?>(nil)
+    let app = buildApplication(
+        configuration: HTTPConfiguration(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
+        metrics: StubMetrics(), security: security, logger: quietLogger
+    ) { bound in port.withLock { $0 = bound } }
+    let group = ServiceGroup(configuration: .init(services: [app], logger: quietLogger))
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask { try await group.run() }
+        do {
+            let bound = try await eventually("the server to listen") { port.withLock { $0 } }
+            let result = try await body(bound)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+    }
+}
+
+// MARK: curl
+
+struct CurlResult: Sendable, CustomStringConvertible {
+    var exitStatus: Int32
+    /// 0 when no HTTP response arrived.
+    var httpCode: Int
+    var body: String
+    /// `%{certs}` output: the server's chain as curl saw it.
+    var certs: String
+    var stderr: String
+
+    var description: String { "curl exit \(exitStatus), HTTP \(httpCode), stderr: \(stderr)" }
+
+    /// The DER of the first certificate the server presented.
+    var servedLeafDER: [UInt8]? {
+        guard let blocks = try? PEM.parse(certs), let first = blocks.first(where: { $0.type == "CERTIFICATE" }) else {
+            return nil
+        }
+        return first.der
+    }
+}
+
+/// `curl https://localhost:PORT/path` with `127.0.0.1` resolved for `localhost`, so hostname
+/// verification against the generated certificates' DNS SAN works.
+func curl(
+    port: Int, path: String = "/metrics", cacert: String?, user: String? = nil, clientCert: (cert: String, key: String)? = nil,
+    scheme: String = "https", directory: String
+) async throws -> CurlResult {
+    let bodyFile = directory + "/curl-body-\(UUID().uuidString)"
+    defer { try? FileManager.default.removeItem(atPath: bodyFile) }
+    var arguments = [
+        "--silent", "--show-error", "--noproxy", "*", "--max-time", "10",
+        "--resolve", "localhost:\(port):127.0.0.1",
+        "--output", bodyFile, "--write-out", "%{http_code}\n%{certs}",
+    ]
+    if let cacert { arguments += ["--cacert", cacert] }
+    if let user { arguments += ["--user", user] }
+    if let clientCert { arguments += ["--cert", clientCert.cert, "--key", clientCert.key] }
+    arguments.append("\(scheme)://localhost:\(port)\(path)")
+    let result = try await run("/usr/bin/curl", arguments)
+    let lines = result.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+    let body = (try? String(contentsOfFile: bodyFile, encoding: .utf8)) ?? ""
+    return CurlResult(
+        exitStatus: result.status, httpCode: lines.first.flatMap { Int($0) } ?? 0, body: body,
+        certs: lines.count > 1 ? String(lines[1]) : "", stderr: result.stderr)
+}
+
+/// Runs a tool to completion; pipes are drained on Dispatch threads, never on the concurrency pool.
+func run(_ path: String, _ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    let stdout = Pipe()
+    let stderr = Pipe()
+    process.standardOutput = stdout
+    process.standardError = stderr
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    async let out = offloaded { stdout.fileHandleForReading.readDataToEndOfFile() }
+    async let err = offloaded { stderr.fileHandleForReading.readDataToEndOfFile() }
+    let (outData, errData) = await (out, err)
+    let status = await offloaded {
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+    return (status, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
+}
+
+func offloaded<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        DispatchQueue.global().async { continuation.resume(returning: work()) }
+    }
+}
