@@ -30,6 +30,9 @@ failed=0
 pass() { echo "PASS $*"; passed=$((passed + 1)); }
 fail() { echo "FAIL $*"; failed=$((failed + 1)); }
 finish() {
+    if [[ "${E2E_KEEP:-}" == 1 && -n "${tmp:-}" ]]; then
+        echo "kept $tmp"
+    fi
     echo "${passed} passed, ${failed} failed"
     if ((failed > 0)); then exit 1; fi
     exit 0
@@ -67,9 +70,7 @@ cleanup() {
     done
     for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
-    if [[ "${E2E_KEEP:-}" == 1 ]]; then
-        echo "kept $tmp"
-    else
+    if [[ "${E2E_KEEP:-}" != 1 ]]; then
         rm -rf "$tmp"
     fi
 }

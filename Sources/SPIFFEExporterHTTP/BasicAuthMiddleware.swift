@@ -1,15 +1,15 @@
 import Crypto
-import Dispatch
 import Foundation
 import Hummingbird
 import HummingbirdBcrypt
+import NIOPosix
 import Synchronization
 
 /// Checks `Authorization: Basic` credentials against `basic_auth_users` bcrypt hashes, the way
 /// exporter-toolkit does: an unknown user costs the same bcrypt run as a wrong password (no user
-/// enumeration by timing), bcrypt runs one at a time off the concurrency pool, and successful
-/// verifications are cached because bcrypt is slow on purpose and Prometheus sends the same
-/// credentials on every scrape.
+/// enumeration by timing), bcrypt runs on NIO's blocking-work pool (never on the concurrency pool
+/// or Dispatch's), and successful verifications are cached because bcrypt is slow on purpose and
+/// Prometheus sends the same credentials on every scrape.
 final class BasicAuthenticator: Sendable {
     /// User name to bcrypt hash (`$2y$` normalised to `$2b$`).
     let users: [String: String]
@@ -17,17 +17,18 @@ final class BasicAuthenticator: Sendable {
     /// Per-process key of the cache entries: the cache holds HMACs of user, hash and password,
     /// never a password nor a plain fast hash of one that could be brute-forced offline.
     private let cacheKey = SymmetricKey(size: .bits256)
-    /// Serial: concurrent logins queue instead of pinning every core with bcrypt (exporter-toolkit
-    /// holds a mutex around bcrypt for the same reason).
-    private let bcryptQueue = DispatchQueue(label: "spiffe-exporter.basic-auth.bcrypt")
+    /// Bounded (one thread per core), so a burst of bad logins queues rather than spawning work;
+    /// exporter-toolkit serialises bcrypt with a mutex for the same reason.
+    private let threadPool: NIOThreadPool
+
+    init(users: [String: String], cacheCapacity: Int = 100, threadPool: NIOThreadPool = .singleton) {
+        self.users = users.mapValues(BcryptHash.normalized)
+        self.cache = Mutex(VerifiedCache(capacity: cacheCapacity))
+        self.threadPool = threadPool
+    }
 
     /// exporter-toolkit's fixed hash of "fakepassword", checked for unknown users.
     static let unknownUserHash = BcryptHash.normalized("$2y$10$QOauhQNbBCuQDKes6eFzPeMqBSjb7Mr5DUmpZ/VcEd00UAV/LDeSi")
-
-    init(users: [String: String], cacheCapacity: Int = 100) {
-        self.users = users.mapValues(BcryptHash.normalized)
-        self.cache = Mutex(VerifiedCache(capacity: cacheCapacity))
-    }
 
     /// Whether the `Authorization` header value names a configured user with the right password.
     func authenticate(authorization: String?) async -> Bool {
@@ -38,11 +39,7 @@ final class BasicAuthenticator: Sendable {
         if known != nil, cache.withLock({ $0.contains(key) }) { return true }
         // A NUL would end the C string early and make "a\0b" equal "a".
         let usable = !password.utf8.contains(0)
-        let matches = await withCheckedContinuation { continuation in
-            bcryptQueue.async {
-                continuation.resume(returning: usable && Bcrypt.verify(password, hash: hash))
-            }
-        }
+        let matches = (try? await threadPool.runIfActive { usable && Bcrypt.verify(password, hash: hash) }) ?? false
         guard known != nil, matches else { return false }
         cache.withLock { $0.insert(key) }
         return true

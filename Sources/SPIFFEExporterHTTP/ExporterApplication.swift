@@ -32,12 +32,26 @@ public func buildRouter(
     metrics: any MetricsProvider,
     status: (any StatusProvider)? = nil,
     security: WebSecurity? = nil,
+    reload: (@Sendable () async -> String?)? = nil,
     clock: @escaping @Sendable () -> Date = { Date() }
 ) -> Router<BasicRequestContext> {
     let router = Router()
-    let telemetryPath = configuration.telemetryPath
-    // Middleware applies to routes added after it.
+    // Middleware applies to routes added after it: install before any route, /-/reload included.
     security?.install(on: router)
+    if let reload {
+        // As Prometheus does: POST /-/reload re-reads the config file; 500 with the reason if invalid.
+        router.post("/-/reload") { _, _ -> Response in
+            if let problem = await reload() {
+                return Response(
+                    status: .internalServerError, headers: [.contentType: "text/plain; charset=utf-8"],
+                    body: .init(byteBuffer: ByteBuffer(string: "failed to reload config: \(problem)\n")))
+            }
+            return Response(
+                status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                body: .init(byteBuffer: ByteBuffer(string: "config reloaded\n")))
+        }
+    }
+    let telemetryPath = configuration.telemetryPath
 
     router.get(RouterPath(telemetryPath)) { request, _ -> Response in
         let format = ExpositionFormat.negotiate(accept: request.headers[values: .accept].joined(separator: ","))
@@ -95,10 +109,11 @@ public func buildApplication(
     metrics: any MetricsProvider,
     status: (any StatusProvider)? = nil,
     security: WebSecurity? = nil,
+    reload: (@Sendable () async -> String?)? = nil,
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = buildRouter(configuration: configuration, metrics: metrics, status: status, security: security)
+    let router = buildRouter(configuration: configuration, metrics: metrics, status: status, security: security, reload: reload)
     return Application(
         router: router,
         server: security?.serverBuilder() ?? .http1(),

@@ -48,6 +48,11 @@ struct ReloadingTLSChannel<Base: ServerChildChannel>: ServerChildChannel {
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         channel.eventLoop.makeCompletedFuture {
             try channel.pipeline.syncOperations.addHandler(try tls.makeHandler())
+        }.flatMapError { error in
+            // Nothing to serve (no SVID yet): hang up at once instead of leaving the client waiting.
+            logger.debug("TLS connection refused", metadata: ["error": "\(error)"])
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(error)
         }.flatMap {
             base.setup(channel: channel, logger: logger)
         }
@@ -278,6 +283,9 @@ final class FileTLSSource: TLSHandlerFactory {
 
     static func certificates(file: String, field: String) throws(WebConfigurationError) -> [NIOSSLCertificate] {
         let bytes = try read(file, field: field)
+        if let blocks = try? PEM.parse(bytes), !blocks.contains(where: { $0.type == "CERTIFICATE" }) {
+            throw badFile(field, file, "holds no CERTIFICATE block")
+        }
         let certificates: [NIOSSLCertificate]
         do {
             certificates = try NIOSSLCertificate.fromPEMBytes(bytes)

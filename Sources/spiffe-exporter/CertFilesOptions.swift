@@ -27,32 +27,40 @@ struct CertFilesOptions: ParsableArguments {
 
     @Option(
         name: .customLong("collector.cert-files.refresh-interval"),
-        help: "Period of the full re-read behind inotify (jittered by ±10%).")
+        help: ArgumentHelp("Period of the full re-read behind inotify (jittered by ±10%).", valueName: "duration"))
     var refreshInterval = "60s"
 
     @Option(
         name: .customLong("collector.cert-files.max-file-size"),
-        help: "Files larger than this are refused (file_too_large) without being read (e.g. 1MiB, 512KiB).")
+        help: ArgumentHelp(
+            "Files larger than this are refused (file_too_large) without being read (e.g. 1MiB, 512KiB).",
+            valueName: "size"))
     var maxFileSize = "1MiB"
 
     @Option(
         name: .customLong("collector.cert-files.settle-delay"),
-        help: "A file that looks half-written (parse_error, key_mismatch, not_found) is re-read after this delay before it is reported.")
+        help: ArgumentHelp(
+            "A file that looks half-written (parse_error, key_mismatch, not_found) is re-read after this delay before it is reported.",
+            valueName: "duration"))
     var settleDelay = "200ms"
 
     @Option(
         name: .customLong("collector.cert-files.svid-file-name"),
-        help: "Name of the X.509-SVID certificate file in each directory (spiffe-helper svid_file_name).")
+        help: ArgumentHelp(
+            "Name of the X.509-SVID certificate file in each directory (spiffe-helper svid_file_name).", valueName: "file"))
     var svidFileName = SPIFFEHelperFileNames.defaultSVID
 
     @Option(
         name: .customLong("collector.cert-files.svid-key-file-name"),
-        help: "Name of the private key file (svid_key_file_name); empty for none (no key/cert match check).")
+        help: ArgumentHelp(
+            "Name of the private key file (svid_key_file_name); empty for none (no key/cert match check).",
+            valueName: "file"))
     var svidKeyFileName = SPIFFEHelperFileNames.defaultKey
 
     @Option(
         name: .customLong("collector.cert-files.svid-bundle-file-name"),
-        help: "Name of the trust bundle file (svid_bundle_file_name); empty for none (no chain check).")
+        help: ArgumentHelp(
+            "Name of the trust bundle file (svid_bundle_file_name); empty for none (no chain check).", valueName: "file"))
     var svidBundleFileName = SPIFFEHelperFileNames.defaultBundle
 
     @Option(
@@ -64,12 +72,15 @@ struct CertFilesOptions: ParsableArguments {
 
     @Option(
         name: .customLong("collector.cert-files.jwt-svid-file-name"),
-        help: "A JWT-SVID token file in each directory (jwt_svids[].jwt_svid_file_name), checked for completeness. Repeatable.")
+        help: ArgumentHelp(
+            "A JWT-SVID token file in each directory (jwt_svids[].jwt_svid_file_name), checked for completeness. Repeatable.",
+            valueName: "file"))
     var jwtSVIDFileNames: [String] = []
 
     @Option(
         name: .customLong("collector.cert-files.jwt-bundle-file-name"),
-        help: "The JWT bundle file in each directory (jwt_bundle_file_name), checked for completeness.")
+        help: ArgumentHelp(
+            "The JWT bundle file in each directory (jwt_bundle_file_name), checked for completeness.", valueName: "file"))
     var jwtBundleFileName: String?
 
     /// Source names other collectors use; a certificate-file source may not take them.

@@ -108,7 +108,7 @@ struct DelegatedOptions: ParsableArguments {
         if agentHealthEnabled, let workloadAPIAddress {
             components.addAgentHealth(try agentHealthConfiguration(workloadAPIAddress: workloadAPIAddress))
         }
-        if let configuration = try delegatedConfiguration(reserved: Set(components.store.sources)) {
+        if let configuration = try delegatedConfiguration(reserved: components.plannedSources) {
             components.addDelegated(configuration)
         }
     }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SPIFFEExporterCollectors
+import SPIFFEExporterConfig
 import SPIFFEExporterCore
 import SPIFFEExporterHTTP
 import ServiceLifecycle
@@ -142,45 +143,89 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var probe: ProbeOptions
 
+    @Option(name: .customLong("config.file"), help: "YAML configuration file (docs/configuration.md); reloaded on SIGHUP and POST /-/reload.")
+    var configFile: String?
+
+    @Flag(name: .customLong("config.check"), help: "Validate the configuration (file and flags), print every problem, and exit.")
+    var configCheck = false
+
+    @Flag(name: .customLong("strict"), help: "Exit non-zero at start if a configured source is unreachable or has no valid SVID.")
+    var strict = false
+
     func run() async throws {
-        let logger = try options.makeLogger()
-        let http = try options.httpConfiguration()
-        let timeout = try options.firstResponseTimeout()
-        let addressText =
-            workloadAPIAddress ?? ProcessInfo.processInfo.environment[WorkloadEndpointAddress.environmentVariable]
-            ?? WorkloadEndpointAddress.defaultAddress
-        let address: WorkloadEndpointAddress
+        let raw = RawArguments.current
+        let environment = ProcessInfo.processInfo.environment
+        let file = try Self.loadConfigFile(configFile)
+        let settings = try ResolvedSettings.resolve(serve: self, file: file, raw: raw, environment: environment)
+        if configCheck {
+            try settings.validate()
+            FileHandle.standardOutput.write(Data("configuration OK\n".utf8))
+            return
+        }
+        let logger = try settings.options.makeLogger()
+        let http = try settings.options.httpConfiguration()
+        let store = IdentityStore(renewal: settings.renewal)
+        let registry = MetricsRegistry()
+        let supervisor = CollectorSupervisor(store: store, registry: registry, logger: logger)
+        await supervisor.apply(try settings.plan(store: store, registry: registry, logger: logger))
+        let reloader = ConfigReloader(
+            serve: self, raw: raw, environment: environment, current: settings, store: store, registry: registry,
+            supervisor: supervisor, logger: logger)
+        reloader.recordLoad(success: true)
+        var extra: [any Service] = [SIGHUPReloadService(reloader: reloader, logger: logger)]
+        if strict {
+            extra.append(
+                StrictStartupCheck(
+                    store: store, sources: settings.workloadAPI.map(\.source),
+                    timeout: settings.workloadAPI.map { Self.seconds($0.firstResponseTimeout) }.max() ?? 10, logger: logger))
+        }
+        let reload: (@Sendable () async -> String?)?
+        if configFile != nil {
+            reload = { await reloader.reload() }
+        } else {
+            reload = nil
+        }
+        try await ExporterRunner.run(
+            http: http, store: store, registry: registry, supervisor: supervisor, extraServices: extra,
+            reload: reload, logger: logger)
+    }
+
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+    /// Reads and validates the config file, printing every problem and exiting 1 if there are any.
+    static func loadConfigFile(_ path: String?) throws -> ConfigFile? {
+        guard let path else { return nil }
         do {
-            address = try WorkloadEndpointAddress(parsing: addressText)
+            return try ConfigFileParser.load(path: path)
         } catch {
-            throw ValidationError("Workload API address \"\(addressText)\": \(error)")
+            FileHandle.standardError.write(Data("invalid configuration:\n\(error.description)\n".utf8))
+            throw ExitCode(1)
         }
-        var components = ExporterComponents(logger: logger, renewal: try options.renewalConfiguration())
-        if workloadAPIEnabled {
-            components.addWorkloadAPI(
-                WorkloadAPICollectorConfiguration(
-                    address: address, firstResponseTimeout: timeout, jwtAudiences: try options.jwtAudienceSets(),
-                    jwtInterval: try options.jwtFetchInterval()))
-        }
-        try certFiles.addCollectors(to: &components)
-        try delegated.addCollectors(to: &components, workloadAPIAddress: workloadAPIEnabled ? address : nil)
-        try probe.addProbe(to: &components, bundleSources: try certFiles.sourceConfigurations().map(\.name))
-        try await ExporterRunner.run(http: http, components: components, logger: logger)
     }
 }
 
 /// The store, registry and collectors of one exporter process; each source kind adds itself here.
 struct ExporterComponents {
     let store: IdentityStore
-    let registry = MetricsRegistry()
+    let registry: MetricsRegistry
     let logger: Logger
     var services: [any Service] = []
     var contributors: [any ScrapeContributor] = []
+    /// Sources registered since these components started being built (this configuration's).
+    let registrationRound: Int
 
     init(logger: Logger, renewal: RenewalTracker.Configuration = RenewalTracker.Configuration()) {
-        self.logger = logger
-        self.store = IdentityStore(renewal: renewal)
+        self.init(logger: logger, store: IdentityStore(renewal: renewal), registry: MetricsRegistry())
     }
+
+    init(logger: Logger, store: IdentityStore, registry: MetricsRegistry) {
+        self.logger = logger
+        self.store = store
+        self.registry = registry
+        self.registrationRound = store.beginRegistrationRound()
+    }
+
+    var plannedSources: Set<String> { store.sources(registeredSince: registrationRound) }
 
     mutating func addWorkloadAPI(_ configuration: WorkloadAPICollectorConfiguration) {
         services.append(WorkloadAPICollector(configuration: configuration, store: store, registry: registry, logger: logger))
@@ -189,16 +234,35 @@ struct ExporterComponents {
 
 /// Wires collectors and the HTTP server into one ServiceGroup.
 enum ExporterRunner {
+    /// Runs fixed components (the demo).
     static func run(
         http: HTTPConfiguration,
         components: ExporterComponents,
         logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
+        let supervisor = CollectorSupervisor(store: components.store, registry: components.registry, logger: logger)
+        await supervisor.apply(
+            CollectorSupervisor.Plan(
+                services: components.services, contributors: components.contributors, sources: components.plannedSources))
+        try await run(
+            http: http, store: components.store, registry: components.registry, supervisor: supervisor, extraServices: [],
+            reload: nil, logger: logger, onListening: onListening)
+    }
+
+    static func run(
+        http: HTTPConfiguration,
+        store: IdentityStore,
+        registry: MetricsRegistry,
+        supervisor: CollectorSupervisor,
+        extraServices: [any Service],
+        reload: (@Sendable () async -> String?)?,
+        logger: Logger,
+        onListening: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) async throws {
         let metrics = ExporterMetrics(
-            store: components.store, registry: components.registry, version: BuildVersion.version,
-            revision: BuildVersion.revision, contributors: components.contributors)
-        let store = components.store
+            store: store, registry: registry, version: BuildVersion.version, revision: BuildVersion.revision,
+            dynamicContributors: { supervisor.contributors })
         var loadedSecurity: WebSecurity?
         if let file = http.webConfigFile {
             do {
@@ -212,7 +276,9 @@ enum ExporterRunner {
             }
         }
         let security = loadedSecurity
-        let app = buildApplication(configuration: http, metrics: metrics, status: metrics, security: security, logger: logger) {
+        let app = buildApplication(
+            configuration: http, metrics: metrics, status: metrics, security: security, reload: reload, logger: logger
+        ) {
             port in
             logger.info(
                 "listening",
@@ -222,11 +288,14 @@ enum ExporterRunner {
                 ])
             await onListening(port)
         }
+        // The supervisor starts first and stops last; a strict-start failure stops the group with an error.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: supervisor)]
+        for service in extraServices {
+            services.append(.init(service: service, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup))
+        }
+        services.append(.init(service: app))
         let group = ServiceGroup(
-            configuration: .init(
-                services: components.services + [app],
-                gracefulShutdownSignals: [.sigterm, .sigint],
-                logger: logger))
+            configuration: .init(services: services, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
         try await group.run()
     }
 }

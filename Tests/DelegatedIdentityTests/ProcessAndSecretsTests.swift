@@ -3,6 +3,7 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import SPIFFEAgentAPIs
+import ServiceLifecycle
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SVIDFactory
@@ -89,19 +90,49 @@ struct ProcessSubscriptionTests {
 
 @Suite("Delegated Identity: private keys stay private", .timeLimit(.minutes(1)))
 struct DelegatedSecretsTests {
-    /// Every spelling of a key that could leak: raw DER (as bytes in text), hex, base64, PEM body
-    /// lines, and the raw P-256 scalar.
+    /// Every spelling of a private key that could leak: the PKCS#8 DER and the bare private scalar
+    /// (SEC1 `02 01 01 04 20` + 32 bytes) in hex, base64, as a Swift byte array, as protobuf text
+    /// format escapes it, and the PEM body lines.
     static func spellings(of svid: IssuedSVID) -> [String] {
         let der = svid.keyPKCS8DER
-        let hex = der.map { String(format: "%02x", $0) }.joined()
-        let base64 = Data(der).base64EncodedString()
-        var result = [hex, hex.uppercased(), String(base64.prefix(40)), String(decoding: der.suffix(32), as: UTF8.self)]
-        result += svid.keyPEM.split(separator: "\n").filter { !$0.hasPrefix("-----") && $0.count > 16 }.map(String.init)
-        if case let raw = Array(der.suffix(65).prefix(32)), raw.count == 32 {
-            result.append(raw.map { String(format: "%02x", $0) }.joined())
-            result.append(Data(raw).base64EncodedString())
+        var secrets = [der]
+        let marker: [UInt8] = [0x02, 0x01, 0x01, 0x04, 0x20]
+        if let start = (0..<(der.count - marker.count)).first(where: { Array(der[$0..<($0 + marker.count)]) == marker }),
+            start + marker.count + 32 <= der.count
+        {
+            secrets.append(Array(der[(start + marker.count)..<(start + marker.count + 32)]))
         }
+        var result: [String] = []
+        for secret in secrets {
+            let hex = secret.map { String(format: "%02x", $0) }.joined()
+            result += [hex, hex.uppercased(), String(Data(secret).base64EncodedString().dropFirst(4).prefix(36))]
+            result.append(secret.suffix(12).map(String.init).joined(separator: ", "))
+            var field = Spire_Api_Agent_Delegatedidentity_V1_X509SVIDWithKey()
+            field.x509SvidKey = Data(secret.suffix(16))
+            let text = field.textFormatString()
+            if let open = text.firstIndex(of: "\""), let close = text.lastIndex(of: "\""), open < close {
+                result.append(String(text[text.index(after: open)..<close]))
+            }
+        }
+        result += svid.keyPEM.split(separator: "\n").filter { !$0.hasPrefix("-----") && $0.count > 16 }.map(String.init)
         return result
+    }
+
+    @Test("the key spellings the secrets test looks for do catch a leaked key")
+    func spellingsCatchLeaks() throws {
+        let now = Date()
+        let root = try SVIDFactory.rootCA(trustDomain: "example.org", notBefore: now, notAfter: now.addingTimeInterval(60))
+        let svid = try SVIDFactory.svid(
+            spiffeID: "spiffe://example.org/w", issuer: root, notBefore: now, notAfter: now.addingTimeInterval(60))
+        var message = Spire_Api_Agent_Delegatedidentity_V1_X509SVIDWithKey()
+        message.x509SvidKey = Data(svid.keyPKCS8DER)
+        let leaks = [
+            "\(message)", message.textFormatString(), "\(svid.keyPKCS8DER)", svid.keyPEM,
+            Data(svid.keyPKCS8DER).base64EncodedString(), svid.keyPKCS8DER.map { String(format: "%02x", $0) }.joined(),
+        ]
+        for leak in leaks {
+            #expect(Self.spellings(of: svid).contains { leak.contains($0) }, "undetected: \(leak.prefix(80))")
+        }
     }
 
     @Test("no key bytes in logs, /metrics, status, /status or check, and none kept in the store")
@@ -266,6 +297,45 @@ struct AgentHealthTests {
                         #expect(error.code == .unimplemented)
                     }
                     client.beginGracefulShutdown()
+                }
+            }
+        }
+    }
+}
+
+@Suite("Delegated Identity: shutdown", .timeLimit(.minutes(1)))
+struct ShutdownTests {
+    @Test("the delegated and health collectors return on graceful shutdown, process subscriptions included")
+    func gracefulShutdown() async throws {
+        try await withTemporaryDirectory { directory in
+            let proc = FakeProc(root: directory + "/proc")
+            try proc.add(pid: 4242, name: "worker", startTime: 100)
+            let worker = SimulatedWorkload(spiffeID: ProcessSubscriptionTests.workerID, selectors: ["k8s:ns:jobs"], pid: 4242)
+            let node = nodeConfiguration(directory: directory, workloads: [worker, Workloads.payments])
+            try await withSimulator(node) { _ in
+                let exporter = Exporter()
+                let configuration = collectorConfiguration(
+                    adminSocket: node.adminSocketPath!,
+                    subscriptions: [
+                        Workloads.paymentsSubscription, DelegatedSubscription(name: "workers", target: .processName("worker")),
+                    ],
+                    procRoot: proc.root, rescan: 30)
+                let delegated = DelegatedIdentityCollector(
+                    configuration: configuration, store: exporter.store, registry: exporter.registry, logger: quietLogger)
+                let health = AgentHealthCollector(
+                    configuration: AgentHealthConfiguration(address: .unix(path: node.socketPath), interval: .seconds(30)),
+                    registry: exporter.registry, logger: quietLogger)
+                let group = ServiceGroup(
+                    configuration: .init(services: [delegated, health], gracefulShutdownSignals: [], logger: quietLogger))
+                try await withThrowingTaskGroup(of: Void.self) { tasks in
+                    tasks.addTask { try await group.run() }
+                    try await eventually("both subscriptions are synced") {
+                        exporter.metrics.unsyncedSources().isEmpty
+                            && exporter.registry.value(MetricCatalog.agentHealthy, ["workload_api"]) == 1
+                    }
+                    await group.triggerGracefulShutdown()
+                    // run() returns without any task being cancelled.
+                    try await tasks.next()
                 }
             }
         }

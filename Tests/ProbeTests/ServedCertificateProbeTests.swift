@@ -134,6 +134,21 @@ struct ServedCertificateProbeTests {
                     #expect(
                         early.value("spiffe_served_svid_expiry_timestamp_seconds", ["target": "server", "spiffe_id": serverID])
                             == original.leaf.notValidAfter.timeIntervalSince1970)
+
+                    // Stuck through a second rotation: still superseded since the first one.
+                    clock.advance(by: 120)
+                    try simulator.rotate()
+                    let second = CertificateFacts(try simulator.svid(serverID).leaf).serialNumber
+                    try await eventually("the second rotation reaches the store") {
+                        store.newestSVID(spiffeID: serverID)?.leaf.serialNumber == second
+                    }
+                    let mark = clock.now()
+                    let afterSecond = try await eventually("a probe after the second rotation") { () -> ProbeResult? in
+                        guard let result = probe.contributor.result(target: "server"), result.finishedAt > mark else { return nil }
+                        return result
+                    }
+                    #expect(afterSecond.freshness == .stale(since: supersededAt))
+                    #expect(afterSecond.served?.leaf.serialNumber == originalSerial)
                 }
             }
         }

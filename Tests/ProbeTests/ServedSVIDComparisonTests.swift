@@ -50,6 +50,28 @@ import X509
         #expect(ServedSVIDFreshness.unknown.staleSeconds(at: at(5)) == nil)
     }
 
+    @Test func stalenessCountsFromTheFirstSupersedingSVID() throws {
+        let old = ServedSVID(spiffeID: "spiffe://example.org/server", leaf: try facts(serial: "01", notBefore: 0, notAfter: 3600))
+        let other = ServedSVID(spiffeID: "spiffe://example.org/server", leaf: try facts(serial: "09", notBefore: 0, notAfter: 3600))
+        func result(_ served: ServedSVID?, _ freshness: ServedSVIDFreshness, failure: ProbeFailureReason? = nil) -> ProbeResult {
+            ProbeResult(target: "t", finishedAt: at(0), duration: 0.1, failure: failure, served: served, freshness: freshness)
+        }
+        let first = result(old, .stale(since: at(1800)))
+        let second = result(old, .stale(since: at(3600)))
+        #expect(second.keepingEarliestStaleness(from: first).freshness == .stale(since: at(1800)))
+        #expect(second.keepingEarliestStaleness(from: nil).freshness == .stale(since: at(3600)))
+        // A reload in between (another served SVID), a current result, or a probe without a served
+        // SVID start the count again.
+        #expect(second.keepingEarliestStaleness(from: result(other, .stale(since: at(1800)))).freshness == .stale(since: at(3600)))
+        #expect(second.keepingEarliestStaleness(from: result(old, .current)).freshness == .stale(since: at(3600)))
+        #expect(
+            second.keepingEarliestStaleness(from: result(nil, .unknown, failure: .timeout)).freshness == .stale(since: at(3600)))
+        // Expired but still served (untrusted): still the same SVID, the count goes on.
+        let expired = result(old, .stale(since: at(3600)), failure: .untrusted)
+        #expect(expired.keepingEarliestStaleness(from: first).freshness == .stale(since: at(1800)))
+        #expect(result(old, .current).keepingEarliestStaleness(from: first).freshness == .current)
+    }
+
     @Test func rendersSeriesFromTheLatestResults() throws {
         let served = ServedSVID(
             spiffeID: "spiffe://example.org/server", leaf: try facts(serial: "01", notBefore: 0, notAfter: 3600))

@@ -118,6 +118,23 @@ struct BasicAuthTests {
         }
     }
 
+    @Test("POST /-/reload is behind basic auth too")
+    func reloadProtected() async throws {
+        let security = try WebSecurity(configuration: WebConfiguration(basicAuthUsers: Self.users), logger: quietLogger)
+        let app = Application(
+            router: buildRouter(
+                configuration: HTTPConfiguration(), metrics: StubMetrics(), security: security, reload: { nil }))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/-/reload", method: .post) { response in
+                #expect(response.status == .unauthorized)
+            }
+            try await client.execute(uri: "/-/reload", method: .post, headers: Self.basic("prometheus", "scrape-secret")) {
+                response in
+                #expect(response.status == .ok)
+            }
+        }
+    }
+
     @Test("Configured response headers are on every response, 401 and 404 included")
     func responseHeaders() async throws {
         let headers = ["X-Frame-Options": "deny", "Strict-Transport-Security": "max-age=63072000"]

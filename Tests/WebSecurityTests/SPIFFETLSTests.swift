@@ -1,7 +1,7 @@
 import Foundation
 import HummingbirdBcrypt
 import SPIFFEExporterCore
-import SPIFFEExporterHTTP
+@testable import SPIFFEExporterHTTP
 import SVIDFactory
 import Synchronization
 import Testing
@@ -162,5 +162,57 @@ struct SPIFFETLSTests {
                 #expect(ok.httpCode == 200, "\(ok)")
             }
         }
+    }
+
+    @Test("Client verification says why a client is refused")
+    func rejectionReasons() async throws {
+        let domain = try TestCA(trustDomain: "example.org")
+        let partner = try TestCA(trustDomain: "partner.example")
+        let identities = Identities()
+        identities.set(try domain.server(), own: domain, federated: [partner])
+        let configuration = try #require(try WebConfiguration.parse(yaml: Self.config).spiffeTLS)
+        let source = SPIFFETLSSource(
+            configuration: configuration, lookup: identities.lookup, logger: quietLogger, clock: { Date() })
+        func verdict(_ svid: IssuedSVID) async -> Result<SPIFFEID, SPIFFETLSSource.Rejection> {
+            await source.verifyClient(svid.chain.map(SVIDFactory.der))
+        }
+
+        #expect(try await verdict(try domain.client(path: "/prometheus")).get().description == "spiffe://example.org/prometheus")
+        #expect(try await verdict(try partner.client(path: "/anything")).get().trustDomain == "partner.example")
+
+        let intruder = await verdict(try domain.client(path: "/intruder"))
+        #expect(intruder.rejection?.reason.contains("not in allowed_spiffe_ids") == true, "\(intruder)")
+        #expect(intruder.rejection?.spiffeID == "spiffe://example.org/intruder")
+        let foreign = await verdict(try TestCA(trustDomain: "evil.example").client(path: "/prometheus"))
+        #expect(foreign.rejection?.reason.contains("bundle_missing") == true, "\(foreign)")
+        let forged = await verdict(try TestCA(trustDomain: "example.org").client(path: "/prometheus"))
+        #expect(forged.rejection?.reason.contains("chain_untrusted") == true, "\(forged)")
+        var expiredProfile = LeafProfile()
+        expiredProfile.dnsNames = []
+        let expired = await verdict(
+            try SVIDFactory.svid(
+                spiffeID: "spiffe://example.org/prometheus", issuer: domain.ca, notBefore: Date().addingTimeInterval(-7200),
+                notAfter: Date().addingTimeInterval(-60)))
+        #expect(expired.rejection?.reason.contains("expired") == true, "\(expired)")
+        // A CA certificate is not an SVID, even with an allowed ID.
+        var caProfile = LeafProfile()
+        caProfile.isCA = true
+        caProfile.keyCertSign = true
+        let caLeaf = await verdict(
+            try SVIDFactory.svid(
+                spiffeID: "spiffe://example.org/prometheus", issuer: domain.ca, notBefore: TestCA.notBefore,
+                notAfter: TestCA.notAfter, profile: caProfile))
+        #expect(caLeaf.rejection != nil, "\(caLeaf)")
+
+        identities.set(nil, own: domain)
+        let noBundle = await verdict(try domain.client(path: "/prometheus"))
+        #expect(noBundle.rejection?.reason.contains("holds no X.509-SVID") == true, "\(noBundle)")
+    }
+}
+
+extension Result {
+    var rejection: Failure? {
+        if case .failure(let failure) = self { return failure }
+        return nil
     }
 }

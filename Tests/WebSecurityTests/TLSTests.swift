@@ -213,4 +213,32 @@ struct TLSTests {
             }
         }
     }
+
+    @Test("VerifyClientCertIfGiven: no certificate is fine, an unverifiable one is not")
+    func verifyIfGiven() async throws {
+        try await withTemporaryDirectory { directory in
+            let setup = try Setup(directory: directory)
+            let clientCA = try TestCA(trustDomain: "clients.example")
+            try write(clientCA.pem, to: directory + "/client-ca.pem")
+            let good = try writeCredentials(try clientCA.client(path: "/prometheus"), directory: directory, name: "good")
+            let stranger = try writeCredentials(
+                try TestCA(trustDomain: "clients.example").client(path: "/prometheus"), directory: directory, name: "stranger")
+            let security = try setup.security(
+                """
+                tls_server_config:
+                  cert_file: server.pem
+                  key_file: server-key.pem
+                  client_auth_type: VerifyClientCertIfGiven
+                  client_ca_file: client-ca.pem
+                """)
+            try await withLiveServer(security: security) { port in
+                let none = try await curl(port: port, cacert: setup.caFile, directory: directory)
+                #expect(none.httpCode == 200, "\(none)")
+                let ok = try await curl(port: port, cacert: setup.caFile, clientCert: good, directory: directory)
+                #expect(ok.httpCode == 200, "\(ok)")
+                let wrong = try await curl(port: port, cacert: setup.caFile, clientCert: stranger, directory: directory)
+                #expect(wrong.exitStatus != 0 && wrong.httpCode == 0, "handshake must fail: \(wrong)")
+            }
+        }
+    }
 }

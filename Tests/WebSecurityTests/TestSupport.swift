@@ -210,8 +210,10 @@ func run(_ path: String, _ arguments: [String]) async throws -> (status: Int32, 
     return (status, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
 }
 
+/// Blocking work gets a thread of its own: Dispatch's global pool has as many threads as cores
+/// on Linux, and pipe reads parked there would starve everything else that uses it.
 func offloaded<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
     await withCheckedContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(returning: work()) }
+        Thread { continuation.resume(returning: work()) }.start()
     }
 }

@@ -304,4 +304,20 @@ struct WebConfigurationTests {
         let config = WebConfiguration(spiffeTLS: SPIFFETLSConfiguration(allowedTrustDomains: ["example.org"]))
         #expect(throws: WebConfigurationError.self) { try WebSecurity(configuration: config, logger: quietLogger) }
     }
+
+    @Test("The web configuration examples in docs/web-configuration.md parse")
+    func documentedExamples() throws {
+        let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("docs/web-configuration.md")
+        let text = try String(contentsOf: docs, encoding: .utf8)
+        let blocks = text.components(separatedBy: "```yaml\n").dropFirst().compactMap { $0.components(separatedBy: "```").first }
+        let webBlocks = blocks.filter { block in
+            ["tls_server_config:", "spiffe_tls_config:", "basic_auth_users:"].contains { block.hasPrefix($0) }
+        }
+        #expect(webBlocks.count == 2)
+        for block in webBlocks {
+            let config = try WebConfiguration.parse(yaml: block, file: "docs/web-configuration.md")
+            #expect(config.usesTLS, "\(block)")
+        }
+    }
 }

@@ -53,10 +53,15 @@ public struct ProbeCollector: Service {
         }
     }
 
-    /// Probes `target` at once, then every interval (measured start to start), until shutdown.
+    /// Probes `target` as soon as the identity sources have synced (or one interval has passed),
+    /// then every interval (measured start to start), until shutdown.
     func loop(_ target: ProbeTarget) async {
         await cancelWhenGracefulShutdown {
             let interval = Duration.milliseconds(Int64(self.configuration.interval * 1000))
+            let readyBy = ContinuousClock.now + interval
+            while !self.identities.isReady(), ContinuousClock.now < readyBy {
+                do { try await Task.sleep(for: .milliseconds(100)) } catch { return }
+            }
             var next = ContinuousClock.now
             while !Task.isCancelled {
                 await self.probe(target)
@@ -72,6 +77,7 @@ public struct ProbeCollector: Service {
     @discardableResult
     public func probe(_ target: ProbeTarget) async -> ProbeResult {
         let result = await prober.probe(target, timeout: configuration.timeout, identities: identities)
+            .keepingEarliestStaleness(from: contributor.result(target: target.name))
         if let failure = result.failure {
             registry.increment(MetricCatalog.probeFailures, [target.name, failure.rawValue])
         }

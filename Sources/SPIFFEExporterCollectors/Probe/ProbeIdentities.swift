@@ -23,6 +23,13 @@ public protocol ProbeIdentitySource: Sendable {
     func clientSVID() -> ClientSVID?
     func trustBundle(trustDomain: String) -> TrustBundle?
     func newestSVID(spiffeID: String) -> CertificateFacts?
+    /// Whether the sources have delivered once, so a first probe does not fail for want of a
+    /// bundle or client SVID that is about to arrive.
+    func isReady() -> Bool
+}
+
+extension ProbeIdentitySource {
+    public func isReady() -> Bool { true }
 }
 
 /// The identity store seen by the probe.
@@ -77,5 +84,10 @@ public struct StoreProbeIdentities: ProbeIdentitySource {
 
     public func newestSVID(spiffeID: String) -> CertificateFacts? {
         store.newestSVID(spiffeID: spiffeID)?.leaf
+    }
+
+    public func isReady() -> Bool {
+        let unsynced = Set(store.unsyncedSources())
+        return bundleSources.allSatisfy { !unsynced.contains($0) }
     }
 }

@@ -70,6 +70,21 @@ public struct ProbeResult: Sendable {
     }
 
     public var succeeded: Bool { failure == nil }
+
+    /// This result, with the moment its served SVID was first seen superseded carried over from
+    /// `previous` when both probes saw the same served SVID stale. Each comparison only knows the
+    /// newest SVID, whose notBefore moves forward with every further rotation; without this a
+    /// server stuck through several rotations would look as if it had just missed one.
+    public func keepingEarliestStaleness(from previous: ProbeResult?) -> ProbeResult {
+        guard case .stale(let since) = freshness, let served, let previous,
+            previous.served?.leaf.serialNumber == served.leaf.serialNumber,
+            previous.served?.spiffeID == served.spiffeID,
+            case .stale(let earlier) = previous.freshness, earlier < since
+        else { return self }
+        var result = self
+        result.freshness = .stale(since: earlier)
+        return result
+    }
 }
 
 /// Renders the per-target probe series from the latest result of each target, at scrape time.

@@ -1,0 +1,142 @@
+import ArgumentParser
+import Foundation
+import Logging
+import SPIFFEExporterCollectors
+import SPIFFEExporterConfig
+import SPIFFEExporterCore
+
+/// The process's own command-line arguments, to tell an explicitly given flag from its default
+/// (flag > env > file > default) and to re-parse option groups with file values first.
+struct RawArguments {
+    var arguments: [String]
+
+    static var current: RawArguments { RawArguments(arguments: Array(CommandLine.arguments.dropFirst())) }
+
+    func isGiven(_ long: String) -> Bool {
+        arguments.contains { $0 == "--\(long)" || $0.hasPrefix("--\(long)=") }
+    }
+
+    /// Arguments whose long name starts with one of the prefixes, with their values.
+    func group(prefixes: [String]) -> [String] {
+        var out: [String] = []
+        var index = 0
+        while index < arguments.count {
+            let argument = arguments[index]
+            if prefixes.contains(where: { argument.hasPrefix("--" + $0) }) {
+                out.append(argument)
+                if !argument.contains("="), index + 1 < arguments.count, !arguments[index + 1].hasPrefix("--") {
+                    out.append(arguments[index + 1])
+                    index += 1
+                }
+            }
+            index += 1
+        }
+        return out
+    }
+}
+
+/// Settings after merging the command line, the environment and the config file.
+struct ResolvedSettings {
+    /// The server options with file values filled in where no flag was given.
+    var options: ServerOptions
+    var renewal: RenewalTracker.Configuration
+    var workloadAPI: [WorkloadAPICollectorConfiguration]
+    var certFiles: CertFilesOptions
+    var delegated: DelegatedOptions
+    var probe: ProbeOptions
+
+    /// Everything that decides which collectors run, to tell whether a reload changes anything.
+    var collectorFingerprint: String {
+        let sources = workloadAPI.map {
+            "\($0.source)|\($0.address)|\($0.firstResponseTimeout)|\($0.jwtAudiences)|\($0.jwtInterval)"
+        }
+        return "\(sources)|\(String(reflecting: certFiles))|\(String(reflecting: delegated))|\(String(reflecting: probe))"
+    }
+
+    static func resolve(serve: Serve, file: ConfigFile?, raw: RawArguments, environment: [String: String]) throws
+        -> ResolvedSettings
+    {
+        let file = file ?? ConfigFile()
+        var options = serve.options
+        if !raw.isGiven("web.listen-address"), let value = file.listenAddress { options.listenAddress = value }
+        if !raw.isGiven("web.telemetry-path"), let value = file.telemetryPath { options.telemetryPath = value }
+        if !raw.isGiven("web.config.file"), let value = file.webConfigFile { options.webConfigFile = value }
+        if !raw.isGiven("log.level"), let value = file.logLevel { options.logLevel = value }
+        if !raw.isGiven("log.format"), let value = file.logFormat { options.logFormat = value }
+        if !raw.isGiven("renewal.deadline-fraction"), let value = file.renewalDeadlineFraction {
+            options.renewalDeadlineFraction = value
+        }
+        if !raw.isGiven("renewal.identity-grace-period"), let value = file.identityGracePeriod {
+            options.identityGracePeriod = value
+        }
+        let renewal = try options.renewalConfiguration()
+
+        var workloadAPI: [WorkloadAPICollectorConfiguration] = []
+        if serve.workloadAPIEnabled {
+            let fileSources = file.workloadAPI ?? [WorkloadAPISourceSettings(name: "workload_api")]
+            for (index, source) in fileSources.enumerated() {
+                // The first source is the one the flags and SPIFFE_ENDPOINT_SOCKET speak for.
+                let addressText: String
+                if index == 0 {
+                    addressText =
+                        serve.workloadAPIAddress ?? environment[WorkloadEndpointAddress.environmentVariable]
+                        ?? source.address ?? WorkloadEndpointAddress.defaultAddress
+                } else {
+                    guard let address = source.address else {
+                        throw ValidationError("workload_api source \"\(source.name)\" needs an address")
+                    }
+                    addressText = address
+                }
+                let address: WorkloadEndpointAddress
+                do {
+                    address = try WorkloadEndpointAddress(parsing: addressText)
+                } catch {
+                    throw ValidationError("Workload API address \"\(addressText)\": \(error)")
+                }
+                var sourceOptions = options
+                if index > 0 || !raw.isGiven("collector.workload-api.timeout"), let timeout = source.timeout {
+                    sourceOptions.workloadAPITimeout = timeout
+                }
+                if index > 0 || !raw.isGiven("collector.workload-api.jwt-interval"), let interval = source.jwtInterval {
+                    sourceOptions.jwtInterval = interval
+                }
+                var audiences = source.jwtAudiences
+                if index == 0 && raw.isGiven("collector.workload-api.jwt-audience") { audiences = try options.jwtAudienceSets() }
+                workloadAPI.append(
+                    WorkloadAPICollectorConfiguration(
+                        source: source.name, address: address, firstResponseTimeout: try sourceOptions.firstResponseTimeout(),
+                        jwtAudiences: audiences, jwtInterval: try sourceOptions.jwtFetchInterval()))
+            }
+        }
+        // File values first, then the command line's: the last value of a flag wins, repeated ones add up.
+        let certFiles = try CertFilesOptions.parse(file.certFilesArguments + raw.group(prefixes: ["collector.cert-files."]))
+        let delegated = try DelegatedOptions.parse(
+            file.delegatedArguments + raw.group(prefixes: ["collector.delegated.", "collector.agent-health", "no-collector.agent-health"]))
+        let probe = try ProbeOptions.parse(file.probeArguments + raw.group(prefixes: ["probe."]))
+        return ResolvedSettings(
+            options: options, renewal: renewal, workloadAPI: workloadAPI, certFiles: certFiles, delegated: delegated,
+            probe: probe)
+    }
+
+    /// Builds the collectors of these settings on the shared store and registry.
+    func plan(store: IdentityStore, registry: MetricsRegistry, logger: Logger) throws -> CollectorSupervisor.Plan {
+        var components = ExporterComponents(logger: logger, store: store, registry: registry)
+        for configuration in workloadAPI {
+            components.addWorkloadAPI(configuration)
+        }
+        try certFiles.addCollectors(to: &components)
+        try delegated.addCollectors(to: &components, workloadAPIAddress: workloadAPI.first?.address)
+        try probe.addProbe(to: &components, bundleSources: try certFiles.sourceConfigurations().map(\.name))
+        return CollectorSupervisor.Plan(
+            services: components.services, contributors: components.contributors,
+            sources: components.plannedSources)
+    }
+
+    /// Builds everything once on throwaway state: catches errors only plan building finds.
+    func validate() throws {
+        let quiet = Logger(label: "config-check") { _ in SwiftLogNoOpLogHandler() }
+        _ = try plan(store: IdentityStore(), registry: MetricsRegistry(), logger: quiet)
+        _ = try options.httpConfiguration()
+        _ = try options.makeLogger()
+    }
+}

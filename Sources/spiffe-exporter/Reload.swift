@@ -1,0 +1,132 @@
+import Foundation
+import Logging
+import SPIFFEExporterCollectors
+import SPIFFEExporterConfig
+import SPIFFEExporterCore
+import ServiceLifecycle
+import UnixSignals
+
+/// Re-reads the config file on request; a bad file leaves the running configuration untouched.
+/// An actor so SIGHUP and POST /-/reload never apply two configurations at once.
+actor ConfigReloader {
+    let serve: Serve
+    let raw: RawArguments
+    let environment: [String: String]
+    var current: ResolvedSettings
+    let store: IdentityStore
+    let registry: MetricsRegistry
+    let supervisor: CollectorSupervisor
+    let logger: Logger
+
+    init(
+        serve: Serve, raw: RawArguments, environment: [String: String], current: ResolvedSettings, store: IdentityStore,
+        registry: MetricsRegistry, supervisor: CollectorSupervisor, logger: Logger
+    ) {
+        self.serve = serve
+        self.raw = raw
+        self.environment = environment
+        self.current = current
+        self.store = store
+        self.registry = registry
+        self.supervisor = supervisor
+        self.logger = logger
+    }
+
+    nonisolated func recordLoad(success: Bool) {
+        registry.set(MetricCatalog.configLastReloadSuccessful, [], to: success ? 1 : 0)
+        if success {
+            registry.set(MetricCatalog.configLastReloadSuccess, [], to: Date().timeIntervalSince1970)
+        }
+    }
+
+    /// Returns nil on success, else every problem found.
+    func reload() async -> String? {
+        guard let path = serve.configFile else { return "no --config.file to reload" }
+        do {
+            let file = try ConfigFileParser.load(path: path)
+            let next = try ResolvedSettings.resolve(serve: serve, file: file, raw: raw, environment: environment)
+            try next.validate()
+            if next.collectorFingerprint != current.collectorFingerprint {
+                await supervisor.apply(try next.plan(store: store, registry: registry, logger: logger))
+                logger.info("configuration reloaded; collectors restarted", metadata: ["file": "\(path)"])
+            } else {
+                logger.info("configuration reloaded; collectors unchanged", metadata: ["file": "\(path)"])
+            }
+            if next.options.listenAddress != current.options.listenAddress
+                || next.options.telemetryPath != current.options.telemetryPath
+                || next.options.webConfigFile != current.options.webConfigFile
+                || next.options.logLevel != current.options.logLevel || next.options.logFormat != current.options.logFormat
+            {
+                logger.warning("web and log settings changed in the file take effect after a restart")
+            }
+            current = next
+            recordLoad(success: true)
+            store.events.record(ExporterEvent(time: Date(), source: "-", kind: "config_reload", message: "configuration reloaded"))
+            return nil
+        } catch {
+            recordLoad(success: false)
+            let text = "\(error)"
+            logger.error("configuration reload failed; keeping the running configuration", metadata: ["problems": "\(text)"])
+            store.events.record(ExporterEvent(time: Date(), source: "-", kind: "config_reload_failed", message: text))
+            return text
+        }
+    }
+}
+
+/// Reloads the configuration on SIGHUP.
+struct SIGHUPReloadService: Service {
+    let reloader: ConfigReloader
+    let logger: Logger
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        await cancelWhenGracefulShutdown {
+            for await _ in signals {
+                _ = await reloader.reload()
+            }
+        }
+    }
+}
+
+/// `--strict`: fails the start when a Workload API source has not synced within its timeout, keeps
+/// failing, or holds an invalid SVID.
+struct StrictStartupCheck: Service {
+    struct Failure: Error, CustomStringConvertible {
+        var problems: [String]
+        var description: String { "strict start failed: " + problems.joined(separator: "; ") }
+    }
+
+    let store: IdentityStore
+    let sources: [String]
+    let timeout: Double
+    let logger: Logger
+
+    func run() async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int((timeout + 2) * 1000))
+        while ContinuousClock.now < deadline, sources.contains(where: { !store.isSynced(source: $0) }) {
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        var problems: [String] = []
+        let snapshots = await store.snapshot(now: Date())
+        for source in sources {
+            if !store.isSynced(source: source) {
+                problems.append("\(source): not synced within \(timeout)s (\(store.lastFailure(source: source) ?? "no answer"))")
+                continue
+            }
+            let svids = snapshots.first { $0.source == source }?.svids ?? []
+            if svids.isEmpty {
+                problems.append("\(source): no SVID (\(store.lastFailure(source: source) ?? "empty"))")
+            }
+            for report in svids where !report.isValid(at: Date()) {
+                problems.append("\(source): \(report.spiffeID) invalid: \(report.problems(at: Date()).map(\.rawValue).joined(separator: ","))")
+            }
+        }
+        if !problems.isEmpty {
+            logger.critical("--strict: refusing to run", metadata: ["problems": "\(problems.joined(separator: "; "))"])
+            throw Failure(problems: problems)
+        }
+        logger.info("--strict: every source synced with valid SVIDs")
+        // Stay up until shutdown so the group does not take a finished check for a stop request.
+        try? await gracefulShutdown()
+    }
+}
