@@ -77,21 +77,23 @@ struct ResolvedSettings {
             for (index, source) in fileSources.enumerated() {
                 // The first source is the one the flags and SPIFFE_ENDPOINT_SOCKET speak for.
                 let addressText: String
-                if index == 0 {
-                    addressText =
-                        serve.workloadAPIAddress ?? environment[WorkloadEndpointAddress.environmentVariable]
-                        ?? source.address ?? WorkloadEndpointAddress.defaultAddress
+                let origin: String
+                if index == 0, let flag = serve.workloadAPIAddress {
+                    (addressText, origin) = (flag, "--collector.workload-api.address")
+                } else if index == 0, let env = environment[WorkloadEndpointAddress.environmentVariable] {
+                    (addressText, origin) = (env, WorkloadEndpointAddress.environmentVariable)
+                } else if let address = source.address {
+                    (addressText, origin) = (address, "workload_api[\(index)].address in the config file")
+                } else if index == 0 {
+                    (addressText, origin) = (WorkloadEndpointAddress.defaultAddress, "the default address")
                 } else {
-                    guard let address = source.address else {
-                        throw ValidationError("workload_api source \"\(source.name)\" needs an address")
-                    }
-                    addressText = address
+                    throw ValidationError("workload_api source \"\(source.name)\" needs an address")
                 }
                 let address: WorkloadEndpointAddress
                 do {
                     address = try WorkloadEndpointAddress(parsing: addressText)
                 } catch {
-                    throw ValidationError("Workload API address \"\(addressText)\": \(error)")
+                    throw ValidationError("\(origin) \"\(addressText)\": \(error)")
                 }
                 var sourceOptions = options
                 if index > 0 || !raw.isGiven("collector.workload-api.timeout"), let timeout = source.timeout {

@@ -55,13 +55,15 @@ struct EndToEndTests {
                 let scrape = try await Self.scrapeWhenDemoSynced(url)
                 for id in Self.demoIDs {
                     #expect(scrape.value("spiffe_x509_svid_valid", Self.workloadAPI(id)) == 1, "\(id)")
-                    let expiresIn = try #require(scrape.value("spiffe_x509_svid_expires_in_seconds", Self.workloadAPI(id)))
+                    let expiresIn = try #require(
+                        scrape.value("spiffe_x509_svid_expires_in_seconds", Self.workloadAPI(id)))
                     #expect(expiresIn > 0 && expiresIn <= 121, "default demo TTL is 2m; expires_in \(expiresIn)")
                 }
                 #expect(scrape.value("spiffe_workload_api_up", ["source": "workload_api"]) == 1)
                 #expect(
                     scrape.value(
-                        "spiffe_trust_bundle_certificates", ["source": "workload_api", "trust_domain": "partner.example"]) == 1)
+                        "spiffe_trust_bundle_certificates",
+                        ["source": "workload_api", "trust_domain": "partner.example"]) == 1)
                 #expect(scrape.samples("spiffe_exporter_build_info").count == 1)
                 let check = try await promtoolCheck(scrape.text)
                 #expect(check.status == 0, "promtool check metrics: \(check.output)")
@@ -129,13 +131,13 @@ struct EndToEndTests {
     static let badFlags: [BadFlag] = [
         BadFlag(
             arguments: ["--collector.workload-api.address", "tcp://example.com:80"],
-            mentions: ["tcp://example.com:80", "IP"],
-            knownIssue: "--collector.workload-api.address"),
+            mentions: ["--collector.workload-api.address", "tcp://example.com:80", "IP"]),
         BadFlag(arguments: ["--web.listen-address", "nonsense"], mentions: ["--web.listen-address", "nonsense"]),
         BadFlag(arguments: ["--web.listen-address", "127.0.0.1:99999"], mentions: ["--web.listen-address"]),
         BadFlag(arguments: ["demo", "--web.listen-address", "nonsense"], mentions: ["--web.listen-address"]),
         BadFlag(arguments: ["--log.level", "verbose"], mentions: ["--log.level", "verbose"]),
-        BadFlag(arguments: ["--collector.workload-api.timeout", "soon"], mentions: ["--collector.workload-api.timeout"]),
+        BadFlag(
+            arguments: ["--collector.workload-api.timeout", "soon"], mentions: ["--collector.workload-api.timeout"]),
     ]
 
     @Test("bad flags exit non-zero with an error that names the flag", arguments: badFlags)
@@ -154,7 +156,9 @@ struct EndToEndTests {
             }
             if let flagName = flag.knownIssue {
                 // Intermittent so a fix does not fail this test; drop the wrapper once the flag is named.
-                withKnownIssue("the error says \"Workload API address\" but does not name \(flagName)", isIntermittent: true) {
+                withKnownIssue(
+                    "the error says \"Workload API address\" but does not name \(flagName)", isIntermittent: true
+                ) {
                     #expect(errors.contains(flagName), "\(errors)")
                 }
             }
@@ -173,14 +177,16 @@ struct EndToEndTests {
                 let url = try await Self.demoMetricsURL(exporter)
                 let first = try await Self.scrapeWhenDemoSynced(url)
                 let id = Self.demoIDs[0]
-                let initialExpiry = try #require(first.value("spiffe_x509_svid_expiry_timestamp_seconds", Self.workloadAPI(id)))
+                let initialExpiry = try #require(
+                    first.value("spiffe_x509_svid_expiry_timestamp_seconds", Self.workloadAPI(id)))
                 let rotated = try await eventually(timeout: .seconds(20), "the expiry of \(id) changes") {
                     () async throws -> Scrape? in
                     let scrape = Scrape(try await httpGet(url).body)
                     let expiry = scrape.value("spiffe_x509_svid_expiry_timestamp_seconds", Self.workloadAPI(id))
                     return expiry.map { $0 != initialExpiry } == true ? scrape : nil
                 }
-                let newExpiry = try #require(rotated.value("spiffe_x509_svid_expiry_timestamp_seconds", Self.workloadAPI(id)))
+                let newExpiry = try #require(
+                    rotated.value("spiffe_x509_svid_expiry_timestamp_seconds", Self.workloadAPI(id)))
                 // Rotation at half of 10 s moves the expiry on by about 5 s.
                 #expect(newExpiry > initialExpiry)
                 #expect(newExpiry - initialExpiry <= 11, "expiry moved by \(newExpiry - initialExpiry) s")
@@ -188,7 +194,8 @@ struct EndToEndTests {
                     #expect(rotated.value("spiffe_x509_svid_valid", Self.workloadAPI(id)) == 1, "\(id)")
                 }
                 let updates = try #require(
-                    rotated.value("spiffe_workload_api_updates_total", ["source": "workload_api", "rpc": "FetchX509SVID"]))
+                    rotated.value(
+                        "spiffe_workload_api_updates_total", ["source": "workload_api", "rpc": "FetchX509SVID"]))
                 #expect(updates >= 2)
 
                 exporter.signal(SIGTERM)
