@@ -156,6 +156,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // In-process benchmarks (scripts/bench.sh, docs/performance.md); `--smoke` runs in scripts/test.sh.
+        .executableTarget(
+            name: "spiffe-exporter-bench",
+            dependencies: [
+                "SPIFFEExporterCore",
+                "SPIFFEExporterCollectors",
+                "WorkloadAPISimulator",
+                "SVIDFactory",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SPIFFEExporterCoreTests",
             dependencies: ["SPIFFEExporterCore", "SVIDFactory"],

@@ -179,7 +179,8 @@ final class FileTLSSource: TLSHandlerFactory {
     func makeHandler() throws -> NIOSSLServerHandler {
         let loaded = current()
         if let check = loaded.clientCheck {
-            return NIOSSLServerHandler(context: loaded.context, customVerificationCallback: check.callback(logger: logger))
+            return NIOSSLServerHandler(
+                context: loaded.context, customVerificationCallback: check.callback(logger: logger))
         }
         return NIOSSLServerHandler(context: loaded.context)
     }
@@ -214,12 +215,15 @@ final class FileTLSSource: TLSHandlerFactory {
     }
 
     static func stamps(_ configuration: TLSServerConfiguration) -> [FileStamp] {
-        ([configuration.certFile, configuration.keyFile] + (configuration.clientCAFile.map { [$0] } ?? [])).map(FileStamp.init)
+        ([configuration.certFile, configuration.keyFile] + (configuration.clientCAFile.map { [$0] } ?? [])).map(
+            FileStamp.init)
     }
 
     /// Reads the files and builds the context; `stamps` were taken before reading, so a write that
     /// races with this read is seen as a change at the next check.
-    static func load(_ configuration: TLSServerConfiguration, stamps: [FileStamp]) throws(WebConfigurationError) -> Loaded {
+    static func load(_ configuration: TLSServerConfiguration, stamps: [FileStamp]) throws(WebConfigurationError)
+        -> Loaded
+    {
         let chain = try certificates(file: configuration.certFile, field: "cert_file")
         let key: NIOSSLPrivateKey
         do {
@@ -273,7 +277,8 @@ final class FileTLSSource: TLSHandlerFactory {
             context = try NIOSSLContext(configuration: tls)
         } catch {
             throw badFile(
-                "cert_file", configuration.certFile, "certificate and key_file \(configuration.keyFile) cannot be used: \(error)")
+                "cert_file", configuration.certFile,
+                "certificate and key_file \(configuration.keyFile) cannot be used: \(error)")
         }
         let leaf = try? Certificate(derEncoded: try chain[0].toDERBytes())
         return Loaded(
@@ -558,7 +563,8 @@ final class SPIFFETLSSource: TLSHandlerFactory {
         }
         var bundles = identity.bundles.byTrustDomain
         if let own = identity.bundles.own, let ownLeaf = identity.material.leaf,
-            let ownID = CertificateFacts(ownLeaf).uriSANs.first, let ownDomain = try? SPIFFEID(parsing: ownID).trustDomain
+            let ownID = CertificateFacts(ownLeaf).uriSANs.first,
+            let ownDomain = try? SPIFFEID(parsing: ownID).trustDomain
         {
             var named = own
             named.trustDomain = ownDomain
@@ -568,7 +574,8 @@ final class SPIFFETLSSource: TLSHandlerFactory {
             reportedSPIFFEID: nil, leaf: leaf, intermediates: Array(certificates.dropFirst()), privateKey: nil,
             keyExpected: false)
         let now = clock()
-        let report = await X509SVIDAnalyzer.analyze(material, bundles: BundleSet(own: nil, byTrustDomain: bundles), now: now)
+        let report = await X509SVIDAnalyzer.analyze(
+            material, bundles: BundleSet(own: nil, byTrustDomain: bundles), now: now)
         let problems = report.problems(at: now)
         guard problems.isEmpty, report.chainTrusted == true else {
             let reasons = problems.isEmpty ? "chain_untrusted" : problems.map(\.rawValue).joined(separator: ",")
@@ -579,7 +586,8 @@ final class SPIFFETLSSource: TLSHandlerFactory {
         }
         guard configuration.allows(id) else {
             return .failure(
-                Rejection(spiffeID: id.description, reason: "SPIFFE ID not in allowed_spiffe_ids or allowed_trust_domains"))
+                Rejection(
+                    spiffeID: id.description, reason: "SPIFFE ID not in allowed_spiffe_ids or allowed_trust_domains"))
         }
         return .success(id)
     }

@@ -112,8 +112,8 @@ public enum TLSProtocolVersion: String, Sendable, CaseIterable, Comparable {
 
 /// exporter-toolkit's `http_server_config`.
 public struct HTTPServerConfiguration: Sendable, Equatable {
-    /// Accepted for compatibility; the exporter serves HTTP/1.1 (clients that offer h2 via ALPN fall
-    /// back to HTTP/1.1).
+    /// Accepted for compatibility; the exporter serves HTTP/1.1 and does not advertise h2 in ALPN,
+    /// so clients that offer HTTP/2 use HTTP/1.1.
     public var http2: Bool
     /// Extra response headers, from exporter-toolkit's allow-list.
     public var headers: [String: String]
@@ -280,7 +280,8 @@ struct WebConfigurationDecoder {
             configuration.spiffeTLS = try spiffeTLS(node)
             if configuration.tlsServer != nil, let tlsNode = top["tls_server_config"] {
                 throw error(
-                    .conflict, "tls_server_config and spiffe_tls_config cannot both be set: the listener serves one certificate",
+                    .conflict,
+                    "tls_server_config and spiffe_tls_config cannot both be set: the listener serves one certificate",
                     at: tlsNode)
             }
         }
@@ -308,9 +309,12 @@ struct WebConfigurationDecoder {
         if certFile.isEmpty && keyFile.isEmpty {
             // exporter-toolkit serves plain HTTP when neither is set. Anything else in the section
             // would then be silently ignored, which is never what the operator meant.
-            if let other = fields.entries.first(where: { $0.key != "cert_file" && $0.key != "key_file" && !isNull($0.value) }) {
+            if let other = fields.entries.first(where: {
+                $0.key != "cert_file" && $0.key != "key_file" && !isNull($0.value)
+            }) {
                 throw error(
-                    .missingValue, "tls_server_config sets \(other.key) but neither cert_file nor key_file, so TLS would be off",
+                    .missingValue,
+                    "tls_server_config sets \(other.key) but neither cert_file nor key_file, so TLS would be off",
                     at: other.value)
             }
             return nil
@@ -345,7 +349,8 @@ struct WebConfigurationDecoder {
         if tls.minVersion > tls.maxVersion, let node = fields["min_version"] ?? fields["max_version"] {
             throw error(
                 .conflict,
-                "tls_server_config: min_version \(tls.minVersion.rawValue) is above max_version \(tls.maxVersion.rawValue)",
+                "tls_server_config: min_version \(tls.minVersion.rawValue) is above max_version "
+                    + tls.maxVersion.rawValue,
                 at: node)
         }
         if let node = fields["cipher_suites"] {
@@ -354,13 +359,17 @@ struct WebConfigurationDecoder {
                     tls.cipherSuites.append(name)
                 } else if TLSCipherSuites.goNames.contains(name) {
                     warnings.append(
-                        "\(location(of: item))tls_server_config.cipher_suites: \(name) is not supported by this server; ignored")
+                        "\(location(of: item))tls_server_config.cipher_suites: \(name) is not supported by this "
+                            + "server; ignored"
+                    )
                 } else {
-                    throw error(.invalidValue, "tls_server_config.cipher_suites: unknown cipher \(quoted(name))", at: item)
+                    throw error(
+                        .invalidValue, "tls_server_config.cipher_suites: unknown cipher \(quoted(name))", at: item)
                 }
             }
             if tls.cipherSuites.isEmpty && !(node.sequence?.isEmpty ?? true) {
-                warnings.append("\(location(of: node))tls_server_config.cipher_suites: none supported; using the defaults")
+                warnings.append(
+                    "\(location(of: node))tls_server_config.cipher_suites: none supported; using the defaults")
             }
         }
         if let node = fields["curve_preferences"] {
@@ -374,7 +383,8 @@ struct WebConfigurationDecoder {
             tls.clientAllowedSANs = try stringList(node, "tls_server_config.client_allowed_sans").map(\.value)
             if !tls.clientAllowedSANs.isEmpty && !tls.clientAuthType.requestsCertificate {
                 throw error(
-                    .conflict, "tls_server_config.client_allowed_sans needs a client_auth_type that asks for client certificates",
+                    .conflict,
+                    "tls_server_config.client_allowed_sans needs a client_auth_type that asks for client certificates",
                     at: node)
             }
         }
@@ -385,7 +395,8 @@ struct WebConfigurationDecoder {
         if tls.clientAuthType.verifiesCertificate && tls.clientCAFile == nil {
             throw error(
                 .missingValue,
-                "tls_server_config: client_auth_type \(tls.clientAuthType.rawValue) needs client_ca_file to verify clients against",
+                "tls_server_config: client_auth_type \(tls.clientAuthType.rawValue) needs client_ca_file to verify "
+                    + "clients against",
                 at: fields["client_auth_type"] ?? node)
         }
         return tls
@@ -401,12 +412,14 @@ struct WebConfigurationDecoder {
             for (name, valueNode) in headers.entries {
                 let value = try string(valueNode, "http_server_config.headers.\(name)")
                 guard let allowed = HTTPServerConfiguration.allowedHeaders[name] else {
-                    throw error(.invalidValue, "HTTP header \(quoted(name)) can not be configured", at: headers.keyNodes[name]!)
+                    throw error(
+                        .invalidValue, "HTTP header \(quoted(name)) can not be configured", at: headers.keyNodes[name]!)
                 }
                 if let allowed, !allowed.contains(value) {
                     throw error(
                         .invalidValue,
-                        "invalid value for \(name). Expected one of: \(allowed.map(quoted).joined(separator: ", ")), but got: \(quoted(value))",
+                        "invalid value for \(name). Expected one of: \(allowed.map(quoted).joined(separator: ", ")), "
+                            + "but got: \(quoted(value))",
                         at: valueNode)
                 }
                 http.headers[name] = value
@@ -423,13 +436,15 @@ struct WebConfigurationDecoder {
             let hash = try string(hashNode, "basic_auth_users.\(user)")
             if user.contains(":") {
                 throw error(
-                    .invalidValue, "basic_auth_users: user name \(quoted(user)) contains ':', which HTTP basic auth cannot send",
+                    .invalidValue,
+                    "basic_auth_users: user name \(quoted(user)) contains ':', which HTTP basic auth cannot send",
                     at: users.keyNodes[user]!)
             }
             guard BcryptHash.isWellFormed(hash) else {
                 throw error(
                     .invalidValue,
-                    "basic_auth_users.\(user): not a bcrypt hash (expected $2a$, $2b$ or $2y$, a cost and 53 characters, as `htpasswd -nBC 10` prints)",
+                    "basic_auth_users.\(user): not a bcrypt hash (expected $2a$, $2b$ or $2y$, a cost and 53 "
+                        + "characters, as `htpasswd -nBC 10` prints)",
                     at: hashNode)
             }
             result[user] = hash
@@ -442,7 +457,9 @@ struct WebConfigurationDecoder {
         var spiffe = SPIFFETLSConfiguration()
         if let node = fields["source"] {
             let source = try string(node, "spiffe_tls_config.source")
-            guard !source.isEmpty else { throw error(.invalidValue, "spiffe_tls_config.source must not be empty", at: node) }
+            guard !source.isEmpty else {
+                throw error(.invalidValue, "spiffe_tls_config.source must not be empty", at: node)
+            }
             spiffe.source = source
         }
         if let node = fields["spiffe_id"], !isNull(node) {
@@ -451,7 +468,8 @@ struct WebConfigurationDecoder {
         }
         if let node = fields["allowed_spiffe_ids"] {
             for (text, item) in try stringList(node, "spiffe_tls_config.allowed_spiffe_ids") {
-                spiffe.allowedSPIFFEIDs.append(try spiffeID(text, "spiffe_tls_config.allowed_spiffe_ids", at: item).description)
+                spiffe.allowedSPIFFEIDs.append(
+                    try spiffeID(text, "spiffe_tls_config.allowed_spiffe_ids", at: item).description)
             }
         }
         if let node = fields["allowed_trust_domains"] {
@@ -460,7 +478,8 @@ struct WebConfigurationDecoder {
                     spiffe.allowedTrustDomains.append(try SPIFFEID.trustDomain(parsing: text))
                 } catch {
                     throw self.error(
-                        .invalidValue, "spiffe_tls_config.allowed_trust_domains: \(quoted(text)) is not a trust domain: \(error)",
+                        .invalidValue,
+                        "spiffe_tls_config.allowed_trust_domains: \(quoted(text)) is not a trust domain: \(error)",
                         at: item)
                 }
             }
@@ -474,7 +493,8 @@ struct WebConfigurationDecoder {
         if spiffe.allowedSPIFFEIDs.isEmpty && spiffe.allowedTrustDomains.isEmpty {
             throw error(
                 .missingValue,
-                "spiffe_tls_config needs allowed_spiffe_ids or allowed_trust_domains: with neither, no client could scrape",
+                "spiffe_tls_config needs allowed_spiffe_ids or allowed_trust_domains: with neither, no client "
+                    + "could scrape",
                 at: node)
         }
         return spiffe
@@ -561,7 +581,8 @@ struct WebConfigurationDecoder {
         }
         guard !id.isTrustDomainID else {
             throw error(
-                .invalidValue, "\(what): \(quoted(text)) is a trust domain ID; use allowed_trust_domains for a whole trust domain",
+                .invalidValue,
+                "\(what): \(quoted(text)) is a trust domain ID; use allowed_trust_domains for a whole trust domain",
                 at: node)
         }
         return id
@@ -598,7 +619,8 @@ struct WebConfigurationDecoder {
     }
 
     func error(_ code: WebConfigurationError.Code, _ message: String, at node: Node) -> WebConfigurationError {
-        WebConfigurationError(code: code, message: message, file: file, line: node.mark?.line, column: node.mark?.column)
+        WebConfigurationError(
+            code: code, message: message, file: file, line: node.mark?.line, column: node.mark?.column)
     }
 
     func yamlError(_ error: YamlError) -> WebConfigurationError {
@@ -607,10 +629,12 @@ struct WebConfigurationDecoder {
         case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
             .composer(_, let problem, let mark, _):
             return WebConfigurationError(
-                code: .invalidYAML, message: "invalid YAML: \(problem)", file: file, line: mark.line, column: mark.column)
+                code: .invalidYAML, message: "invalid YAML: \(problem)", file: file, line: mark.line,
+                column: mark.column)
         case .duplicatedKeysInMapping(let duplicates, let context):
             return WebConfigurationError(
-                code: .invalidYAML, message: "invalid YAML: duplicate key(s) \(duplicates.sorted().map(quoted).joined(separator: ", "))",
+                code: .invalidYAML,
+                message: "invalid YAML: duplicate key(s) \(duplicates.sorted().map(quoted).joined(separator: ", "))",
                 file: file, line: context.mark.line, column: context.mark.column)
         default:
             return WebConfigurationError(code: .invalidYAML, message: "invalid YAML: \(error)", file: file)

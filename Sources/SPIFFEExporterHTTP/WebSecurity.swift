@@ -23,7 +23,8 @@ public final class WebSecurity: Sendable {
         clock: @escaping @Sendable () -> Date = { Date() }
     ) throws(WebConfigurationError) {
         self.configuration = configuration
-        authenticator = configuration.basicAuthUsers.isEmpty ? nil : BasicAuthenticator(users: configuration.basicAuthUsers)
+        authenticator =
+            configuration.basicAuthUsers.isEmpty ? nil : BasicAuthenticator(users: configuration.basicAuthUsers)
         if let tlsServer = configuration.tlsServer {
             tls = try FileTLSSource(configuration: tlsServer, checkInterval: reloadCheckInterval, logger: logger)
         } else if let spiffe = configuration.spiffeTLS {
@@ -38,13 +39,15 @@ public final class WebSecurity: Sendable {
         for warning in configuration.warnings {
             logger.warning("web config: \(warning)")
         }
-        let mode =
-            configuration.tlsServer != nil ? "files" : configuration.spiffeTLS != nil ? "spiffe" : "disabled"
+        let mode = configuration.tlsServer != nil ? "files" : configuration.spiffeTLS != nil ? "spiffe" : "disabled"
+        let clientAuth =
+            configuration.tlsServer?.clientAuthType.rawValue
+            ?? (configuration.spiffeTLS != nil ? "SPIFFE" : "NoClientCert")
         logger.info(
             "web configuration loaded",
             metadata: [
                 "tls": "\(mode)", "basic_auth_users": "\(configuration.basicAuthUsers.count)",
-                "client_auth": "\(configuration.tlsServer?.clientAuthType.rawValue ?? (configuration.spiffeTLS != nil ? "SPIFFE" : "NoClientCert"))",
+                "client_auth": "\(clientAuth)",
             ])
     }
 

@@ -18,9 +18,10 @@ struct CertFilesOptions: ParsableArguments {
         name: .customLong("collector.cert-files.glob"),
         help: ArgumentHelp(
             """
-            Certificate files to watch, as NAME=GLOB, or GLOB alone for source "\(CertFilesSourceConfiguration.defaultGlobSourceName)". \
-            Supports *, ?, [...] and ** (any depth); a name starting with '.' is matched only by a pattern \
-            starting with '.'. Globs with the same NAME form one source. Repeatable.
+            Certificate files to watch, as NAME=GLOB, or GLOB alone for source \
+            "\(CertFilesSourceConfiguration.defaultGlobSourceName)". Supports *, ?, [...] and ** (any depth); \
+            a name starting with '.' is matched only by a pattern starting with '.'. Globs with the same NAME \
+            form one source. Repeatable.
             """,
             valueName: "[name=]glob"))
     var globs: [String] = []
@@ -40,14 +41,16 @@ struct CertFilesOptions: ParsableArguments {
     @Option(
         name: .customLong("collector.cert-files.settle-delay"),
         help: ArgumentHelp(
-            "A file that looks half-written (parse_error, key_mismatch, not_found) is re-read after this delay before it is reported.",
+            "A file that looks half-written (parse_error, key_mismatch, not_found) is re-read after this delay "
+                + "before it is reported.",
             valueName: "duration"))
     var settleDelay = "200ms"
 
     @Option(
         name: .customLong("collector.cert-files.svid-file-name"),
         help: ArgumentHelp(
-            "Name of the X.509-SVID certificate file in each directory (spiffe-helper svid_file_name).", valueName: "file"))
+            "Name of the X.509-SVID certificate file in each directory (spiffe-helper svid_file_name).",
+            valueName: "file"))
     var svidFileName = SPIFFEHelperFileNames.defaultSVID
 
     @Option(
@@ -60,27 +63,31 @@ struct CertFilesOptions: ParsableArguments {
     @Option(
         name: .customLong("collector.cert-files.svid-bundle-file-name"),
         help: ArgumentHelp(
-            "Name of the trust bundle file (svid_bundle_file_name); empty for none (no chain check).", valueName: "file"))
+            "Name of the trust bundle file (svid_bundle_file_name); empty for none (no chain check).", valueName: "file"
+        ))
     var svidBundleFileName = SPIFFEHelperFileNames.defaultBundle
 
     @Option(
         name: .customLong("collector.cert-files.federated-bundle-file-name"),
         help: ArgumentHelp(
-            "A federated trust bundle file in each directory, as [TRUST_DOMAIN=]FILE; without TRUST_DOMAIN it is read from the CAs' spiffe:// URI SAN. Repeatable.",
+            "A federated trust bundle file in each directory, as [TRUST_DOMAIN=]FILE; without TRUST_DOMAIN it is "
+                + "read from the CAs' spiffe:// URI SAN. Repeatable.",
             valueName: "[trust-domain=]file"))
     var federatedBundleFileNames: [String] = []
 
     @Option(
         name: .customLong("collector.cert-files.jwt-svid-file-name"),
         help: ArgumentHelp(
-            "A JWT-SVID token file in each directory (jwt_svids[].jwt_svid_file_name), checked for completeness. Repeatable.",
+            "A JWT-SVID token file in each directory (jwt_svids[].jwt_svid_file_name), checked for completeness. "
+                + "Repeatable.",
             valueName: "file"))
     var jwtSVIDFileNames: [String] = []
 
     @Option(
         name: .customLong("collector.cert-files.jwt-bundle-file-name"),
         help: ArgumentHelp(
-            "The JWT bundle file in each directory (jwt_bundle_file_name), checked for completeness.", valueName: "file"))
+            "The JWT bundle file in each directory (jwt_bundle_file_name), checked for completeness.", valueName: "file"
+        ))
     var jwtBundleFileName: String?
 
     /// Source names other collectors use; a certificate-file source may not take them.

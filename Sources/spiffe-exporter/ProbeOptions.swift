@@ -22,7 +22,9 @@ struct ProbeOptions: ParsableArguments {
     @Option(name: .customLong("probe.interval"), help: "How often each target is probed.")
     var interval = "30s"
 
-    @Option(name: .customLong("probe.timeout"), help: "Deadline of one probe (connect, TLS handshake, close); at most --probe.interval.")
+    @Option(
+        name: .customLong("probe.timeout"),
+        help: "Deadline of one probe (connect, TLS handshake, close); at most --probe.interval.")
     var timeout = "10s"
 
     func configuration() throws -> ProbeConfiguration {
@@ -47,7 +49,8 @@ extension ExporterComponents {
         guard !configuration.targets.isEmpty else { return }
         let identities = StoreProbeIdentities(
             store: store, clientSource: configuration.clientSource, bundleSources: bundleSources)
-        let probe = ProbeCollector(configuration: configuration, identities: identities, registry: registry, logger: logger)
+        let probe = ProbeCollector(
+            configuration: configuration, identities: identities, registry: registry, logger: logger)
         services.append(probe)
         contributors.append(probe.contributor)
     }

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import SPIFFEExporterCore
 import SVIDFactory
 import Testing
 import X509
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @Suite("Certificate files: reasons and flags")
 struct CertFilesFlagTests {
@@ -62,9 +63,13 @@ struct CertFilesFlagTests {
     }
 
     @Test func federatedBundleFiles() throws {
-        #expect(try CertFilesFlags.parseFederatedBundle("partner.example=fed.pem") == FederatedBundleFile(trustDomain: "partner.example", fileName: "fed.pem"))
+        #expect(
+            try CertFilesFlags.parseFederatedBundle("partner.example=fed.pem")
+                == FederatedBundleFile(trustDomain: "partner.example", fileName: "fed.pem"))
         #expect(try CertFilesFlags.parseFederatedBundle("fed.pem") == FederatedBundleFile(fileName: "fed.pem"))
-        #expect(throws: CertFilesConfigurationError.self) { try CertFilesFlags.parseFederatedBundle("Bad_Domain=x.pem") }
+        #expect(throws: CertFilesConfigurationError.self) {
+            try CertFilesFlags.parseFederatedBundle("Bad_Domain=x.pem")
+        }
     }
 
     @Test func configurationsFromFlags() throws {
@@ -196,7 +201,8 @@ struct ChangeAndSettleTests {
         var detector = ChangeDetector<String>()
         let digest = ContentDigest(of: Array("a".utf8))
         // Read well after the mtime: the stamp can be trusted.
-        detector.record("/f", stamp: stamp, digest: digest, payload: "parsed", readAt: stamp.modifiedDate.addingTimeInterval(5))
+        detector.record(
+            "/f", stamp: stamp, digest: digest, payload: "parsed", readAt: stamp.modifiedDate.addingTimeInterval(5))
         #expect(detector.unchanged("/f", stamp: stamp) == "parsed")
         var moved = stamp
         moved.inode = 3
@@ -217,7 +223,8 @@ struct ChangeAndSettleTests {
         // Read within the timestamp granularity of the last write: an in-place rewrite of the same
         // size could keep this stamp, so the next look must read the file again.
         detector.record(
-            "/f", stamp: stamp, digest: ContentDigest(of: [1]), payload: "p", readAt: stamp.modifiedDate.addingTimeInterval(0.3))
+            "/f", stamp: stamp, digest: ContentDigest(of: [1]), payload: "p",
+            readAt: stamp.modifiedDate.addingTimeInterval(0.3))
         #expect(detector.unchanged("/f", stamp: stamp) == nil)
         #expect(detector.sameContent("/f", digest: ContentDigest(of: [1])) == "p")
     }
@@ -310,10 +317,13 @@ struct SPIFFEHelperEvaluatorTests {
             bundle: bundle ?? .content(bundlePEM))
     }
 
-    func evaluate(_ inputs: SPIFFEHelperInputs, names: SPIFFEHelperFileNames? = nil, previous: String? = nil) async
+    func evaluate(
+        _ inputs: SPIFFEHelperInputs, names: SPIFFEHelperFileNames? = nil, previous: String? = nil
+    ) async
         -> SPIFFEHelperEvaluation
     {
-        await SPIFFEHelperEvaluator.evaluate(inputs, names: names ?? self.names, previousSPIFFEID: previous, now: referenceTime)
+        await SPIFFEHelperEvaluator.evaluate(
+            inputs, names: names ?? self.names, previousSPIFFEID: previous, now: referenceTime)
     }
 
     @Test func completeDirectoryIsAValidSVID() async throws {
@@ -328,14 +338,16 @@ struct SPIFFEHelperEvaluatorTests {
 
     @Test func newCertWithOldKeyIsKeyMismatch() async throws {
         let other = try KeyKind.p256.generate()
-        let result = await evaluate(inputs(key: .content(Array(SVIDFactory.pem("PRIVATE KEY", SVIDFactory.pkcs8(other)).utf8))))
+        let result = await evaluate(
+            inputs(key: .content(Array(SVIDFactory.pem("PRIVATE KEY", SVIDFactory.pkcs8(other)).utf8))))
         #expect(result.problems == ["svid_key.pem": .keyMismatch])
         #expect(result.svid?.report.problems(at: referenceTime) == [.keyMismatch])
     }
 
     @Test func truncatedCertificateKeepsThePreviousIdentity() async throws {
         let pem = Array(svid.chainPEM.utf8)
-        let result = await evaluate(inputs(cert: .content(Array(pem.prefix(pem.count / 2)))), previous: "spiffe://example.org/web")
+        let result = await evaluate(
+            inputs(cert: .content(Array(pem.prefix(pem.count / 2)))), previous: "spiffe://example.org/web")
         #expect(result.problems == ["svid.pem": .parseError])
         #expect(result.svid?.report.spiffeID == "spiffe://example.org/web")
         #expect(result.svid?.report.problems(at: referenceTime).contains(.parseError) == true)
@@ -343,7 +355,8 @@ struct SPIFFEHelperEvaluatorTests {
 
     @Test func emptyFilesAreParseErrors() async {
         let result = await evaluate(inputs(cert: .content([]), key: .content([]), bundle: .content([])))
-        #expect(result.problems == ["svid.pem": .parseError, "svid_key.pem": .parseError, "svid_bundle.pem": .parseError])
+        #expect(
+            result.problems == ["svid.pem": .parseError, "svid_key.pem": .parseError, "svid_bundle.pem": .parseError])
     }
 
     @Test func keyInTheWrongFormatIsAParseError() async {
@@ -393,7 +406,8 @@ struct SPIFFEHelperEvaluatorTests {
             Data(text.utf8).base64EncodedString().replacingOccurrences(of: "+", with: "-")
                 .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
         }
-        let token = b64url(#"{"alg":"ES256","kid":"k1"}"#) + "." + b64url(#"{"sub":"spiffe://example.org/web"}"#) + ".c2ln"
+        let token =
+            b64url(#"{"alg":"ES256","kid":"k1"}"#) + "." + b64url(#"{"sub":"spiffe://example.org/web"}"#) + ".c2ln"
         let jwks = Data(#"{"keys":[{"kty":"EC","kid":"k1"}]}"#.utf8).base64EncodedString()
         let jwtBundle = #"{"example.org":"\#(jwks)"}"#
         var good = inputs()
@@ -404,7 +418,8 @@ struct SPIFFEHelperEvaluatorTests {
         var half = good
         half.jwtSVIDs = [.content(Array(token.utf8.prefix(20)))]
         half.jwtBundle = .content(Array(jwtBundle.utf8.prefix(10)))
-        #expect(await evaluate(half, names: names).problems == ["jwt.token": .parseError, "jwt_bundle.json": .parseError])
+        #expect(
+            await evaluate(half, names: names).problems == ["jwt.token": .parseError, "jwt_bundle.json": .parseError])
     }
 
     @Test func globbedCertificateSummaries() throws {

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
@@ -8,6 +5,10 @@ import SVIDFactory
 import Synchronization
 import Testing
 import X509
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// spiffe-helper directories on real files in temporary directories, watched by the real collector
 /// (inotify thread, debounce, settle delay). Each scenario checks the reason, the recovery, and
@@ -33,15 +34,24 @@ struct DirectorySourceTests {
                     return scrape.value("spiffe_x509_svid_valid", ["source": Self.source]) == 1 ? scrape : nil
                 }
                 let labels = ["source": Self.source, "spiffe_id": "spiffe://example.org/workload"]
-                #expect(scrape.value("spiffe_x509_svid_expiry_timestamp_seconds", labels) == at(3600).timeIntervalSince1970)
+                #expect(
+                    scrape.value("spiffe_x509_svid_expiry_timestamp_seconds", labels) == at(3600).timeIntervalSince1970)
                 #expect(scrape.value("spiffe_x509_svid_expires_in_seconds", labels) == 3600)
                 #expect(scrape.samples("spiffe_x509_svid_problem").isEmpty)
-                #expect(scrape.value("spiffe_trust_bundle_certificates", ["source": Self.source, "trust_domain": "example.org"]) == 1)
-                #expect(scrape.value("spiffe_cert_file_loads_total", ["source": Self.source, "result": "success"]) == 1)
+                #expect(
+                    scrape.value(
+                        "spiffe_trust_bundle_certificates", ["source": Self.source, "trust_domain": "example.org"]) == 1
+                )
+                #expect(
+                    scrape.value("spiffe_cert_file_loads_total", ["source": Self.source, "result": "success"]) == 1)
                 #expect(scrape.samples("spiffe_cert_file_load_errors_total", ["source": Self.source]).count == 8)
                 #expect(scrape.value("spiffe_cert_file_load_duration_seconds_count", ["source": Self.source]) == 1)
-                #expect(scrape.value("spiffe_cert_file_last_change_timestamp_seconds", ["source": Self.source]) == referenceTime.timeIntervalSince1970)
-                #expect(scrape.value("spiffe_cert_file_last_load_success_timestamp_seconds", ["source": Self.source]) == referenceTime.timeIntervalSince1970)
+                #expect(
+                    scrape.value("spiffe_cert_file_last_change_timestamp_seconds", ["source": Self.source])
+                        == referenceTime.timeIntervalSince1970)
+                #expect(
+                    scrape.value("spiffe_cert_file_last_load_success_timestamp_seconds", ["source": Self.source])
+                        == referenceTime.timeIntervalSince1970)
                 #expect(harness.store.unsyncedSources().isEmpty)
                 #expect(harness.statistics(Self.source).watchedDirectories.contains(directory))
                 try await harness.expectValidExposition()
@@ -56,7 +66,9 @@ struct DirectorySourceTests {
             try writeHelperFiles(directory, try ca.svid(lifetime: 3600), ca: ca, atomically: true)
             let harness = Harness([directorySource(path: directory)])
             try await harness.run {
-                try await eventually("first load") { await harness.svidExpiry(Self.source) == at(3600).timeIntervalSince1970 }
+                try await eventually("first load") {
+                    await harness.svidExpiry(Self.source) == at(3600).timeIntervalSince1970
+                }
                 var latencies: [Double] = []
                 for rotation in 1...5 {
                     let lifetime = 3600 + Double(rotation) * 60
@@ -68,7 +80,8 @@ struct DirectorySourceTests {
                     }
                     latencies.append((ContinuousClock.now - started).seconds)
                 }
-                print("cert-files rename rotation → /metrics latency (s): \(latencies.map { String(format: "%.3f", $0) })")
+                let text = latencies.map { String(format: "%.3f", $0) }
+                print("cert-files rename rotation → /metrics latency (s): \(text)")
                 #expect(latencies.allSatisfy { $0 < 1 }, "latencies \(latencies)")
                 #expect(harness.errors(Self.source, .keyMismatch) == 0)
                 #expect(harness.loads(Self.source, "error") == 0)
@@ -87,13 +100,17 @@ struct DirectorySourceTests {
             // take the new one as soon as the key arrives, not when a timer runs out.
             let harness = Harness([directorySource(path: directory, settleDelay: 30, maxSettle: 60)])
             try await harness.run {
-                try await eventually("first load") { await harness.svidExpiry(Self.source) == at(3600).timeIntervalSince1970 }
+                try await eventually("first load") {
+                    await harness.svidExpiry(Self.source) == at(3600).timeIntervalSince1970
+                }
                 let next = try ca.svid(lifetime: 7200)
                 try Files.writeInPlace(directory + "/svid.pem", next.chainPEM)
                 // The collector saw the new cert with the old key and held it back…
                 try await eventually("the mismatch is held back") { harness.statistics(Self.source).holds >= 1 }
                 let during = await harness.scrape()
-                #expect(during.value("spiffe_x509_svid_expiry_timestamp_seconds", ["source": Self.source]) == at(3600).timeIntervalSince1970)
+                #expect(
+                    during.value("spiffe_x509_svid_expiry_timestamp_seconds", ["source": Self.source])
+                        == at(3600).timeIntervalSince1970)
                 #expect(during.value("spiffe_x509_svid_valid", ["source": Self.source]) == 1)
                 #expect(during.samples("spiffe_x509_svid_problem").isEmpty)
                 #expect(harness.errors(Self.source, .keyMismatch) == 0)
@@ -130,7 +147,10 @@ struct DirectorySourceTests {
                 #expect(harness.statistics(Self.source).holds >= 1, "reported without settling first")
                 let scrape = await harness.scrape()
                 let id = "spiffe://example.org/workload"
-                #expect(scrape.value("spiffe_x509_svid_problem", ["source": Self.source, "spiffe_id": id, "reason": "key_mismatch"]) == 1)
+                #expect(
+                    scrape.value(
+                        "spiffe_x509_svid_problem", ["source": Self.source, "spiffe_id": id, "reason": "key_mismatch"])
+                        == 1)
                 #expect(scrape.value("spiffe_x509_svid_valid", ["source": Self.source]) == 0)
                 #expect(harness.loads(Self.source, "error") >= 1)
                 try await harness.expectValidExposition()
@@ -168,7 +188,9 @@ struct DirectorySourceTests {
                 try await harness.expectValidExposition()
 
                 try Files.writeInPlace(directory + "/svid.pem", good.chainPEM)
-                try await eventually("recovered") { await harness.svidExpiry(Self.source) == at(3600).timeIntervalSince1970 }
+                try await eventually("recovered") {
+                    await harness.svidExpiry(Self.source) == at(3600).timeIntervalSince1970
+                }
                 #expect(await harness.scrape().value("spiffe_x509_svid_valid", labels) == 1)
             }
         }
@@ -180,7 +202,8 @@ struct DirectorySourceTests {
             let ca = try TestCA()
             var generator = SystemRandomNumberGenerator()
             for name in ["svid.pem", "svid_key.pem", "svid_bundle.pem"] {
-                try Files.writeInPlace(directory + "/" + name, (0..<700).map { _ in UInt8.random(in: 0...255, using: &generator) })
+                try Files.writeInPlace(
+                    directory + "/" + name, (0..<700).map { _ in UInt8.random(in: 0...255, using: &generator) })
             }
             let harness = Harness([directorySource(path: directory)])
             try await harness.run {
@@ -190,8 +213,10 @@ struct DirectorySourceTests {
                 #expect(harness.loads(Self.source, "success") == 0)
                 #expect(harness.store.unsyncedSources().isEmpty, "a definite answer counts as synced")
                 let scrape = await harness.scrape()
-                #expect(scrape.value("spiffe_x509_svid_problem", ["source": Self.source, "reason": "parse_error"]) == 1)
-                #expect(scrape.value("spiffe_cert_file_last_load_success_timestamp_seconds", ["source": Self.source]) == 0)
+                #expect(
+                    scrape.value("spiffe_x509_svid_problem", ["source": Self.source, "reason": "parse_error"]) == 1)
+                #expect(
+                    scrape.value("spiffe_cert_file_last_load_success_timestamp_seconds", ["source": Self.source]) == 0)
                 try await harness.expectValidExposition()
 
                 try writeHelperFiles(directory, try ca.svid(), ca: ca)
@@ -221,7 +246,8 @@ struct DirectorySourceTests {
                 #expect(harness.statistics(Self.source).lastProblems == ["svid_bundle.pem": .fileTooLarge])
                 // Without a bundle, the SVID is still exported and flagged.
                 let scrape = await harness.scrape()
-                #expect(scrape.value("spiffe_x509_svid_problem", ["source": Self.source, "reason": "bundle_missing"]) == 1)
+                #expect(
+                    scrape.value("spiffe_x509_svid_problem", ["source": Self.source, "reason": "bundle_missing"]) == 1)
                 try await harness.expectValidExposition()
 
                 try Files.writeInPlace(directory + "/svid_bundle.pem", ca.bundlePEM)
@@ -243,7 +269,9 @@ struct DirectorySourceTests {
             if geteuid() != 0 {
                 let harness = Harness([directorySource(path: directory)])
                 try await harness.run {
-                    try await eventually("permission_denied counted") { harness.errors(Self.source, .permissionDenied) >= 1 }
+                    try await eventually("permission_denied counted") {
+                        harness.errors(Self.source, .permissionDenied) >= 1
+                    }
                     // The certificate is still monitored; only the key check is impossible.
                     let scrape = await harness.scrape()
                     #expect(scrape.value("spiffe_x509_svid_valid", ["source": Self.source]) == 1)
@@ -323,7 +351,9 @@ struct DirectorySourceTests {
             }
             let harness = Harness([directorySource(path: directory)])
             try await harness.run {
-                try await eventually("first load") { await harness.svidExpiry(Self.source) == at(3600).timeIntervalSince1970 }
+                try await eventually("first load") {
+                    await harness.svidExpiry(Self.source) == at(3600).timeIntervalSince1970
+                }
                 for (generation, lifetime) in [(2, 7200.0), (3, 10800.0)] {
                     let name = "..2030_01_01_00_00_00.\(generation)"
                     try writeGeneration(name, try ca.svid(lifetime: lifetime))
@@ -379,7 +409,9 @@ struct DirectorySourceTests {
             try writeHelperFiles(directory, try ca.svid(lifetime: 3600), ca: ca)
             let harness = Harness([directorySource(path: directory)])
             try await harness.run {
-                try await eventually("first load") { await harness.svidExpiry(Self.source) == at(3600).timeIntervalSince1970 }
+                try await eventually("first load") {
+                    await harness.svidExpiry(Self.source) == at(3600).timeIntervalSince1970
+                }
                 // Replaced by renaming a prepared directory over it.
                 Files.remove(directory)
                 try Files.makeDirectory(base + "/certs.new")
@@ -409,7 +441,9 @@ struct DirectorySourceTests {
             let harness = Harness(
                 [directorySource(path: directory, refresh: 1)], settings: CertFilesCollectorSettings(useInotify: false))
             try await harness.run {
-                try await eventually("first load") { await harness.svidExpiry(Self.source) == at(3600).timeIntervalSince1970 }
+                try await eventually("first load") {
+                    await harness.svidExpiry(Self.source) == at(3600).timeIntervalSince1970
+                }
                 try writeHelperFiles(directory, try ca.svid(lifetime: 7200), ca: ca)
                 try await eventually(timeout: .seconds(5), "the rescan found the rotation") {
                     await harness.svidExpiry(Self.source) == at(7200).timeIntervalSince1970
@@ -417,7 +451,9 @@ struct DirectorySourceTests {
                 #expect(harness.collector.inotifyEventCount == 0)
                 // Healthy rescans keep counting loads and advancing the success timestamp.
                 let loads = harness.loads(Self.source, "success")
-                try await eventually(timeout: .seconds(5), "another rescan") { harness.loads(Self.source, "success") > loads }
+                try await eventually(timeout: .seconds(5), "another rescan") {
+                    harness.loads(Self.source, "success") > loads
+                }
             }
         }
     }
@@ -434,11 +470,19 @@ struct DirectorySourceTests {
             let registry = MetricsRegistry()
             let collector = CertFilesCollector(
                 sources: [directorySource(path: directory)], store: store, registry: registry, logger: quietLogger,
-                clock: { referenceTime.addingTimeInterval(clockTicks.withLock { $0 += 1; return $0 }) })
+                clock: {
+                    referenceTime.addingTimeInterval(
+                        clockTicks.withLock {
+                            $0 += 1
+                            return $0
+                        })
+                })
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { try await collector.run() }
                 defer { group.cancelAll() }
-                try await eventually("first load") { registry.value(MetricCatalog.certFileLoads, [Self.source, "success"]) == 1 }
+                try await eventually("first load") {
+                    registry.value(MetricCatalog.certFileLoads, [Self.source, "success"]) == 1
+                }
                 let firstChange = registry.value(MetricCatalog.certFileLastChange, [Self.source])
                 try writeHelperFiles(directory, svid, ca: ca)
                 try await eventually("the rewrite was loaded") {
@@ -446,7 +490,8 @@ struct DirectorySourceTests {
                 }
                 #expect(registry.value(MetricCatalog.certFileLastChange, [Self.source]) == firstChange)
                 #expect(
-                    (registry.value(MetricCatalog.certFileLastLoadSuccess, [Self.source]) ?? 0) > (firstChange ?? .infinity))
+                    (registry.value(MetricCatalog.certFileLastLoadSuccess, [Self.source]) ?? 0)
+                        > (firstChange ?? .infinity))
             }
         }
     }
@@ -459,7 +504,9 @@ struct DirectorySourceTests {
             try Files.makeDirectory(base + "/bad")
             try writeHelperFiles(base + "/good", try ca.svid(), ca: ca)
             try Files.symlink("svid.pem", at: base + "/bad/svid.pem")
-            let harness = Harness([directorySource("good", path: base + "/good"), directorySource("bad", path: base + "/bad")])
+            let harness = Harness([
+                directorySource("good", path: base + "/good"), directorySource("bad", path: base + "/bad"),
+            ])
             try await harness.run {
                 try await eventually("both evaluated") {
                     let goodValid = await harness.scrape().value("spiffe_x509_svid_valid", ["source": "good"])

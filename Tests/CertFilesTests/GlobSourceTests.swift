@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SVIDFactory
 import Testing
 import X509
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Certificates matched by globs: `spiffe_certificate_*{source,path}` for every matched file.
 @Suite("Certificate files: globs", .timeLimit(.minutes(2)))
@@ -25,12 +26,16 @@ struct GlobSourceTests {
             try Files.writeInPlace(directory + "/server.pem", server.chainPEM)
             // DER, a chain file (reported by its leaf), a key (no certificate), a hidden file, a subdirectory.
             try Files.writeInPlace(directory + "/root.crt", SVIDFactory.der(ca.root.certificate))
-            try Files.writeInPlace(directory + "/chain.pem", try ca.svid("/chain", lifetime: 2000).chainPEM + ca.bundlePEM)
+            try Files.writeInPlace(
+                directory + "/chain.pem", try ca.svid("/chain", lifetime: 2000).chainPEM + ca.bundlePEM)
             try Files.writeInPlace(directory + "/server-key.pem", server.keyPEM)
             try Files.writeInPlace(directory + "/.hidden.pem", server.chainPEM)
             try Files.makeDirectory(directory + "/nested/deeper")
-            try Files.writeInPlace(directory + "/nested/deeper/inner.pem", try ca.svid("/inner", lifetime: 3000).chainPEM)
-            let harness = Harness([globSource([directory + "/*.pem", directory + "/*.crt", directory + "/**/inner.pem"])])
+            try Files.writeInPlace(
+                directory + "/nested/deeper/inner.pem", try ca.svid("/inner", lifetime: 3000).chainPEM)
+            let harness = Harness([
+                globSource([directory + "/*.pem", directory + "/*.crt", directory + "/**/inner.pem"])
+            ])
             try await harness.run {
                 // The key file is reported once its settle delay has passed.
                 let scrape = try await eventually("all certificates exported, the key file reported") {
@@ -45,7 +50,9 @@ struct GlobSourceTests {
                 #expect(expiry(scrape, directory + "/root.crt") == at(48 * 3600).timeIntervalSince1970)
                 #expect(expiry(scrape, directory + "/.hidden.pem") == nil)
                 #expect(
-                    scrape.value("spiffe_certificate_expires_in_seconds", ["source": Self.source, "path": directory + "/server.pem"]) == 1000)
+                    scrape.value(
+                        "spiffe_certificate_expires_in_seconds",
+                        ["source": Self.source, "path": directory + "/server.pem"]) == 1000)
                 // The key file matches `*.pem` but holds no certificate.
                 #expect(harness.statistics(Self.source).lastProblems == [directory + "/server-key.pem": .parseError])
                 // Glob certificates are not SVIDs of the store.
@@ -75,14 +82,18 @@ struct GlobSourceTests {
             try Files.writeInPlace(path, try ca.svid(lifetime: 1000).chainPEM)
             let harness = Harness([globSource([directory + "/*.pem"], settleDelay: 30)])
             try await harness.run {
-                try await eventually("first load") { expiry(await harness.scrape(), path) == at(1000).timeIntervalSince1970 }
+                try await eventually("first load") {
+                    expiry(await harness.scrape(), path) == at(1000).timeIntervalSince1970
+                }
                 let next = Array(try ca.svid(lifetime: 2000).chainPEM.utf8)
                 try Files.writeInPlace(path, Array(next.prefix(next.count / 2)))
                 try await eventually("held back") { harness.statistics(Self.source).holds >= 1 }
                 #expect(expiry(await harness.scrape(), path) == at(1000).timeIntervalSince1970)
                 #expect(harness.errors(Self.source, .parseError) == 0)
                 try Files.writeInPlace(path, next)
-                try await eventually("completed") { expiry(await harness.scrape(), path) == at(2000).timeIntervalSince1970 }
+                try await eventually("completed") {
+                    expiry(await harness.scrape(), path) == at(2000).timeIntervalSince1970
+                }
                 #expect(harness.errors(Self.source, .parseError) == 0)
             }
         }

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Dispatch
 import Foundation
 import Logging
@@ -12,6 +7,12 @@ import SVIDFactory
 import Synchronization
 import Testing
 import X509
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 // MARK: Time
 
@@ -150,7 +151,9 @@ struct TestCA {
         root = try SVIDFactory.rootCA(trustDomain: trustDomain, notBefore: at(-3600), notAfter: at(48 * 3600))
     }
 
-    func svid(_ path: String = "/workload", lifetime: TimeInterval = 3600, keyKind: KeyKind = .p256) throws -> IssuedSVID {
+    func svid(
+        _ path: String = "/workload", lifetime: TimeInterval = 3600, keyKind: KeyKind = .p256
+    ) throws -> IssuedSVID {
         try SVIDFactory.svid(
             spiffeID: "spiffe://\(trustDomain)\(path)", issuer: root, notBefore: at(-10), notAfter: at(lifetime),
             profile: LeafProfile(keyKind: keyKind))
@@ -181,7 +184,8 @@ struct Harness: Sendable {
     let registry = MetricsRegistry()
     let collector: CertFilesCollector
 
-    init(_ sources: [CertFilesSourceConfiguration], settings: CertFilesCollectorSettings = CertFilesCollectorSettings()) {
+    init(_ sources: [CertFilesSourceConfiguration], settings: CertFilesCollectorSettings = CertFilesCollectorSettings())
+    {
         collector = CertFilesCollector(
             sources: sources, store: store, registry: registry, logger: quietLogger, settings: settings,
             clock: { referenceTime })
@@ -278,7 +282,9 @@ struct Scrape: Sendable {
 
     static func parse(_ line: Substring) -> ScrapedSample? {
         if line.isEmpty || line.hasPrefix("#") { return nil }
-        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else { return nil }
+        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+            return nil
+        }
         let series = line[..<space]
         guard let brace = series.firstIndex(of: "{") else {
             return ScrapedSample(name: String(series), labels: [:], value: value)

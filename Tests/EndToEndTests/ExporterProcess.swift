@@ -1,13 +1,14 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import Synchronization
 import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 // MARK: Waiting
 
@@ -69,7 +70,10 @@ func exporterBinary(sourceLocation: SourceLocation = #_sourceLocation) throws ->
     let found = candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) }
     return try #require(
         found,
-        "spiffe-exporter binary not found (run `swift build --build-tests` first, or set SPIFFE_EXPORTER_BINARY); looked at \(candidates.map(\.path))",
+        """
+        spiffe-exporter binary not found: run `swift build --build-tests` first, or set \
+        SPIFFE_EXPORTER_BINARY; looked at \(candidates.map(\.path))
+        """,
         sourceLocation: sourceLocation)
 }
 
@@ -222,7 +226,8 @@ struct HTTPResult: Sendable {
 /// GET with curl (URLSession on Linux needs FoundationNetworking and is less predictable).
 func httpGet(_ url: String) async throws -> HTTPResult {
     let marker = "\n--http-status--"
-    let result = try await runTool("/usr/bin/env", ["curl", "-sS", "--max-time", "5", "-w", "\(marker)%{http_code}", url])
+    let result = try await runTool(
+        "/usr/bin/env", ["curl", "-sS", "--max-time", "5", "-w", "\(marker)%{http_code}", url])
     try #require(result.status == 0, "curl \(url) failed (\(result.status)): \(result.stderr)")
     let text = String(decoding: result.stdout, as: UTF8.self)
     let range = try #require(text.range(of: marker, options: .backwards), "no status in curl output")

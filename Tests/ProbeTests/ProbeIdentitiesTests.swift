@@ -9,7 +9,9 @@ import Testing
 @Suite struct ProbeIdentitiesTests {
     static let now = Date(timeIntervalSince1970: 1_893_456_000)
 
-    func entry(_ svid: IssuedSVID, own: IssuedCA, federated: [String: IssuedCA] = [:], key: Bool = true) async
+    func entry(
+        _ svid: IssuedSVID, own: IssuedCA, federated: [String: IssuedCA] = [:], key: Bool = true
+    ) async
         -> IdentityStore.Entry
     {
         let material = X509SVIDMaterial.fromWorkloadAPI(
@@ -25,7 +27,8 @@ import Testing
         let now = Self.now
         let root = try SVIDFactory.rootCA(trustDomain: "example.org", notBefore: now - 60, notAfter: now + 86400)
         let partner = try SVIDFactory.rootCA(trustDomain: "partner.example", notBefore: now - 60, notAfter: now + 86400)
-        let exporter = try SVIDFactory.svid(spiffeID: exporterID, issuer: root, notBefore: now - 10, notAfter: now + 3600)
+        let exporter = try SVIDFactory.svid(
+            spiffeID: exporterID, issuer: root, notBefore: now - 10, notAfter: now + 3600)
         let store = IdentityStore()
         store.register(source: "workload_api")
         let identities = StoreProbeIdentities(store: store)
@@ -33,7 +36,8 @@ import Testing
         #expect(identities.clientSVID() == nil)
 
         store.replaceSVIDs(
-            source: "workload_api", entries: [await entry(exporter, own: root, federated: ["partner.example": partner])],
+            source: "workload_api",
+            entries: [await entry(exporter, own: root, federated: ["partner.example": partner])],
             bundles: [:], now: now)
         #expect(identities.isReady())
         let client = try #require(identities.clientSVID())
@@ -42,15 +46,18 @@ import Testing
         #expect(identities.trustBundle(trustDomain: "example.org")?.certificates == [root.certificate])
         #expect(identities.trustBundle(trustDomain: "partner.example")?.certificates == [partner.certificate])
         #expect(identities.trustBundle(trustDomain: "evil.example") == nil)
-        #expect(identities.newestSVID(spiffeID: exporterID)?.serialNumber == CertificateFacts(exporter.leaf).serialNumber)
+        #expect(
+            identities.newestSVID(spiffeID: exporterID)?.serialNumber == CertificateFacts(exporter.leaf).serialNumber)
     }
 
     @Test func anSVIDWithoutUsableKeyIsNoClientSVID() async throws {
         let now = Self.now
         let root = try SVIDFactory.rootCA(trustDomain: "example.org", notBefore: now - 60, notAfter: now + 86400)
-        let exporter = try SVIDFactory.svid(spiffeID: exporterID, issuer: root, notBefore: now - 10, notAfter: now + 3600)
+        let exporter = try SVIDFactory.svid(
+            spiffeID: exporterID, issuer: root, notBefore: now - 10, notAfter: now + 3600)
         let store = IdentityStore()
-        store.replaceSVIDs(source: "workload_api", entries: [await entry(exporter, own: root, key: false)], bundles: [:], now: now)
+        store.replaceSVIDs(
+            source: "workload_api", entries: [await entry(exporter, own: root, key: false)], bundles: [:], now: now)
         let identities = StoreProbeIdentities(store: store)
         #expect(identities.clientSVID() == nil)
         // Its bundle still authenticates servers.

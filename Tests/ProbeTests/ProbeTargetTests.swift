@@ -4,11 +4,16 @@ import Testing
 /// `--probe.target=NAME=host:port[,spiffe_id=...][,sni=...]` and the other `--probe.*` values.
 @Suite struct ProbeTargetTests {
     @Test func parsesNameAddressAndOptions() throws {
-        let target = try ProbeTarget(parsing: "api=api.prod.svc:8443,spiffe_id=spiffe://example.org/ns/prod/sa/api,sni=api.internal")
-        #expect(target == ProbeTarget(
-            name: "api", host: "api.prod.svc", port: 8443, spiffeID: "spiffe://example.org/ns/prod/sa/api",
-            serverName: "api.internal"))
-        #expect(target.description == "api=api.prod.svc:8443,spiffe_id=spiffe://example.org/ns/prod/sa/api,sni=api.internal")
+        let target = try ProbeTarget(
+            parsing: "api=api.prod.svc:8443,spiffe_id=spiffe://example.org/ns/prod/sa/api,sni=api.internal")
+        #expect(
+            target
+                == ProbeTarget(
+                    name: "api", host: "api.prod.svc", port: 8443, spiffeID: "spiffe://example.org/ns/prod/sa/api",
+                    serverName: "api.internal"))
+        #expect(
+            target.description == "api=api.prod.svc:8443,spiffe_id=spiffe://example.org/ns/prod/sa/api,sni=api.internal"
+        )
     }
 
     @Test func serverNameDefaultsToHostNamesOnly() throws {
@@ -61,7 +66,9 @@ import Testing
         #expect(configuration.interval == 30 && configuration.timeout == 10)
         #expect(configuration.clientSource == "workload_api")
         #expect(try ProbeConfiguration.parse(targets: [], interval: "1m", timeout: "500ms").timeout == 0.5)
-        for (interval, timeout) in [("0s", "1s"), ("500ms", "100ms"), ("x", "1s"), ("30s", "0s"), ("30s", "31s"), ("30s", "soon")] {
+        for (interval, timeout) in [
+            ("0s", "1s"), ("500ms", "100ms"), ("x", "1s"), ("30s", "0s"), ("30s", "31s"), ("30s", "soon"),
+        ] {
             #expect(throws: ProbeConfigurationError(.invalidDuration, "")) {
                 try ProbeConfiguration.parse(targets: [], interval: interval, timeout: timeout)
             }

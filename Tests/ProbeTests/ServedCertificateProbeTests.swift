@@ -37,9 +37,10 @@ struct ServedCertificateProbeTests {
                 let original = try simulator.svid(serverID)
                 try writeSVIDFiles(original, bundle: [simulator.rootCA], to: serverDirectory)
                 let server = try await TestTLSServer.start(directory: serverDirectory, reload: .onChange)
-                defer { Task { await server.stop() } }
+                defer { server.stop() }
                 let target = ProbeTarget(name: "server", host: "127.0.0.1", port: server.port, spiffeID: serverID)
-                let probe = makeProbe(target, identities: StoreProbeIdentities(store: store), registry: registry, clock: clock)
+                let probe = makeProbe(
+                    target, identities: StoreProbeIdentities(store: store), registry: registry, clock: clock)
 
                 let first = await probe.probe(target)
                 #expect(first.failure == nil, "\(first.detail)")
@@ -69,12 +70,15 @@ struct ServedCertificateProbeTests {
                 #expect(scrape.value("spiffe_served_svid_current", ["target": "server", "spiffe_id": serverID]) == 1)
                 #expect(scrape.value("spiffe_served_svid_stale_seconds", ["target": "server"]) == 0)
                 #expect(
-                    scrape.value("spiffe_served_svid_expiry_timestamp_seconds", ["target": "server", "spiffe_id": serverID])
+                    scrape.value(
+                        "spiffe_served_svid_expiry_timestamp_seconds", ["target": "server", "spiffe_id": serverID])
                         == rotated.leaf.notValidAfter.timeIntervalSince1970)
                 let duration = try #require(scrape.value("spiffe_probe_duration_seconds", ["target": "server"]))
                 #expect(duration > 0 && duration < 5)
                 for reason in ProbeFailureReason.allCases {
-                    #expect(scrape.value("spiffe_probe_failures_total", ["target": "server", "reason": reason.rawValue]) == 0)
+                    #expect(
+                        scrape.value("spiffe_probe_failures_total", ["target": "server", "reason": reason.rawValue])
+                            == 0)
                 }
             }
         }
@@ -95,7 +99,7 @@ struct ServedCertificateProbeTests {
                 let originalSerial = CertificateFacts(original.leaf).serialNumber
                 try writeSVIDFiles(original, bundle: [simulator.rootCA], to: serverDirectory)
                 let server = try await TestTLSServer.start(directory: serverDirectory, reload: .never)
-                defer { Task { await server.stop() } }
+                defer { server.stop() }
                 let target = ProbeTarget(name: "server", host: "127.0.0.1", port: server.port, spiffeID: serverID)
                 // The Service itself, probing every 100 ms.
                 let probe = makeProbe(
@@ -114,7 +118,8 @@ struct ServedCertificateProbeTests {
                     let rotated = try simulator.svid(serverID)
                     try writeSVIDFiles(rotated, bundle: [simulator.rootCA], to: serverDirectory)
                     let stale = try await eventually("the probe sees the superseded SVID") { () -> ProbeResult? in
-                        guard let result = probe.contributor.result(target: "server"), case .stale = result.freshness else {
+                        guard let result = probe.contributor.result(target: "server"), case .stale = result.freshness
+                        else {
                             return nil
                         }
                         return result
@@ -128,11 +133,13 @@ struct ServedCertificateProbeTests {
                     let early = await scrapeProbe(probe, registry: registry, now: supersededAt.addingTimeInterval(100))
                     let later = await scrapeProbe(probe, registry: registry, now: supersededAt.addingTimeInterval(160))
                     #expect(early.value("spiffe_probe_success", ["target": "server"]) == 1)
-                    #expect(early.value("spiffe_served_svid_current", ["target": "server", "spiffe_id": serverID]) == 0)
+                    #expect(
+                        early.value("spiffe_served_svid_current", ["target": "server", "spiffe_id": serverID]) == 0)
                     #expect(early.value("spiffe_served_svid_stale_seconds", ["target": "server"]) == 100)
                     #expect(later.value("spiffe_served_svid_stale_seconds", ["target": "server"]) == 160)
                     #expect(
-                        early.value("spiffe_served_svid_expiry_timestamp_seconds", ["target": "server", "spiffe_id": serverID])
+                        early.value(
+                            "spiffe_served_svid_expiry_timestamp_seconds", ["target": "server", "spiffe_id": serverID])
                             == original.leaf.notValidAfter.timeIntervalSince1970)
 
                     // Stuck through a second rotation: still superseded since the first one.
@@ -144,7 +151,9 @@ struct ServedCertificateProbeTests {
                     }
                     let mark = clock.now()
                     let afterSecond = try await eventually("a probe after the second rotation") { () -> ProbeResult? in
-                        guard let result = probe.contributor.result(target: "server"), result.finishedAt > mark else { return nil }
+                        guard let result = probe.contributor.result(target: "server"), result.finishedAt > mark else {
+                            return nil
+                        }
                         return result
                     }
                     #expect(afterSecond.freshness == .stale(since: supersededAt))
@@ -169,10 +178,11 @@ struct ServedCertificateProbeTests {
                 try writeSVIDFiles(try simulator.svid(serverID), bundle: [simulator.rootCA], to: serverDirectory)
                 let server = try await TestTLSServer.start(
                     directory: serverDirectory, reload: .never, clientRoots: [simulator.rootCA.certificate])
-                defer { Task { await server.stop() } }
+                defer { server.stop() }
                 let target = ProbeTarget(name: "mtls", host: "127.0.0.1", port: server.port, spiffeID: serverID)
 
-                let withSVID = makeProbe(target, identities: StoreProbeIdentities(store: store), registry: registry, clock: clock)
+                let withSVID = makeProbe(
+                    target, identities: StoreProbeIdentities(store: store), registry: registry, clock: clock)
                 let accepted = await withSVID.probe(target)
                 #expect(accepted.failure == nil, "\(accepted.detail)")
                 #expect(accepted.freshness == .current)
@@ -182,7 +192,8 @@ struct ServedCertificateProbeTests {
                 let filesStore = IdentityStore()
                 let filesRegistry = MetricsRegistry()
                 let files = CertFilesCollector(
-                    sources: try CertFilesFlags.makeConfigurations(directories: ["server_files=\(serverDirectory)"], globs: []),
+                    sources: try CertFilesFlags.makeConfigurations(
+                        directories: ["server_files=\(serverDirectory)"], globs: []),
                     store: filesStore, registry: filesRegistry, logger: quietLogger)
                 try await withThrowingTaskGroup(of: Void.self) { group in
                     group.addTask { try await files.run() }
@@ -199,7 +210,9 @@ struct ServedCertificateProbeTests {
                     #expect(failures(filesRegistry, "mtls", .handshakeFailed) == 0)
                     let scrape = await scrapeProbe(withoutSVID, registry: filesRegistry, now: clock.now())
                     #expect(scrape.value("spiffe_probe_success", ["target": "mtls"]) == 0)
-                    #expect(scrape.value("spiffe_probe_failures_total", ["target": "mtls", "reason": "no_client_svid"]) == 1)
+                    #expect(
+                        scrape.value("spiffe_probe_failures_total", ["target": "mtls", "reason": "no_client_svid"]) == 1
+                    )
                 }
                 #expect(server.acceptedClientIDs == [exporterID])
             }
@@ -221,16 +234,19 @@ struct ServedCertificateProbeTests {
                 let server = try await TestTLSServer.start(
                     directory: serverDirectory, reload: .never, clientRoots: [simulator.rootCA.certificate],
                     maximumTLSVersion: .tlsv12)
-                defer { Task { await server.stop() } }
+                defer { server.stop() }
                 let target = ProbeTarget(name: "mtls12", host: "127.0.0.1", port: server.port, spiffeID: serverID)
-                let probe = makeProbe(target, identities: StoreProbeIdentities(store: store), registry: registry, clock: clock)
+                let probe = makeProbe(
+                    target, identities: StoreProbeIdentities(store: store), registry: registry, clock: clock)
                 let accepted = await probe.probe(target)
                 #expect(accepted.failure == nil, "\(accepted.detail)")
                 #expect(server.acceptedClientIDs == [exporterID])
 
                 // The same exporter view with its own SVID gone (the agent withdrew it).
-                let bundleOnly = StoreProbeIdentities(store: store, clientSource: "no_such_source", bundleSources: ["workload_api"])
-                let refused = await makeProbe(target, identities: bundleOnly, registry: registry, clock: clock).probe(target)
+                let bundleOnly = StoreProbeIdentities(
+                    store: store, clientSource: "no_such_source", bundleSources: ["workload_api"])
+                let refused = await makeProbe(target, identities: bundleOnly, registry: registry, clock: clock).probe(
+                    target)
                 #expect(refused.failure == .noClientSVID, "\(refused.detail)")
             }
         }
@@ -247,7 +263,8 @@ struct ServedCertificateProbeTests {
                 _ in
                 let now = clock.now()
                 let foreignCA = try SVIDFactory.rootCA(
-                    trustDomain: "evil.example", notBefore: now.addingTimeInterval(-600), notAfter: now.addingTimeInterval(86400))
+                    trustDomain: "evil.example", notBefore: now.addingTimeInterval(-600),
+                    notAfter: now.addingTimeInterval(86400))
                 let foreign = try SVIDFactory.svid(
                     spiffeID: "spiffe://evil.example/server", issuer: foreignCA, notBefore: now.addingTimeInterval(-60),
                     notAfter: now.addingTimeInterval(3600))
@@ -255,12 +272,13 @@ struct ServedCertificateProbeTests {
                 try FileManager.default.createDirectory(atPath: serverDirectory, withIntermediateDirectories: true)
                 try writeSVIDFiles(foreign, bundle: [foreignCA], to: serverDirectory)
                 let server = try await TestTLSServer.start(directory: serverDirectory, reload: .onChange)
-                defer { Task { await server.stop() } }
+                defer { server.stop() }
                 let expecting = ProbeTarget(name: "foreign", host: "127.0.0.1", port: server.port, spiffeID: serverID)
                 let anyID = ProbeTarget(name: "foreign_any", host: "127.0.0.1", port: server.port)
                 let probe = ProbeCollector(
                     configuration: ProbeConfiguration(targets: [expecting, anyID], timeout: 5),
-                    identities: StoreProbeIdentities(store: store), registry: registry, logger: quietLogger, clock: clock.now)
+                    identities: StoreProbeIdentities(store: store), registry: registry, logger: quietLogger,
+                    clock: clock.now)
 
                 let result = await probe.probe(expecting)
                 #expect(result.failure == .untrusted, "\(result.detail)")
@@ -298,11 +316,12 @@ struct ServedCertificateProbeTests {
                 try FileManager.default.createDirectory(atPath: serverDirectory, withIntermediateDirectories: true)
                 try writeSVIDFiles(try simulator.svid(serverID), bundle: [simulator.rootCA], to: serverDirectory)
                 let server = try await TestTLSServer.start(directory: serverDirectory, reload: .never)
-                defer { Task { await server.stop() } }
+                defer { server.stop() }
                 let target = ProbeTarget(
                     name: "server", host: "127.0.0.1", port: server.port, spiffeID: "spiffe://example.org/payments",
                     serverName: "server.example.org")
-                let probe = makeProbe(target, identities: StoreProbeIdentities(store: store), registry: registry, clock: clock)
+                let probe = makeProbe(
+                    target, identities: StoreProbeIdentities(store: store), registry: registry, clock: clock)
                 let result = await probe.probe(target)
                 #expect(result.failure == .wrongSPIFFEID, "\(result.detail)")
                 #expect(failures(registry, "server", .wrongSPIFFEID) == 1)
@@ -316,7 +335,7 @@ struct ServedCertificateProbeTests {
         let registry = MetricsRegistry()
         let refusedTarget = ProbeTarget(name: "closed", host: "127.0.0.1", port: try await closedPort())
         let silent = try await SilentServer.start()
-        defer { Task { await silent.stop() } }
+        defer { silent.stop() }
         let silentTarget = ProbeTarget(name: "silent", host: "127.0.0.1", port: silent.port)
         let probe = ProbeCollector(
             configuration: ProbeConfiguration(targets: [refusedTarget, silentTarget], interval: 30, timeout: 0.5),

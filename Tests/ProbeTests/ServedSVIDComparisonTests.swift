@@ -51,10 +51,15 @@ import X509
     }
 
     @Test func stalenessCountsFromTheFirstSupersedingSVID() throws {
-        let old = ServedSVID(spiffeID: "spiffe://example.org/server", leaf: try facts(serial: "01", notBefore: 0, notAfter: 3600))
-        let other = ServedSVID(spiffeID: "spiffe://example.org/server", leaf: try facts(serial: "09", notBefore: 0, notAfter: 3600))
-        func result(_ served: ServedSVID?, _ freshness: ServedSVIDFreshness, failure: ProbeFailureReason? = nil) -> ProbeResult {
-            ProbeResult(target: "t", finishedAt: at(0), duration: 0.1, failure: failure, served: served, freshness: freshness)
+        let old = ServedSVID(
+            spiffeID: "spiffe://example.org/server", leaf: try facts(serial: "01", notBefore: 0, notAfter: 3600))
+        let other = ServedSVID(
+            spiffeID: "spiffe://example.org/server", leaf: try facts(serial: "09", notBefore: 0, notAfter: 3600))
+        func result(
+            _ served: ServedSVID?, _ freshness: ServedSVIDFreshness, failure: ProbeFailureReason? = nil
+        ) -> ProbeResult {
+            ProbeResult(
+                target: "t", finishedAt: at(0), duration: 0.1, failure: failure, served: served, freshness: freshness)
         }
         let first = result(old, .stale(since: at(1800)))
         let second = result(old, .stale(since: at(3600)))
@@ -62,10 +67,13 @@ import X509
         #expect(second.keepingEarliestStaleness(from: nil).freshness == .stale(since: at(3600)))
         // A reload in between (another served SVID), a current result, or a probe without a served
         // SVID start the count again.
-        #expect(second.keepingEarliestStaleness(from: result(other, .stale(since: at(1800)))).freshness == .stale(since: at(3600)))
+        #expect(
+            second.keepingEarliestStaleness(from: result(other, .stale(since: at(1800)))).freshness
+                == .stale(since: at(3600)))
         #expect(second.keepingEarliestStaleness(from: result(old, .current)).freshness == .stale(since: at(3600)))
         #expect(
-            second.keepingEarliestStaleness(from: result(nil, .unknown, failure: .timeout)).freshness == .stale(since: at(3600)))
+            second.keepingEarliestStaleness(from: result(nil, .unknown, failure: .timeout)).freshness
+                == .stale(since: at(3600)))
         // Expired but still served (untrusted): still the same SVID, the count goes on.
         let expired = result(old, .stale(since: at(3600)), failure: .untrusted)
         #expect(expired.keepingEarliestStaleness(from: first).freshness == .stale(since: at(1800)))
@@ -79,8 +87,12 @@ import X509
             ProbeResult(
                 target: "stale", finishedAt: at(1900), duration: 0.25, failure: nil, served: served,
                 freshness: .stale(since: at(1800))),
-            ProbeResult(target: "current", finishedAt: at(1900), duration: 0.5, failure: nil, served: served, freshness: .current),
-            ProbeResult(target: "unknown", finishedAt: at(1900), duration: 0.5, failure: nil, served: served, freshness: .unknown),
+            ProbeResult(
+                target: "current", finishedAt: at(1900), duration: 0.5, failure: nil, served: served,
+                freshness: .current),
+            ProbeResult(
+                target: "unknown", finishedAt: at(1900), duration: 0.5, failure: nil, served: served,
+                freshness: .unknown),
             ProbeResult(target: "down", finishedAt: at(1900), duration: 5, failure: .timeout),
         ]
         var builder = ScrapeBuilder()
@@ -130,7 +142,8 @@ import X509
                 trustDomain: "example.org", notBefore: reference.addingTimeInterval(-86400),
                 notAfter: reference.addingTimeInterval(86400))
             intermediate = try SVIDFactory.intermediateCA(
-                issuer: root, notBefore: reference.addingTimeInterval(-86400), notAfter: reference.addingTimeInterval(86400))
+                issuer: root, notBefore: reference.addingTimeInterval(-86400),
+                notAfter: reference.addingTimeInterval(86400))
             bundle = TrustBundle(trustDomain: "example.org", certificates: [root.certificate])
         }
 
@@ -186,7 +199,8 @@ import X509
         let garbage = await ServedChainVerifier.verify(
             chainDER: [[0x30, 0x03, 0x02, 0x01, 0x01]], expectedSPIFFEID: nil, now: at(0), bundle: pki.lookup)
         #expect(garbage.failure == .untrusted)
-        let empty = await ServedChainVerifier.verify(chainDER: [], expectedSPIFFEID: nil, now: at(0), bundle: pki.lookup)
+        let empty = await ServedChainVerifier.verify(
+            chainDER: [], expectedSPIFFEID: nil, now: at(0), bundle: pki.lookup)
         #expect(empty.failure == .untrusted)
     }
 
@@ -196,7 +210,8 @@ import X509
         let names = Set(MetricCatalog.all.map(\.name))
         for name in [
             "spiffe_probe_success", "spiffe_probe_duration_seconds", "spiffe_probe_failures_total",
-            "spiffe_served_svid_expiry_timestamp_seconds", "spiffe_served_svid_current", "spiffe_served_svid_stale_seconds",
+            "spiffe_served_svid_expiry_timestamp_seconds", "spiffe_served_svid_current",
+            "spiffe_served_svid_stale_seconds",
         ] {
             #expect(names.contains(name), "\(name) is not in the catalog")
         }
@@ -212,7 +227,9 @@ import X509
             #expect(doc.contains(row), "docs/metrics.md lacks the row \(row)")
         }
         for reason in ProbeFailureReason.allCases {
-            #expect(doc.contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks probe failure reason \(reason.rawValue)")
+            #expect(
+                doc.contains("| `\(reason.rawValue)` |"),
+                "docs/metrics.md lacks probe failure reason \(reason.rawValue)")
         }
     }
 }

@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Foundation
 import Logging
 import SPIFFEExporterCollectors
@@ -11,6 +6,12 @@ import SVIDFactory
 import Synchronization
 import Testing
 import WorkloadAPISimulator
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 // MARK: Waiting
 
@@ -172,14 +173,18 @@ struct Scrape: Sendable {
     func has(_ name: String) -> Bool { lines.contains { $0.name == name } }
 
     static func parse(_ line: Substring) -> Line? {
-        guard !line.hasPrefix("#"), let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...])
+        guard !line.hasPrefix("#"), let space = line.lastIndex(of: " "),
+            let value = Double(line[line.index(after: space)...])
         else { return nil }
         let series = line[..<space]
-        guard let brace = series.firstIndex(of: "{") else { return Line(name: String(series), labels: [:], value: value) }
+        guard let brace = series.firstIndex(of: "{") else {
+            return Line(name: String(series), labels: [:], value: value)
+        }
         var labels: [String: String] = [:]
         for pair in series[series.index(after: brace)..<series.index(before: series.endIndex)].split(separator: "\",") {
             guard let equals = pair.firstIndex(of: "=") else { continue }
-            labels[String(pair[..<equals])] = String(pair[pair.index(equals, offsetBy: 2)...]).replacingOccurrences(of: "\"", with: "")
+            labels[String(pair[..<equals])] = String(pair[pair.index(equals, offsetBy: 2)...]).replacingOccurrences(
+                of: "\"", with: "")
         }
         return Line(name: String(series[..<brace]), labels: labels, value: value)
     }

@@ -46,7 +46,8 @@ final class TestTLSServer: Sendable {
                     let handler: NIOSSLServerHandler
                     let context = try provider.current()
                     if clientRoots != nil {
-                        handler = NIOSSLServerHandler(context: context, customVerificationCallback: provider.verifyClient)
+                        handler = NIOSSLServerHandler(
+                            context: context, customVerificationCallback: provider.verifyClient)
                     } else {
                         handler = NIOSSLServerHandler(context: context)
                     }
@@ -59,8 +60,10 @@ final class TestTLSServer: Sendable {
         return TestTLSServer(port: port, channel: channel, provider: provider)
     }
 
-    func stop() async {
-        try? await channel.close()
+    /// Closes the listener (fire and forget, so it can run in a `defer`); open connections end
+    /// with their probes.
+    func stop() {
+        channel.close(promise: nil)
     }
 
     /// Holds the TLS context built from the files; rebuilds it when they changed (`.onChange`).
@@ -86,7 +89,8 @@ final class TestTLSServer: Sendable {
             let files = try Self.read(directory)
             state = Mutex(
                 State(
-                    context: try Self.makeContext(files, clientRoots: clientRoots, maximumTLSVersion: maximumTLSVersion),
+                    context: try Self.makeContext(
+                        files, clientRoots: clientRoots, maximumTLSVersion: maximumTLSVersion),
                     files: files.cert + files.key))
         }
 
@@ -100,7 +104,9 @@ final class TestTLSServer: Sendable {
             let combined = files.cert + files.key
             if state.withLock({ $0.files == combined }) { return state.withLock { $0.context } }
             // A half-written pair (spiffe-helper rewrites in place) fails here: keep serving the old one.
-            guard let context = try? Self.makeContext(files, clientRoots: clientRoots, maximumTLSVersion: maximumTLSVersion)
+            guard
+                let context = try? Self.makeContext(
+                    files, clientRoots: clientRoots, maximumTLSVersion: maximumTLSVersion)
             else {
                 return state.withLock { $0.context }
             }
@@ -155,7 +161,9 @@ final class TestTLSServer: Sendable {
                 // Request and require a client certificate; the callback above verifies it.
                 configuration.certificateVerification = .noHostnameVerification
                 configuration.trustRoots = .certificates(
-                    try clientRoots.map { try NIOSSLCertificate(bytes: Array($0.serializeAsPEM().pemString.utf8), format: .pem) })
+                    try clientRoots.map {
+                        try NIOSSLCertificate(bytes: Array($0.serializeAsPEM().pemString.utf8), format: .pem)
+                    })
             }
             return try NIOSSLContext(configuration: configuration)
         }
@@ -181,8 +189,8 @@ final class SilentServer: Sendable {
         return SilentServer(port: try #require(channel.localAddress?.port), channel: channel)
     }
 
-    func stop() async {
-        try? await channel.close()
+    func stop() {
+        channel.close(promise: nil)
     }
 }
 

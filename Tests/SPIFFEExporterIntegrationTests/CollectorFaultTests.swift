@@ -13,7 +13,9 @@ struct CollectorFaultTests {
 
     /// Waits until the healthy SVID is exported as valid with no problem series left.
     static func expectRecovered(_ exporter: Exporter, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        try await eventually("the collector recovers: \(workload) valid and no problem series", sourceLocation: sourceLocation) {
+        try await eventually(
+            "the collector recovers: \(workload) valid and no problem series", sourceLocation: sourceLocation
+        ) {
             let scrape = await exporter.scrape()
             return scrape.value("spiffe_x509_svid_valid", ["spiffe_id": workload]) == 1
                 && scrape.samples("spiffe_x509_svid_valid").count == 1
@@ -41,7 +43,8 @@ struct CollectorFaultTests {
         IdentityFault(fault: .mismatchedKey, spiffeID: workload, problem: .keyMismatch, malformed: false),
     ]
 
-    @Test("a bad SVID pushed on an open stream is reported as a problem, and the next good one clears it",
+    @Test(
+        "a bad SVID pushed on an open stream is reported as a problem, and the next good one clears it",
         arguments: identityFaults)
     func identityFault(_ testCase: IdentityFault) async throws {
         try await withTemporaryDirectory { directory in
@@ -113,7 +116,8 @@ struct CollectorFaultTests {
                 let exporter = Exporter()
                 try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
                     try await eventually("no_identity counted with code PermissionDenied") {
-                        exporter.failures(.noIdentity) >= 1 && exporter.requests("FetchX509SVID", code: "PermissionDenied") >= 1
+                        exporter.failures(.noIdentity) >= 1
+                            && exporter.requests("FetchX509SVID", code: "PermissionDenied") >= 1
                     }
                     // "No identity" is a definite answer: the exporter is ready and reports nothing.
                     #expect(exporter.metrics.unsyncedSources().isEmpty)
@@ -181,7 +185,8 @@ struct CollectorFaultTests {
                     // On a loaded machine the bundle stream may miss the 300 ms deadline too: wait for
                     // the SVID stream's own outcome.
                     try await eventually("timeout counted for FetchX509SVID") {
-                        exporter.failures(.timeout) >= 1 && exporter.requests("FetchX509SVID", code: "DeadlineExceeded") >= 1
+                        exporter.failures(.timeout) >= 1
+                            && exporter.requests("FetchX509SVID", code: "DeadlineExceeded") >= 1
                     }
                     // The deadline, not the 3 s delay, ended the attempt.
                     #expect(ContinuousClock.now - started < .seconds(3))
@@ -205,7 +210,8 @@ struct CollectorFaultTests {
             let minimumDelay = backoff.initial / 2
             try await withSimulator(configuration) { simulator in
                 let exporter = Exporter()
-                try await withCollector(collectorConfiguration(socketPath: socket, backoff: backoff), feeding: exporter) {
+                try await withCollector(collectorConfiguration(socketPath: socket, backoff: backoff), feeding: exporter)
+                {
                     try await eventually("stream_closed counted") { exporter.failures(.streamClosed) >= 2 }
                     #expect(await exporter.scrape().value("spiffe_x509_svid_valid", ["spiffe_id": Self.workload]) == 1)
 

@@ -77,12 +77,15 @@ struct CollectorStreamingTests {
                     for rpc in ["FetchX509SVID", "FetchX509Bundles"] {
                         let labels = ["source": "workload_api", "rpc": rpc]
                         #expect(health.value("spiffe_workload_api_updates_total", labels) == 1, "\(rpc)")
-                        #expect(health.value("spiffe_workload_api_request_duration_seconds_count", labels) == 1, "\(rpc)")
+                        #expect(
+                            health.value("spiffe_workload_api_request_duration_seconds_count", labels) == 1, "\(rpc)")
                         #expect(
                             health.value(
-                                "spiffe_workload_api_request_duration_seconds_bucket", labels.merging(["le": "+Inf"]) { $1 }
+                                "spiffe_workload_api_request_duration_seconds_bucket",
+                                labels.merging(["le": "+Inf"]) { $1 }
                             ) == 1, "\(rpc)")
-                        let lastUpdate = try #require(health.value("spiffe_workload_api_last_update_timestamp_seconds", labels))
+                        let lastUpdate = try #require(
+                            health.value("spiffe_workload_api_last_update_timestamp_seconds", labels))
                         #expect(abs(lastUpdate - Date().timeIntervalSince1970) < 60)
                     }
                     // Every failure reason is pre-created at zero, and none happened.
@@ -187,16 +190,18 @@ struct CollectorStreamingTests {
             let clock = ShiftableClock()
             try await withSimulator(SimulatorConfiguration(socketPath: socket), clock: clock) { simulator in
                 let exporter = Exporter()
-                // After the streams end, the next attempt waits at least initial/2 = 0.5 s: time to
-                // stop the server with no connection open (see stopQuietly).
-                let backoff = Backoff(initial: 1, multiplier: 2, cap: 1)
-                try await withCollector(collectorConfiguration(socketPath: socket, backoff: backoff), feeding: exporter) {
+                // The agent is killed with the collector connected, so stop() cannot wait for quiet
+                // (see withSimulator). After the streams end the next attempt waits at least
+                // initial/2 = 1 s, far longer than stop() takes, so no connection or stream reaches
+                // the server while it is being cancelled.
+                let backoff = Backoff(initial: 2, multiplier: 2, cap: 2)
+                try await withCollector(collectorConfiguration(socketPath: socket, backoff: backoff), feeding: exporter)
+                {
                     let before = try #require(simulator.currentSVIDs.first).leaf
                     try await eventually("the first SVID is exported") { exporter.up == 1 }
 
-                    // The agent goes away: streams end, then the socket disappears.
-                    simulator.dropStreams()
-                    try await stopQuietly(simulator)
+                    // The agent dies: its streams end and the socket disappears.
+                    await simulator.stop()
                     try await eventually("the collector notices the agent is gone") {
                         exporter.up == 0 && exporter.failures(.socketNotFound) >= 1
                     }

@@ -14,9 +14,11 @@ struct StaticPKI {
     init(spiffeID: String = StaticPKI.spiffeID) throws {
         let now = Date()
         root = try SVIDFactory.rootCA(
-            trustDomain: "example.org", notBefore: now.addingTimeInterval(-3600), notAfter: now.addingTimeInterval(86400))
+            trustDomain: "example.org", notBefore: now.addingTimeInterval(-3600),
+            notAfter: now.addingTimeInterval(86400))
         svid = try SVIDFactory.svid(
-            spiffeID: spiffeID, issuer: root, notBefore: now.addingTimeInterval(-10), notAfter: now.addingTimeInterval(3600))
+            spiffeID: spiffeID, issuer: root, notBefore: now.addingTimeInterval(-10),
+            notAfter: now.addingTimeInterval(3600))
     }
 
     var bundle: TrustBundle { TrustBundle(trustDomain: "example.org", certificates: [root.certificate]) }
@@ -71,7 +73,8 @@ struct ExpositionSafetyTests {
             #expect(ids == Set(Self.hostileIDs))
             let problemIDs = Set(scrape.samples("spiffe_x509_svid_problem").compactMap { $0.labels["spiffe_id"] })
             #expect(problemIDs == [Self.hostileIDs[1], Self.hostileIDs[3]])
-            let domains = Set(scrape.samples("spiffe_trust_bundle_certificates").compactMap { $0.labels["trust_domain"] })
+            let domains = Set(
+                scrape.samples("spiffe_trust_bundle_certificates").compactMap { $0.labels["trust_domain"] })
             #expect(domains == ["example.org", hostileDomain])
 
             if format == .prometheusText {

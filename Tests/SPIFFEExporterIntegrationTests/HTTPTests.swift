@@ -15,7 +15,9 @@ struct HTTPTests {
     static func application(
         _ exporter: Exporter, telemetryPath: String = "/metrics"
     ) -> some ApplicationProtocol {
-        Application(router: buildRouter(configuration: HTTPConfiguration(telemetryPath: telemetryPath), metrics: exporter.metrics))
+        Application(
+            router: buildRouter(
+                configuration: HTTPConfiguration(telemetryPath: telemetryPath), metrics: exporter.metrics))
     }
 
     static func body(_ response: TestResponse) -> [UInt8] {
@@ -45,7 +47,9 @@ struct HTTPTests {
                 #expect(response.headers[.contentEncoding] == nil)
                 let text = Self.text(response)
                 #expect(text.contains("spiffe_exporter_build_info{version=\"test\",revision=\"test\"} 1\n"))
-                #expect(text.contains("spiffe_x509_svid_valid{source=\"workload_api\",spiffe_id=\"\(StaticPKI.spiffeID)\"} 1\n"))
+                #expect(
+                    text.contains(
+                        "spiffe_x509_svid_valid{source=\"workload_api\",spiffe_id=\"\(StaticPKI.spiffeID)\"} 1\n"))
                 #expect(!text.contains("# EOF"))
                 let check = try await promtoolProblems(text)
                 #expect(check.status == 0, "promtool check metrics: \(check.output)")
@@ -57,9 +61,12 @@ struct HTTPTests {
     func metricsOpenMetrics() async throws {
         let exporter = try await Self.syncedExporter()
         // Counters exist only once a collector registered them.
-        exporter.registry.increment(MetricCatalog.workloadAPIRequests, ["workload_api", "FetchX509SVID", "Unavailable"])
+        exporter.registry.increment(
+            MetricCatalog.workloadAPIRequests, ["workload_api", "FetchX509SVID", "Unavailable"])
         try await Self.application(exporter).test(.router) { client in
-            let headers: HTTPFields = [.accept: "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"]
+            let headers: HTTPFields = [
+                .accept: "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5"
+            ]
             try await client.execute(uri: "/metrics", method: .get, headers: headers) { response in
                 #expect(response.status == .ok)
                 let contentType = try #require(response.headers[.contentType])
@@ -89,12 +96,15 @@ struct HTTPTests {
                 #expect(bytes.starts(with: [0x1f, 0x8b]), "gzip magic bytes")
                 let plain = String(decoding: try await gunzip(Data(bytes)), as: UTF8.self)
                 #expect(plain.contains("# TYPE spiffe_x509_svid_valid gauge\n"))
-                #expect(plain.contains("spiffe_x509_svid_valid{source=\"workload_api\",spiffe_id=\"\(StaticPKI.spiffeID)\"} 1\n"))
+                #expect(
+                    plain.contains(
+                        "spiffe_x509_svid_valid{source=\"workload_api\",spiffe_id=\"\(StaticPKI.spiffeID)\"} 1\n"))
                 let check = try await promtoolProblems(plain)
                 #expect(check.status == 0, "promtool check metrics: \(check.output)")
             }
             // An explicit refusal of gzip is honoured.
-            try await client.execute(uri: "/metrics", method: .get, headers: [.acceptEncoding: "gzip;q=0"]) { response in
+            try await client.execute(uri: "/metrics", method: .get, headers: [.acceptEncoding: "gzip;q=0"]) {
+                response in
                 #expect(response.headers[.contentEncoding] == nil)
                 #expect(Self.text(response).contains("# TYPE spiffe_x509_svid_valid gauge"))
             }

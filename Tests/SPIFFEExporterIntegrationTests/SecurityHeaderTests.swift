@@ -53,14 +53,17 @@ struct SecurityHeaderTests {
             let socket = directory + "/agent.sock"
             try await withSimulator(SimulatorConfiguration(socketPath: socket)) { simulator in
                 try await Self.withWorkloadAPIClient(socketPath: socket) { api in
-                    await #expect(performing: {
-                        _ = try await Self.firstSVIDResponse(api, metadata: header.metadata)
-                    }, throws: Self.isMissingHeaderError)
-                    await #expect(performing: {
-                        try await api.fetchX509Bundles(X509BundlesRequest(), metadata: header.metadata) { response in
-                            for try await _ in response.messages { break }
-                        }
-                    }, throws: Self.isMissingHeaderError)
+                    await #expect(
+                        performing: {
+                            _ = try await Self.firstSVIDResponse(api, metadata: header.metadata)
+                        }, throws: Self.isMissingHeaderError)
+                    await #expect(
+                        performing: {
+                            try await api.fetchX509Bundles(X509BundlesRequest(), metadata: header.metadata) {
+                                response in
+                                for try await _ in response.messages { break }
+                            }
+                        }, throws: Self.isMissingHeaderError)
                 }
                 #expect(simulator.statistics.rejectedMissingHeader == 2)
             }

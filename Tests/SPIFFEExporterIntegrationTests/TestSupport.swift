@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import Logging
 import SPIFFEExporterCollectors
@@ -12,6 +5,14 @@ import SPIFFEExporterCore
 import Synchronization
 import Testing
 import WorkloadAPISimulator
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 // MARK: Waiting
 
@@ -176,7 +177,8 @@ struct Exporter: Sendable {
     let store = IdentityStore()
     let registry = MetricsRegistry()
     var metrics: ExporterMetrics {
-        ExporterMetrics(store: store, registry: registry, version: "test", revision: "test", includeProcessMetrics: false)
+        ExporterMetrics(
+            store: store, registry: registry, version: "test", revision: "test", includeProcessMetrics: false)
     }
 
     init(source: String = "workload_api") {
@@ -273,7 +275,9 @@ struct Scrape: Sendable {
         if index < line.endIndex, line[index] == "{" {
             index = line.index(after: index)
             while index < line.endIndex, line[index] != "}" {
-                guard let equals = line[index...].firstIndex(of: "=") else { throw ExpositionParseError(line: String(line)) }
+                guard let equals = line[index...].firstIndex(of: "=") else {
+                    throw ExpositionParseError(line: String(line))
+                }
                 let labelName = String(line[index..<equals])
                 index = line.index(after: equals)
                 guard index < line.endIndex, line[index] == "\"" else { throw ExpositionParseError(line: String(line)) }

@@ -2,8 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdBcrypt
 import HummingbirdTesting
-@testable import SPIFFEExporterHTTP
 import Testing
+
+@testable import SPIFFEExporterHTTP
 
 /// Basic auth through the real router (HummingbirdTesting, no sockets).
 @Suite("Basic auth", .timeLimit(.minutes(1)))
@@ -17,9 +18,11 @@ struct BasicAuthTests {
 
     static func application(headers: [String: String] = [:]) throws -> some ApplicationProtocol {
         let security = try WebSecurity(
-            configuration: WebConfiguration(httpServer: HTTPServerConfiguration(headers: headers), basicAuthUsers: users),
+            configuration: WebConfiguration(
+                httpServer: HTTPServerConfiguration(headers: headers), basicAuthUsers: users),
             logger: quietLogger)
-        return Application(router: buildRouter(configuration: HTTPConfiguration(), metrics: StubMetrics(), security: security))
+        return Application(
+            router: buildRouter(configuration: HTTPConfiguration(), metrics: StubMetrics(), security: security))
     }
 
     static func basic(_ user: String, _ password: String) -> HTTPFields {
@@ -37,7 +40,8 @@ struct BasicAuthTests {
     @Test("The right user and password get /metrics")
     func ok() async throws {
         try await Self.application().test(.router) { client in
-            try await client.execute(uri: "/metrics", method: .get, headers: Self.basic("prometheus", "scrape-secret")) {
+            try await client.execute(uri: "/metrics", method: .get, headers: Self.basic("prometheus", "scrape-secret"))
+            {
                 response in
                 #expect(response.status == .ok)
                 #expect(Self.text(response) == StubMetrics.body)
@@ -48,7 +52,9 @@ struct BasicAuthTests {
                 #expect(response.status == .ok)
             }
             // The scheme name is case-insensitive.
-            let lower: HTTPFields = [.authorization: "basic " + Data("prometheus:scrape-secret".utf8).base64EncodedString()]
+            let lower: HTTPFields = [
+                .authorization: "basic " + Data("prometheus:scrape-secret".utf8).base64EncodedString()
+            ]
             try await client.execute(uri: "/metrics", method: .get, headers: lower) { response in
                 #expect(response.status == .ok)
             }
@@ -58,14 +64,17 @@ struct BasicAuthTests {
     @Test("A wrong password is 401 with WWW-Authenticate: Basic")
     func wrongPassword() async throws {
         try await Self.application().test(.router) { client in
-            try await client.execute(uri: "/metrics", method: .get, headers: Self.basic("prometheus", "scrape-secreT")) {
+            try await client.execute(uri: "/metrics", method: .get, headers: Self.basic("prometheus", "scrape-secreT"))
+            {
                 response in
                 #expect(response.status == .unauthorized)
                 #expect(response.headers[.wwwAuthenticate] == "Basic")
                 #expect(!Self.text(response).contains("spiffe_exporter_stub"))
             }
             // A NUL must not end the comparison early.
-            try await client.execute(uri: "/metrics", method: .get, headers: Self.basic("prometheus", "scrape-secret\u{0}x")) {
+            try await client.execute(
+                uri: "/metrics", method: .get, headers: Self.basic("prometheus", "scrape-secret\u{0}x")
+            ) {
                 response in
                 #expect(response.status == .unauthorized)
             }
@@ -111,7 +120,8 @@ struct BasicAuthTests {
                     #expect(response.status == .unauthorized, "\(path)")
                 }
             }
-            try await client.execute(uri: "/healthz", method: .get, headers: Self.basic("prometheus", "scrape-secret")) {
+            try await client.execute(uri: "/healthz", method: .get, headers: Self.basic("prometheus", "scrape-secret"))
+            {
                 response in
                 #expect(response.status == .ok)
             }
@@ -128,7 +138,9 @@ struct BasicAuthTests {
             try await client.execute(uri: "/-/reload", method: .post) { response in
                 #expect(response.status == .unauthorized)
             }
-            try await client.execute(uri: "/-/reload", method: .post, headers: Self.basic("prometheus", "scrape-secret")) {
+            try await client.execute(
+                uri: "/-/reload", method: .post, headers: Self.basic("prometheus", "scrape-secret")
+            ) {
                 response in
                 #expect(response.status == .ok)
             }
@@ -143,11 +155,13 @@ struct BasicAuthTests {
                 #expect(response.status == .unauthorized)
                 #expect(response.headers[Self.field("X-Frame-Options")] == "deny")
             }
-            try await client.execute(uri: "/metrics", method: .get, headers: Self.basic("prometheus", "scrape-secret")) {
+            try await client.execute(uri: "/metrics", method: .get, headers: Self.basic("prometheus", "scrape-secret"))
+            {
                 response in
                 #expect(response.headers[Self.field("Strict-Transport-Security")] == "max-age=63072000")
             }
-            try await client.execute(uri: "/missing", method: .get, headers: Self.basic("prometheus", "scrape-secret")) {
+            try await client.execute(uri: "/missing", method: .get, headers: Self.basic("prometheus", "scrape-secret"))
+            {
                 response in
                 #expect(response.status == .notFound)
                 #expect(response.headers[Self.field("X-Frame-Options")] == "deny")
@@ -158,7 +172,8 @@ struct BasicAuthTests {
     @Test("Without basic_auth_users nothing asks for credentials")
     func noUsers() async throws {
         let security = try WebSecurity(configuration: WebConfiguration(), logger: quietLogger)
-        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), metrics: StubMetrics(), security: security))
+        let app = Application(
+            router: buildRouter(configuration: HTTPConfiguration(), metrics: StubMetrics(), security: security))
         try await app.test(.router) { client in
             try await client.execute(uri: "/metrics", method: .get) { response in
                 #expect(response.status == .ok)
@@ -182,7 +197,9 @@ struct BasicAuthTests {
         let other = "Basic " + Data("grafana:other:secret".utf8).base64EncodedString()
         #expect(await authenticator.authenticate(authorization: other))
         #expect(authenticator.cachedCount == 2)
-        #expect(await authenticator.authenticate(authorization: "Basic " + Data("mallory:x".utf8).base64EncodedString()) == false)
+        #expect(
+            await authenticator.authenticate(authorization: "Basic " + Data("mallory:x".utf8).base64EncodedString())
+                == false)
         #expect(authenticator.cachedCount == 2)
     }
 }

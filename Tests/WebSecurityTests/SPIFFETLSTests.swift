@@ -1,10 +1,11 @@
 import Foundation
 import HummingbirdBcrypt
 import SPIFFEExporterCore
-@testable import SPIFFEExporterHTTP
 import SVIDFactory
 import Synchronization
 import Testing
+
+@testable import SPIFFEExporterHTTP
 
 /// The SPIFFE-native scrape path (`spiffe_tls_config`): the exporter serves its own X.509-SVID and
 /// accepts only clients whose SVID verifies and whose SPIFFE ID is allowed.
@@ -15,18 +16,21 @@ struct SPIFFETLSTests {
         private let current = Mutex<[SPIFFEServingIdentity]>([])
 
         func set(_ svid: IssuedSVID?, own: TestCA, federated: [TestCA] = []) {
-            let identities = svid.map { svid in
-                [
-                    SPIFFEServingIdentity(
-                        material: X509SVIDMaterial(
-                            reportedSPIFFEID: svid.spiffeID, leaf: svid.leaf, intermediates: Array(svid.chain.dropFirst()),
-                            privateKey: svid.privateKey),
-                        // As the Workload API delivers them: the own bundle unnamed, federated by name.
-                        bundles: BundleSet(
-                            own: TrustBundle(trustDomain: nil, certificates: [own.ca.certificate]),
-                            byTrustDomain: Dictionary(uniqueKeysWithValues: federated.map { ($0.trustDomain, $0.bundle) })))
-                ]
-            } ?? []
+            let identities =
+                svid.map { svid in
+                    [
+                        SPIFFEServingIdentity(
+                            material: X509SVIDMaterial(
+                                reportedSPIFFEID: svid.spiffeID, leaf: svid.leaf,
+                                intermediates: Array(svid.chain.dropFirst()),
+                                privateKey: svid.privateKey),
+                            // As the Workload API delivers them: the own bundle unnamed, federated by name.
+                            bundles: BundleSet(
+                                own: TrustBundle(trustDomain: nil, certificates: [own.ca.certificate]),
+                                byTrustDomain: Dictionary(
+                                    uniqueKeysWithValues: federated.map { ($0.trustDomain, $0.bundle) })))
+                    ]
+                } ?? []
             current.withLock { $0 = identities }
         }
 
@@ -58,14 +62,19 @@ struct SPIFFETLSTests {
             try write(domain.pem, to: directory + "/bundle.pem")
             let bundle = directory + "/bundle.pem"
 
-            let prometheus = try writeCredentials(try domain.client(path: "/prometheus"), directory: directory, name: "prom")
-            let intruder = try writeCredentials(try domain.client(path: "/intruder"), directory: directory, name: "intruder")
-            let federated = try writeCredentials(try partner.client(path: "/prometheus"), directory: directory, name: "partner")
+            let prometheus = try writeCredentials(
+                try domain.client(path: "/prometheus"), directory: directory, name: "prom")
+            let intruder = try writeCredentials(
+                try domain.client(path: "/intruder"), directory: directory, name: "intruder")
+            let federated = try writeCredentials(
+                try partner.client(path: "/prometheus"), directory: directory, name: "partner")
             let foreign = try writeCredentials(
-                try TestCA(trustDomain: "evil.example").client(path: "/prometheus"), directory: directory, name: "foreign")
+                try TestCA(trustDomain: "evil.example").client(path: "/prometheus"), directory: directory,
+                name: "foreign")
             // The allowed ID, but signed by a CA outside the bundle.
             let forged = try writeCredentials(
-                try TestCA(trustDomain: "example.org").client(path: "/prometheus"), directory: directory, name: "forged")
+                try TestCA(trustDomain: "example.org").client(path: "/prometheus"), directory: directory, name: "forged"
+            )
 
             let security = try Self.security(directory: directory, identities: identities)
             #expect(security.scheme == "https")
@@ -74,12 +83,17 @@ struct SPIFFETLSTests {
                 #expect(ok.httpCode == 200, "\(ok)")
                 #expect(ok.body == StubMetrics.body)
 
-                let partnerResult = try await curl(port: port, cacert: bundle, clientCert: federated, directory: directory)
+                let partnerResult = try await curl(
+                    port: port, cacert: bundle, clientCert: federated, directory: directory)
                 #expect(partnerResult.httpCode == 200, "allowed trust domain, federated bundle: \(partnerResult)")
 
-                for (name, credentials) in [("other SPIFFE ID", intruder), ("foreign trust domain", foreign), ("forged", forged)] {
-                    let refused = try await curl(port: port, cacert: bundle, clientCert: credentials, directory: directory)
-                    #expect(refused.exitStatus != 0 && refused.httpCode == 0, "\(name): handshake must fail: \(refused)")
+                for (name, credentials) in [
+                    ("other SPIFFE ID", intruder), ("foreign trust domain", foreign), ("forged", forged),
+                ] {
+                    let refused = try await curl(
+                        port: port, cacert: bundle, clientCert: credentials, directory: directory)
+                    #expect(
+                        refused.exitStatus != 0 && refused.httpCode == 0, "\(name): handshake must fail: \(refused)")
                 }
                 let none = try await curl(port: port, cacert: bundle, directory: directory)
                 #expect(none.exitStatus != 0 && none.httpCode == 0, "no client certificate: \(none)")
@@ -94,7 +108,8 @@ struct SPIFFETLSTests {
             let identities = Identities()
             try write(domain.pem, to: directory + "/bundle.pem")
             let bundle = directory + "/bundle.pem"
-            let client = try writeCredentials(try domain.client(path: "/prometheus"), directory: directory, name: "prom")
+            let client = try writeCredentials(
+                try domain.client(path: "/prometheus"), directory: directory, name: "prom")
             let security = try Self.security(directory: directory, identities: identities)
             try await withLiveServer(security: security) { port in
                 // Before the first Workload API answer there is nothing to serve.
@@ -126,17 +141,21 @@ struct SPIFFETLSTests {
             let identities: SPIFFEIdentityLookup = { _ in
                 [first, second].map {
                     SPIFFEServingIdentity(
-                        material: X509SVIDMaterial(reportedSPIFFEID: $0.spiffeID, leaf: $0.leaf, privateKey: $0.privateKey),
+                        material: X509SVIDMaterial(
+                            reportedSPIFFEID: $0.spiffeID, leaf: $0.leaf, privateKey: $0.privateKey),
                         bundles: bundleSet)
                 }
             }
             try write(domain.pem, to: directory + "/bundle.pem")
             try write(
                 Self.config + "\n  spiffe_id: spiffe://example.org/exporter\n", to: directory + "/web.yml")
-            let security = try WebSecurity(file: directory + "/web.yml", logger: quietLogger, spiffeIdentities: identities)
-            let client = try writeCredentials(try domain.client(path: "/prometheus"), directory: directory, name: "prom")
+            let security = try WebSecurity(
+                file: directory + "/web.yml", logger: quietLogger, spiffeIdentities: identities)
+            let client = try writeCredentials(
+                try domain.client(path: "/prometheus"), directory: directory, name: "prom")
             try await withLiveServer(security: security) { port in
-                let result = try await curl(port: port, cacert: directory + "/bundle.pem", clientCert: client, directory: directory)
+                let result = try await curl(
+                    port: port, cacert: directory + "/bundle.pem", clientCert: client, directory: directory)
                 #expect(result.httpCode == 200, "\(result)")
                 #expect(result.servedLeafDER == SVIDFactory.der(second.leaf))
             }
@@ -150,15 +169,19 @@ struct SPIFFETLSTests {
             let identities = Identities()
             identities.set(try domain.server(), own: domain)
             try write(domain.pem, to: directory + "/bundle.pem")
-            let client = try writeCredentials(try domain.client(path: "/prometheus"), directory: directory, name: "prom")
+            let client = try writeCredentials(
+                try domain.client(path: "/prometheus"), directory: directory, name: "prom")
             let hash = Bcrypt.hash("pw", cost: 4)
             let security = try Self.security(
-                directory: directory, identities: identities, yaml: Self.config + "\nbasic_auth_users:\n  prometheus: \(hash)\n")
+                directory: directory, identities: identities,
+                yaml: Self.config + "\nbasic_auth_users:\n  prometheus: \(hash)\n")
             try await withLiveServer(security: security) { port in
-                let anonymous = try await curl(port: port, cacert: directory + "/bundle.pem", clientCert: client, directory: directory)
+                let anonymous = try await curl(
+                    port: port, cacert: directory + "/bundle.pem", clientCert: client, directory: directory)
                 #expect(anonymous.httpCode == 401, "\(anonymous)")
                 let ok = try await curl(
-                    port: port, cacert: directory + "/bundle.pem", user: "prometheus:pw", clientCert: client, directory: directory)
+                    port: port, cacert: directory + "/bundle.pem", user: "prometheus:pw", clientCert: client,
+                    directory: directory)
                 #expect(ok.httpCode == 200, "\(ok)")
             }
         }
@@ -177,7 +200,9 @@ struct SPIFFETLSTests {
             await source.verifyClient(svid.chain.map(SVIDFactory.der))
         }
 
-        #expect(try await verdict(try domain.client(path: "/prometheus")).get().description == "spiffe://example.org/prometheus")
+        #expect(
+            try await verdict(try domain.client(path: "/prometheus")).get().description
+                == "spiffe://example.org/prometheus")
         #expect(try await verdict(try partner.client(path: "/anything")).get().trustDomain == "partner.example")
 
         let intruder = await verdict(try domain.client(path: "/intruder"))
@@ -191,7 +216,8 @@ struct SPIFFETLSTests {
         expiredProfile.dnsNames = []
         let expired = await verdict(
             try SVIDFactory.svid(
-                spiffeID: "spiffe://example.org/prometheus", issuer: domain.ca, notBefore: Date().addingTimeInterval(-7200),
+                spiffeID: "spiffe://example.org/prometheus", issuer: domain.ca,
+                notBefore: Date().addingTimeInterval(-7200),
                 notAfter: Date().addingTimeInterval(-60)))
         #expect(expired.rejection?.reason.contains("expired") == true, "\(expired)")
         // A CA certificate is not an SVID, even with an allowed ID.

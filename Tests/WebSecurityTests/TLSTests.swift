@@ -43,16 +43,19 @@ struct TLSTests {
                 """)
             #expect(security.scheme == "https")
             try await withLiveServer(security: security) { port in
-                let ok = try await curl(port: port, cacert: setup.caFile, user: "prometheus:s3cret", directory: directory)
+                let ok = try await curl(
+                    port: port, cacert: setup.caFile, user: "prometheus:s3cret", directory: directory)
                 #expect(ok.exitStatus == 0, "\(ok)")
                 #expect(ok.httpCode == 200, "\(ok)")
                 #expect(ok.body == StubMetrics.body)
 
-                let wrong = try await curl(port: port, cacert: setup.caFile, user: "prometheus:guess", directory: directory)
+                let wrong = try await curl(
+                    port: port, cacert: setup.caFile, user: "prometheus:guess", directory: directory)
                 #expect(wrong.httpCode == 401, "\(wrong)")
                 let anonymous = try await curl(port: port, cacert: setup.caFile, directory: directory)
                 #expect(anonymous.httpCode == 401, "\(anonymous)")
-                let unknown = try await curl(port: port, cacert: setup.caFile, user: "root:s3cret", directory: directory)
+                let unknown = try await curl(
+                    port: port, cacert: setup.caFile, user: "root:s3cret", directory: directory)
                 #expect(unknown.httpCode == 401, "\(unknown)")
 
                 // A client that does not trust the CA refuses the server.
@@ -70,14 +73,17 @@ struct TLSTests {
         }
     }
 
-    @Test("mTLS RequireAndVerifyClientCert: a client certificate from client_ca_file passes; none or another CA's fails")
+    @Test(
+        "mTLS RequireAndVerifyClientCert: a client certificate from client_ca_file passes; none or another CA's fails")
     func mutualTLS() async throws {
         try await withTemporaryDirectory { directory in
             let setup = try Setup(directory: directory)
             let clientCA = try TestCA(trustDomain: "clients.example")
             try write(clientCA.pem, to: directory + "/client-ca.pem")
-            let good = try writeCredentials(try clientCA.client(path: "/prometheus"), directory: directory, name: "good")
-            let stranger = try writeCredentials(try TestCA(trustDomain: "clients.example").client(path: "/prometheus"),
+            let good = try writeCredentials(
+                try clientCA.client(path: "/prometheus"), directory: directory, name: "good")
+            let stranger = try writeCredentials(
+                try TestCA(trustDomain: "clients.example").client(path: "/prometheus"),
                 directory: directory, name: "stranger")
             let security = try setup.security(
                 """
@@ -111,7 +117,8 @@ struct TLSTests {
                 try clientCA.client(path: "/prometheus", dnsNames: ["prometheus.example.org"]), directory: directory,
                 name: "allowed")
             let other = try writeCredentials(
-                try clientCA.client(path: "/grafana", dnsNames: ["grafana.example.org"]), directory: directory, name: "other")
+                try clientCA.client(path: "/grafana", dnsNames: ["grafana.example.org"]), directory: directory,
+                name: "other")
             let byURI = try writeCredentials(try clientCA.client(path: "/federate"), directory: directory, name: "uri")
             let security = try setup.security(
                 """
@@ -137,7 +144,8 @@ struct TLSTests {
     func requireAny() async throws {
         try await withTemporaryDirectory { directory in
             let setup = try Setup(directory: directory)
-            let anyClient = try writeCredentials(try TestCA().client(path: "/anyone"), directory: directory, name: "any")
+            let anyClient = try writeCredentials(
+                try TestCA().client(path: "/anyone"), directory: directory, name: "any")
             let security = try setup.security(
                 """
                 tls_server_config:
@@ -205,7 +213,8 @@ struct TLSTests {
             let first = try setup.ca.server()
             try writeCredentials(first, directory: directory, name: "server")
             let security = try setup.security(
-                "tls_server_config:\n  cert_file: server.pem\n  key_file: server-key.pem\n", reloadCheckInterval: .seconds(3600))
+                "tls_server_config:\n  cert_file: server.pem\n  key_file: server-key.pem\n",
+                reloadCheckInterval: .seconds(3600))
             try await withLiveServer(security: security) { port in
                 try writeCredentials(try setup.ca.server(), directory: directory, name: "server")
                 let result = try await curl(port: port, cacert: setup.caFile, directory: directory)
@@ -220,9 +229,11 @@ struct TLSTests {
             let setup = try Setup(directory: directory)
             let clientCA = try TestCA(trustDomain: "clients.example")
             try write(clientCA.pem, to: directory + "/client-ca.pem")
-            let good = try writeCredentials(try clientCA.client(path: "/prometheus"), directory: directory, name: "good")
+            let good = try writeCredentials(
+                try clientCA.client(path: "/prometheus"), directory: directory, name: "good")
             let stranger = try writeCredentials(
-                try TestCA(trustDomain: "clients.example").client(path: "/prometheus"), directory: directory, name: "stranger")
+                try TestCA(trustDomain: "clients.example").client(path: "/prometheus"), directory: directory,
+                name: "stranger")
             let security = try setup.security(
                 """
                 tls_server_config:

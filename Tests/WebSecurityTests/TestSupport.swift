@@ -1,10 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import Hummingbird
 import Logging
@@ -15,6 +8,14 @@ import ServiceLifecycle
 import Synchronization
 import Testing
 import X509
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 let quietLogger = Logger(label: "web-security-tests") { _ in SwiftLogNoOpLogHandler() }
 
@@ -65,7 +66,9 @@ func write(_ text: String, to path: String) throws {
 func replace(_ path: String, with text: String) throws {
     let temporary = path + ".new"
     try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-    guard rename(temporary, path) == 0 else { throw TimedOut(description: "rename \(temporary) failed: errno \(errno)") }
+    guard rename(temporary, path) == 0 else {
+        throw TimedOut(description: "rename \(temporary) failed: errno \(errno)")
+    }
 }
 
 // MARK: Certificates (all generated here, valid around now)
@@ -167,7 +170,8 @@ struct CurlResult: Sendable, CustomStringConvertible {
 /// `curl https://localhost:PORT/path` with `127.0.0.1` resolved for `localhost`, so hostname
 /// verification against the generated certificates' DNS SAN works.
 func curl(
-    port: Int, path: String = "/metrics", cacert: String?, user: String? = nil, clientCert: (cert: String, key: String)? = nil,
+    port: Int, path: String = "/metrics", cacert: String?, user: String? = nil,
+    clientCert: (cert: String, key: String)? = nil,
     scheme: String = "https", directory: String
 ) async throws -> CurlResult {
     let bodyFile = directory + "/curl-body-\(UUID().uuidString)"

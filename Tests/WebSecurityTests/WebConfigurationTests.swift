@@ -29,7 +29,8 @@ struct WebConfigurationTests {
             basic_auth_users:
               alice: \(Self.hash)
             """
-        let config = try WebConfiguration.parse(yaml: yaml, file: "/etc/exporter/web.yml", baseDirectory: "/etc/exporter")
+        let config = try WebConfiguration.parse(
+            yaml: yaml, file: "/etc/exporter/web.yml", baseDirectory: "/etc/exporter")
         let tls = try #require(config.tlsServer)
         #expect(tls.certFile == "/etc/exporter/server.pem")
         #expect(tls.keyFile == "/etc/exporter/server-key.pem")
@@ -41,7 +42,8 @@ struct WebConfigurationTests {
         #expect(tls.preferServerCipherSuites == false)
         #expect(tls.clientAllowedSANs == ["prometheus.example.org"])
         #expect(config.httpServer.http2 == false)
-        #expect(config.httpServer.headers == ["X-Frame-Options": "deny", "Strict-Transport-Security": "max-age=31536000"])
+        #expect(
+            config.httpServer.headers == ["X-Frame-Options": "deny", "Strict-Transport-Security": "max-age=31536000"])
         #expect(config.basicAuthUsers == ["alice": Self.hash])
         #expect(config.spiffeTLS == nil)
         #expect(config.warnings.isEmpty)
@@ -129,7 +131,8 @@ struct WebConfigurationTests {
 
     static let invalidCases: [InvalidCase] = [
         InvalidCase(
-            name: "YAML syntax error", yaml: "tls_server_config:\n  cert_file: [unterminated\n", code: .invalidYAML, line: 3,
+            name: "YAML syntax error", yaml: "tls_server_config:\n  cert_file: [unterminated\n", code: .invalidYAML,
+            line: 3,
             message: "invalid YAML"),
         InvalidCase(
             name: "duplicate key", yaml: "basic_auth_users: {}\nbasic_auth_users: {}\n", code: .invalidYAML, line: 1,
@@ -138,32 +141,41 @@ struct WebConfigurationTests {
             name: "top level is not a mapping", yaml: "- tls_server_config\n", code: .wrongType, line: 1,
             message: "the web configuration must be a mapping, not a list"),
         InvalidCase(
-            name: "unknown top-level key", yaml: "http_server_config: {}\ntls_config:\n  cert_file: c\n", code: .unknownKey,
+            name: "unknown top-level key", yaml: "http_server_config: {}\ntls_config:\n  cert_file: c\n",
+            code: .unknownKey,
             line: 2, message: "unknown key \"tls_config\"; expected one of tls_server_config"),
         InvalidCase(
-            name: "unknown key in tls_server_config", yaml: "tls_server_config:\n  cert_file: c\n  key_file: k\n  certfile: x\n",
+            name: "unknown key in tls_server_config",
+            yaml: "tls_server_config:\n  cert_file: c\n  key_file: k\n  certfile: x\n",
             code: .unknownKey, line: 4, message: "unknown key \"certfile\" in tls_server_config"),
         InvalidCase(
-            name: "unknown key in http_server_config", yaml: "http_server_config:\n  http3: true\n", code: .unknownKey, line: 2,
+            name: "unknown key in http_server_config", yaml: "http_server_config:\n  http3: true\n", code: .unknownKey,
+            line: 2,
             message: "unknown key \"http3\" in http_server_config"),
         InvalidCase(
-            name: "cert_file without key_file", yaml: "tls_server_config:\n  cert_file: c\n", code: .missingValue, line: 2,
+            name: "cert_file without key_file", yaml: "tls_server_config:\n  cert_file: c\n", code: .missingValue,
+            line: 2,
             message: "missing key_file"),
         InvalidCase(
-            name: "key_file without cert_file", yaml: "tls_server_config:\n  key_file: k\n", code: .missingValue, line: 2,
+            name: "key_file without cert_file", yaml: "tls_server_config:\n  key_file: k\n", code: .missingValue,
+            line: 2,
             message: "missing cert_file"),
         InvalidCase(
-            name: "TLS settings without certificate", yaml: "tls_server_config:\n  client_auth_type: RequireAnyClientCert\n",
+            name: "TLS settings without certificate",
+            yaml: "tls_server_config:\n  client_auth_type: RequireAnyClientCert\n",
             code: .missingValue, line: 2, message: "sets client_auth_type but neither cert_file nor key_file"),
         InvalidCase(
-            name: "cert_file is a list", yaml: "tls_server_config:\n  cert_file: [a, b]\n  key_file: k\n", code: .wrongType,
+            name: "cert_file is a list", yaml: "tls_server_config:\n  cert_file: [a, b]\n  key_file: k\n",
+            code: .wrongType,
             line: 2, message: "tls_server_config.cert_file must be a string, not a list"),
         InvalidCase(
             name: "unknown client_auth_type",
-            yaml: "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_auth_type: VerifyAlways\n", code: .invalidValue,
+            yaml: "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_auth_type: VerifyAlways\n",
+            code: .invalidValue,
             line: 4, message: "client_auth_type: invalid value \"VerifyAlways\""),
         InvalidCase(
-            name: "unknown min_version", yaml: "tls_server_config:\n  cert_file: c\n  key_file: k\n  min_version: TLS14\n",
+            name: "unknown min_version",
+            yaml: "tls_server_config:\n  cert_file: c\n  key_file: k\n  min_version: TLS14\n",
             code: .invalidValue, line: 4, message: "unknown TLS version \"TLS14\""),
         InvalidCase(
             name: "min_version above max_version",
@@ -171,15 +183,18 @@ struct WebConfigurationTests {
             code: .conflict, line: 4, message: "min_version TLS13 is above max_version TLS12"),
         InvalidCase(
             name: "unknown cipher suite",
-            yaml: "tls_server_config:\n  cert_file: c\n  key_file: k\n  cipher_suites: [TLS_FANCY_CIPHER]\n", code: .invalidValue,
+            yaml: "tls_server_config:\n  cert_file: c\n  key_file: k\n  cipher_suites: [TLS_FANCY_CIPHER]\n",
+            code: .invalidValue,
             line: 4, message: "unknown cipher \"TLS_FANCY_CIPHER\""),
         InvalidCase(
             name: "prefer_server_cipher_suites not a bool",
-            yaml: "tls_server_config:\n  cert_file: c\n  key_file: k\n  prefer_server_cipher_suites: maybe\n", code: .wrongType,
+            yaml: "tls_server_config:\n  cert_file: c\n  key_file: k\n  prefer_server_cipher_suites: maybe\n",
+            code: .wrongType,
             line: 4, message: "must be true or false"),
         InvalidCase(
             name: "client CA without client auth",
-            yaml: "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_ca_file: ca.pem\n", code: .conflict, line: 4,
+            yaml: "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_ca_file: ca.pem\n", code: .conflict,
+            line: 4,
             message: "Client CA's have been configured without a Client Auth Policy"),
         InvalidCase(
             name: "verifying client auth without client CA",
@@ -187,7 +202,8 @@ struct WebConfigurationTests {
             code: .missingValue, line: 4, message: "needs client_ca_file"),
         InvalidCase(
             name: "client_allowed_sans without client certificates",
-            yaml: "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_allowed_sans: [a.example]\n", code: .conflict,
+            yaml: "tls_server_config:\n  cert_file: c\n  key_file: k\n  client_allowed_sans: [a.example]\n",
+            code: .conflict,
             line: 4, message: "client_allowed_sans needs a client_auth_type"),
         InvalidCase(
             name: "header outside the allow-list", yaml: "http_server_config:\n  headers:\n    X-Powered-By: swift\n",
@@ -206,19 +222,24 @@ struct WebConfigurationTests {
             name: "plain-text password instead of a bcrypt hash", yaml: "basic_auth_users:\n  alice: hunter2\n",
             code: .invalidValue, line: 2, message: "basic_auth_users.alice: not a bcrypt hash"),
         InvalidCase(
-            name: "user name with a colon", yaml: "basic_auth_users:\n  \"al:ice\": \(hash)\n", code: .invalidValue, line: 2,
+            name: "user name with a colon", yaml: "basic_auth_users:\n  \"al:ice\": \(hash)\n", code: .invalidValue,
+            line: 2,
             message: "contains ':'"),
         InvalidCase(
             name: "both TLS sections",
             yaml:
-                "tls_server_config:\n  cert_file: c\n  key_file: k\nspiffe_tls_config:\n  allowed_trust_domains: [example.org]\n",
+                "tls_server_config:\n  cert_file: c\n  key_file: k\n"
+                + "spiffe_tls_config:\n  allowed_trust_domains: [example.org]\n",
             code: .conflict, line: 2, message: "tls_server_config and spiffe_tls_config cannot both be set"),
         InvalidCase(
-            name: "spiffe_tls_config allowing nobody", yaml: "spiffe_tls_config:\n  source: workload_api\n", code: .missingValue,
+            name: "spiffe_tls_config allowing nobody", yaml: "spiffe_tls_config:\n  source: workload_api\n",
+            code: .missingValue,
             line: 2, message: "needs allowed_spiffe_ids or allowed_trust_domains"),
         InvalidCase(
             name: "malformed allowed SPIFFE ID",
-            yaml: "spiffe_tls_config:\n  allowed_spiffe_ids:\n    - spiffe://example.org/ok\n    - https://example.org/x\n",
+            yaml:
+                "spiffe_tls_config:\n  allowed_spiffe_ids:\n    - spiffe://example.org/ok\n"
+                + "    - https://example.org/x\n",
             code: .invalidValue, line: 4, message: "\"https://example.org/x\" is not a SPIFFE ID"),
         InvalidCase(
             name: "trust domain ID among allowed SPIFFE IDs",
@@ -229,11 +250,13 @@ struct WebConfigurationTests {
             code: .invalidValue, line: 2, message: "\"Example.ORG\" is not a trust domain"),
         InvalidCase(
             name: "unknown key in spiffe_tls_config",
-            yaml: "spiffe_tls_config:\n  allowed_trust_domains: [example.org]\n  allowed_ids: []\n", code: .unknownKey, line: 3,
+            yaml: "spiffe_tls_config:\n  allowed_trust_domains: [example.org]\n  allowed_ids: []\n", code: .unknownKey,
+            line: 3,
             message: "unknown key \"allowed_ids\" in spiffe_tls_config"),
         InvalidCase(
             name: "spiffe_tls_config below TLS 1.2",
-            yaml: "spiffe_tls_config:\n  allowed_trust_domains: [example.org]\n  min_version: TLS11\n", code: .invalidValue,
+            yaml: "spiffe_tls_config:\n  allowed_trust_domains: [example.org]\n  min_version: TLS11\n",
+            code: .invalidValue,
             line: 3, message: "must be TLS12 or TLS13"),
     ]
 
@@ -265,7 +288,9 @@ struct WebConfigurationTests {
             let error = #expect(throws: WebConfigurationError.self) { try WebConfiguration.load(path: path) }
             #expect(error?.description.hasPrefix("\(path):2:") == true, "\(String(describing: error))")
 
-            let missing = #expect(throws: WebConfigurationError.self) { try WebConfiguration.load(path: directory + "/absent.yml") }
+            let missing = #expect(throws: WebConfigurationError.self) {
+                try WebConfiguration.load(path: directory + "/absent.yml")
+            }
             #expect(missing?.code == .unreadable)
             #expect(missing?.description.contains("absent.yml") == true)
         }
@@ -278,7 +303,10 @@ struct WebConfigurationTests {
             let (cert, key) = try writeCredentials(try ca.server(), directory: directory, name: "server")
             let other = try writeCredentials(try ca.server(), directory: directory, name: "other")
             let cases: [(TLSServerConfiguration, String)] = [
-                (TLSServerConfiguration(certFile: directory + "/absent.pem", keyFile: key), "cert_file \(directory)/absent.pem"),
+                (
+                    TLSServerConfiguration(certFile: directory + "/absent.pem", keyFile: key),
+                    "cert_file \(directory)/absent.pem"
+                ),
                 (TLSServerConfiguration(certFile: key, keyFile: key), "holds no CERTIFICATE block"),
                 (TLSServerConfiguration(certFile: cert, keyFile: cert), "key_file"),
                 // A key that is not the certificate's.
@@ -310,7 +338,9 @@ struct WebConfigurationTests {
         let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("docs/web-configuration.md")
         let text = try String(contentsOf: docs, encoding: .utf8)
-        let blocks = text.components(separatedBy: "```yaml\n").dropFirst().compactMap { $0.components(separatedBy: "```").first }
+        let blocks = text.components(separatedBy: "```yaml\n").dropFirst().compactMap {
+            $0.components(separatedBy: "```").first
+        }
         let webBlocks = blocks.filter { block in
             ["tls_server_config:", "spiffe_tls_config:", "basic_auth_users:"].contains { block.hasPrefix($0) }
         }

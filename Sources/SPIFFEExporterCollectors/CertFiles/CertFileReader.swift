@@ -1,12 +1,13 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import Foundation
 import SPIFFEExporterCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Reads certificate files defensively: symlinks are followed (spiffe-helper directories and
 /// Kubernetes `..data` volumes use them legitimately) but a loop ends in ELOOP (`symlink_loop`);
@@ -38,7 +39,9 @@ public enum CertFileReader {
 
     /// The whole content of a regular file of at most `maxSize` bytes, with its stamp as `fstat`
     /// saw it before reading. A file that grows past `maxSize` while being read is refused too.
-    public static func read(_ path: String, maxSize: Int) -> Result<(stamp: FileStamp, bytes: [UInt8]), CertFileLoadReason> {
+    public static func read(
+        _ path: String, maxSize: Int
+    ) -> Result<(stamp: FileStamp, bytes: [UInt8]), CertFileLoadReason> {
         let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
         guard fd >= 0 else { return .failure(CertFileLoadReason.classify(errno: errno)) }
         defer { close(fd) }

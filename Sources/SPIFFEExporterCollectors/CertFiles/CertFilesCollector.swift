@@ -180,9 +180,12 @@ public struct CertFilesCollector: Service {
         trigger.yield()
     }
 
-    private func rescanLoop(_ configuration: CertFilesSourceConfiguration, trigger: AsyncStream<Void>.Continuation) async {
+    private func rescanLoop(
+        _ configuration: CertFilesSourceConfiguration, trigger: AsyncStream<Void>.Continuation
+    ) async {
         while !Task.isCancelled {
-            let jitter = settings.refreshJitter > 0 ? Double.random(in: -settings.refreshJitter...settings.refreshJitter) : 0
+            let jitter =
+                settings.refreshJitter > 0 ? Double.random(in: -settings.refreshJitter...settings.refreshJitter) : 0
             let seconds = configuration.refreshInterval * (1 + jitter)
             do { try await Task.sleep(for: .milliseconds(Int(seconds * 1000))) } catch { return }
             trigger.yield()
@@ -217,7 +220,8 @@ public struct CertFilesCollector: Service {
         // Watch first, then read: a write after the watch is in place cannot go unnoticed.
         let watches = await Self.offload { Self.directoryWatches(path: path, files: files) }
         updateWatches(index: index, source: source, watches, watcher: watcher)
-        let io = await Self.offload { () -> (ChangeDetector<[UInt8]>, [FileInput], [FileFingerprint], [String: WatchFilter]) in
+        let io = await Self.offload {
+            () -> (ChangeDetector<[UInt8]>, [FileInput], [FileFingerprint], [String: WatchFilter]) in
             var detector = detector
             var inputs: [FileInput] = []
             var fingerprints: [FileFingerprint] = []
@@ -252,7 +256,8 @@ public struct CertFilesCollector: Service {
                 Self.inputs(io.1, files: files), names: files, previousSPIFFEID: runtime.previousSPIFFEID, now: now)
             runtime.evaluated = (fingerprint, evaluation)
         }
-        let decision = runtime.gate.evaluate(problems: evaluation.reasons, fingerprint: fingerprint, now: Self.monotonicNow())
+        let decision = runtime.gate.evaluate(
+            problems: evaluation.reasons, fingerprint: fingerprint, now: Self.monotonicNow())
         if case .hold(let retryAt) = decision {
             updateStatistics(source) { s in
                 s.evaluations += 1
@@ -300,7 +305,9 @@ public struct CertFilesCollector: Service {
         let svid = cursor.next() ?? missing
         let key = files.key.map { _ in cursor.next() ?? missing }
         let bundle = files.bundle.map { _ in cursor.next() ?? missing }
-        let federated = files.federatedBundles.map { file in (trustDomain: file.trustDomain, input: cursor.next() ?? missing) }
+        let federated = files.federatedBundles.map { file in
+            (trustDomain: file.trustDomain, input: cursor.next() ?? missing)
+        }
         let jwt = files.jwtSVIDs.map { _ in cursor.next() ?? missing }
         let jwtBundle = files.jwtBundle.map { _ in cursor.next() ?? missing }
         return SPIFFEHelperInputs(
@@ -361,12 +368,15 @@ public struct CertFilesCollector: Service {
         let added = updateWatches(index: index, source: source, watches, watcher: watcher)
         let recheck: TimeInterval? = added.isEmpty ? nil : 0
         let files = walk.files
-        let io = await Self.offload { () -> (ChangeDetector<Result<CertificateFileSummary, CertFileLoadReason>>, [String: Read]) in
+        let io = await Self.offload {
+            () -> (ChangeDetector<Result<CertificateFileSummary, CertFileLoadReason>>, [String: Read]) in
             var detector = detector
             var reads: [String: Read] = [:]
             reads.reserveCapacity(files.count)
             for path in files {
-                switch Self.readCached(path, detector: &detector, maxSize: maxSize, transform: CertificateFileSummary.parse) {
+                switch Self.readCached(
+                    path, detector: &detector, maxSize: maxSize, transform: CertificateFileSummary.parse)
+                {
                 case .success(let (payload, digest)): reads[path] = (payload, .content(digest))
                 case .failure(let reason): reads[path] = (.failure(reason), .failed(reason))
                 }
@@ -382,12 +392,17 @@ public struct CertFilesCollector: Service {
         var published = runtime.published
         var publishedFingerprints = runtime.publishedFingerprints
         var reported: [String: CertFileLoadReason] = [:]
+        // Reported files being re-read stay "reported" for the logs, so a file that stays broken
+        // across rewrites is logged once, not at every rewrite.
+        var stillReported: [String: CertFileLoadReason] = [:]
         var retryAt: Date?
         var holds = 0
         for (path, read) in reads {
             var problems: Set<CertFileLoadReason> = []
             if case .failure(let reason) = read.payload { problems.insert(reason) }
-            var gate = runtime.gates[path] ?? SettleGate(settleDelay: configuration.settleDelay, maxSettle: configuration.maxSettle)
+            var gate =
+                runtime.gates[path]
+                ?? SettleGate(settleDelay: configuration.settleDelay, maxSettle: configuration.maxSettle)
             switch gate.evaluate(problems: problems, fingerprint: read.fingerprint, now: monotonic) {
             case .publish:
                 if case .success(let summary) = read.payload { published[path] = summary }
@@ -400,6 +415,7 @@ public struct CertFilesCollector: Service {
                 // Keep what was exported for this file until it settles.
                 holds += 1
                 retryAt = min(retryAt ?? at, at)
+                if let previous = runtime.reported[path] { stillReported[path] = previous }
             }
             runtime.gates[path] = gate
         }
@@ -430,7 +446,7 @@ public struct CertFilesCollector: Service {
                     "problems": "\(sample.map { "\($0.key)=\($0.value.rawValue)" }.joined(separator: ","))",
                 ])
         }
-        runtime.reported = reported
+        runtime.reported = reported.merging(stillReported) { current, _ in current }
         updateStatistics(source) { s in s.holds += holds }
         recordLoad(source: source, problems: reported, started: started, now: now)
         let settle = retryAt.map { $0.timeIntervalSince(Self.monotonicNow()) }
@@ -439,7 +455,9 @@ public struct CertFilesCollector: Service {
 
     // MARK: Shared steps
 
-    private func recordLoad(source: String, problems: [String: CertFileLoadReason], started: ContinuousClock.Instant, now: Date) {
+    private func recordLoad(
+        source: String, problems: [String: CertFileLoadReason], started: ContinuousClock.Instant, now: Date
+    ) {
         let elapsed = ContinuousClock.now - started
         registry.observe(
             MetricCatalog.certFileLoadDuration, [source],
@@ -530,7 +548,8 @@ public struct CertFilesCollector: Service {
     static func monotonicNow() -> Date {
         let elapsed = ContinuousClock.now - epoch
         return Date(
-            timeIntervalSinceReferenceDate: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            timeIntervalSinceReferenceDate: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds)
+                / 1e18)
     }
 
     static func describe(_ problems: [String: CertFileLoadReason]) -> String {

@@ -1,11 +1,12 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import SPIFFEExporterCore
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
+#endif
 
 /// Expands ``GlobPattern``s on the file system with `opendir`/`readdir`, pruning directories that
 /// cannot hold a match. Symlinked directories are followed, but each directory (device, inode) is

@@ -71,7 +71,8 @@ public final class DemoTLSServer: Service, Sendable {
         private let loaded = Mutex<Loaded?>(nil)
 
         init(
-            reloads: Bool, identity: @escaping @Sendable () -> Identity?, clientRootsPEM: @escaping @Sendable () -> String,
+            reloads: Bool, identity: @escaping @Sendable () -> Identity?,
+            clientRootsPEM: @escaping @Sendable () -> String,
             logger: Logger
         ) {
             self.reloads = reloads
@@ -91,7 +92,9 @@ public final class DemoTLSServer: Service, Sendable {
             let fingerprint = identity.chainPEM + identity.keyPEM + roots
             if let previous, previous.fingerprint == fingerprint { return previous.context }
             var configuration = TLSConfiguration.makeServerConfiguration(
-                certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(identity.chainPEM.utf8)).map { .certificate($0) },
+                certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(identity.chainPEM.utf8)).map {
+                    .certificate($0)
+                },
                 privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(identity.keyPEM.utf8), format: .pem)))
             configuration.certificateVerification = .noHostnameVerification
             configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(roots.utf8)))

@@ -34,7 +34,8 @@ public struct ProbeCollector: Service {
         self.contributor = ProbeResultsContributor()
         self.prober = TLSProber(group: eventLoopGroup, clock: clock)
         for target in configuration.targets {
-            registry.preZero(MetricCatalog.probeFailures, ProbeFailureReason.allCases.map { [target.name, $0.rawValue] })
+            registry.preZero(
+                MetricCatalog.probeFailures, ProbeFailureReason.allCases.map { [target.name, $0.rawValue] })
         }
     }
 

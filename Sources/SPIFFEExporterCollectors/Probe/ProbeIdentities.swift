@@ -44,7 +44,10 @@ public struct StoreProbeIdentities: ProbeIdentitySource {
     public let clientSource: String
     public let bundleSources: [String]
 
-    public init(store: IdentityStore, clientSource: String = ProbeConfiguration.defaultClientSource, bundleSources: [String]? = nil) {
+    public init(
+        store: IdentityStore, clientSource: String = ProbeConfiguration.defaultClientSource,
+        bundleSources: [String]? = nil
+    ) {
         self.store = store
         self.clientSource = clientSource
         var sources = [clientSource]
@@ -55,7 +58,9 @@ public struct StoreProbeIdentities: ProbeIdentitySource {
     public func clientSVID() -> ClientSVID? {
         for entry in store.entries(source: clientSource) {
             let material = entry.material
-            guard let leaf = material.leaf, let key = material.privateKey, key.publicKey == leaf.publicKey else { continue }
+            guard let leaf = material.leaf, let key = material.privateKey, key.publicKey == leaf.publicKey else {
+                continue
+            }
             return ClientSVID(spiffeID: entry.report.spiffeID, chain: [leaf] + material.intermediates, privateKey: key)
         }
         return nil
@@ -65,7 +70,9 @@ public struct StoreProbeIdentities: ProbeIdentitySource {
         for source in bundleSources {
             for entry in store.entries(source: source) {
                 if let bundle = entry.bundles.byTrustDomain[trustDomain], !bundle.certificates.isEmpty { return bundle }
-                if let own = entry.bundles.own, !own.certificates.isEmpty, Self.speaksFor(own, trustDomain, entry.report) {
+                if let own = entry.bundles.own, !own.certificates.isEmpty,
+                    Self.speaksFor(own, trustDomain, entry.report)
+                {
                     return own
                 }
             }

@@ -113,7 +113,8 @@ struct TLSProber: Sendable {
         // the handshake (TLS 1.2) or right after it (TLS 1.3, client certificate checked last).
         if s.verdict != nil, let alert = s.errors.first(where: isPeerAlert(_:)) {
             if presentsClientSVID {
-                return Outcome(failure: .handshakeFailed, served: served, detail: "server rejected the client SVID: \(alert)")
+                return Outcome(
+                    failure: .handshakeFailed, served: served, detail: "server rejected the client SVID: \(alert)")
             }
             return Outcome(
                 failure: .noClientSVID, served: served,

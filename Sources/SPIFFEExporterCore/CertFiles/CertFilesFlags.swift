@@ -8,12 +8,16 @@ public enum CertFilesFlags {
         guard let first = name.unicodeScalars.first, name.utf8.count <= 128 else { return false }
         guard first.properties.isAlphabetic, first.isASCII else { return false }
         return name.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_-.".unicodeScalars.contains(scalar))
+            scalar.isASCII
+                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                    || "_-.".unicodeScalars.contains(scalar))
         }
     }
 
     /// `NAME=PATH` (`--collector.cert-files.dir`). The name ends at the first `=`.
-    public static func parseNamedPath(_ text: String) throws(CertFilesConfigurationError) -> (name: String, path: String) {
+    public static func parseNamedPath(
+        _ text: String
+    ) throws(CertFilesConfigurationError) -> (name: String, path: String) {
         guard let equals = text.firstIndex(of: "=") else { throw .missingName(text) }
         let name = String(text[..<equals])
         let path = String(text[text.index(after: equals)...])

@@ -68,7 +68,8 @@ public struct ChangeDetector<Payload: Sendable>: Sendable {
     public func digest(_ path: String) -> ContentDigest? { entries[path]?.digest }
 
     /// Records what was read. `readAt` is the wall-clock time just before the read started.
-    public mutating func record(_ path: String, stamp: FileStamp, digest: ContentDigest, payload: Payload, readAt: Date) {
+    public mutating func record(_ path: String, stamp: FileStamp, digest: ContentDigest, payload: Payload, readAt: Date)
+    {
         let trusted = stamp.modifiedDate < readAt.addingTimeInterval(-Self.racyWindow)
         entries[path] = Entry(stamp: stamp, digest: digest, payload: payload, trusted: trusted)
     }

@@ -43,7 +43,9 @@ public struct SPIFFEHelperInputs: Sendable, Hashable {
     public static func == (a: Self, b: Self) -> Bool {
         a.svid == b.svid && a.key == b.key && a.bundle == b.bundle && a.jwtSVIDs == b.jwtSVIDs
             && a.jwtBundle == b.jwtBundle && a.federatedBundles.count == b.federatedBundles.count
-            && zip(a.federatedBundles, b.federatedBundles).allSatisfy { $0.trustDomain == $1.trustDomain && $0.input == $1.input }
+            && zip(a.federatedBundles, b.federatedBundles).allSatisfy {
+                $0.trustDomain == $1.trustDomain && $0.input == $1.input
+            }
     }
 
     public func hash(into hasher: inout Hasher) {

@@ -25,7 +25,9 @@ public struct ProbeConfiguration: Sendable, Hashable {
 
     /// Decodes flag values: targets as `NAME=host:port[,spiffe_id=...][,sni=...]`, durations as
     /// `30s`, `500ms`, `1m`. The timeout may not exceed the interval (probes never overlap).
-    public static func parse(targets: [String], interval: String, timeout: String) throws(ProbeConfigurationError)
+    public static func parse(
+        targets: [String], interval: String, timeout: String
+    ) throws(ProbeConfigurationError)
         -> ProbeConfiguration
     {
         let parsedTargets = try ProbeTarget.parseAll(targets)

@@ -85,7 +85,8 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
         guard first.isASCII, first.properties.isAlphabetic else { return false }
         return name.unicodeScalars.allSatisfy { scalar in
             scalar.isASCII
-                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_-.".unicodeScalars.contains(scalar))
+                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                    || "_-.".unicodeScalars.contains(scalar))
         }
     }
 
@@ -106,7 +107,8 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
             // An unbracketed IPv6 literal would be ambiguous.
             guard !host.contains(":"), isValidHost(String(host)) else { throw .init(.invalidAddress, whole) }
         }
-        guard !portText.isEmpty, portText.allSatisfy(\.isASCIIDigit), let port = Int(portText), (1...65535).contains(port)
+        guard !portText.isEmpty, portText.allSatisfy(\.isASCIIDigit), let port = Int(portText),
+            (1...65535).contains(port)
         else { throw .init(.invalidPort, whole) }
         return (String(host), port)
     }
@@ -114,7 +116,9 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
     static func isValidHost(_ host: String) -> Bool {
         guard !host.isEmpty, host.utf8.count <= 253 else { return false }
         return host.unicodeScalars.allSatisfy { scalar in
-            scalar.isASCII && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "-._".unicodeScalars.contains(scalar))
+            scalar.isASCII
+                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                    || "-._".unicodeScalars.contains(scalar))
         }
     }
 

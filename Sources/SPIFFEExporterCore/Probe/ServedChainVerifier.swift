@@ -47,7 +47,8 @@ public enum ServedChainVerifier {
         }
         let facts = CertificateFacts(leaf)
         guard facts.uriSANs.count == 1, let id = try? SPIFFEID(parsing: facts.uriSANs[0]), !id.isTrustDomainID else {
-            return Verdict(failure: .untrusted, detail: "the leaf is not an X.509-SVID (needs exactly one SPIFFE ID URI SAN)")
+            return Verdict(
+                failure: .untrusted, detail: "the leaf is not an X.509-SVID (needs exactly one SPIFFE ID URI SAN)")
         }
         let spiffeID = facts.uriSANs[0]
         guard !facts.isCA else {
