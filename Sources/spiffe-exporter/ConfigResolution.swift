@@ -4,6 +4,7 @@ import Logging
 import SPIFFEExporterCollectors
 import SPIFFEExporterConfig
 import SPIFFEExporterCore
+import SPIFFEExporterHTTP
 
 /// The process's own command-line arguments, to tell an explicitly given flag from its default
 /// (flag > env > file > default) and to re-parse option groups with file values first.
@@ -140,5 +141,12 @@ struct ResolvedSettings {
         _ = try plan(store: IdentityStore(), registry: MetricsRegistry(), logger: quiet)
         _ = try options.httpConfiguration()
         _ = try options.makeLogger()
+        if let webConfigFile = options.webConfigFile {
+            do {
+                _ = try WebSecurity(file: webConfigFile, logger: quiet)
+            } catch {
+                throw ValidationError("--web.config.file: \(error)")
+            }
+        }
     }
 }

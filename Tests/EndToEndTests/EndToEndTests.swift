@@ -124,7 +124,6 @@ struct EndToEndTests {
         var arguments: [String]
         /// What the error must name so the operator knows what to fix.
         var mentions: [String]
-        var knownIssue: String?
         var testDescription: String { arguments.joined(separator: " ") }
     }
 
@@ -153,14 +152,6 @@ struct EndToEndTests {
             #expect(errors.contains("Error:"), "\(exporter.transcript)")
             for text in flag.mentions {
                 #expect(errors.contains(text), "the error does not mention \(text): \(errors)")
-            }
-            if let flagName = flag.knownIssue {
-                // Intermittent so a fix does not fail this test; drop the wrapper once the flag is named.
-                withKnownIssue(
-                    "the error says \"Workload API address\" but does not name \(flagName)", isIntermittent: true
-                ) {
-                    #expect(errors.contains(flagName), "\(errors)")
-                }
             }
             // Nothing was served.
             #expect(!errors.contains("msg=listening"))

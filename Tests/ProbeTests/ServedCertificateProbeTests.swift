@@ -213,6 +213,9 @@ struct ServedCertificateProbeTests {
                     #expect(
                         scrape.value("spiffe_probe_failures_total", ["target": "mtls", "reason": "no_client_svid"]) == 1
                     )
+                    // The server's own SVID was seen and checked before it refused the connection.
+                    #expect(
+                        scrape.value("spiffe_served_svid_current", ["target": "mtls", "spiffe_id": serverID]) == 1)
                 }
                 #expect(server.acceptedClientIDs == [exporterID])
             }

@@ -40,7 +40,11 @@ public struct ProbeCollector: Service {
     }
 
     public func run() async throws {
-        guard !configuration.targets.isEmpty else { return }
+        guard !configuration.targets.isEmpty else {
+            // A service that returns early would end the whole ServiceGroup.
+            try? await gracefulShutdown()
+            return
+        }
         logger.info(
             "starting served-certificate probe",
             metadata: [
