@@ -177,6 +177,11 @@ public final class IdentityStore: Sendable {
         }
     }
 
+    /// Forgets the bundles of the bundle stream (it said PermissionDenied): those of the SVIDs remain.
+    public func clearStreamedBundles(source: String) {
+        state.withLock { s in s[source]?.streamedBundles = nil }
+    }
+
     /// Drops a source's identities (e.g. the agent said PermissionDenied: it has none for us).
     public func clearSVIDs(source: String, now: Date = Date()) {
         let changes = renewals.withLock { $0.observe(source: source, present: [:], now: now) }

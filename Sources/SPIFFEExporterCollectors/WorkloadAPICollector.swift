@@ -173,8 +173,6 @@ public struct WorkloadAPICollector: Service {
         var config = HTTP2ClientTransport.Posix.Config.defaults
         // SPIRE drops clients that ping more often than every 5 minutes; leave keepalive off.
         config.connection.keepalive = nil
-        // Many SVIDs plus federated bundles can exceed the 4 MiB default.
-        config.http2.maxFrameSize = 1 << 14
         return try HTTP2ClientTransport.Posix(target: target, transportSecurity: .plaintext, config: config)
     }
 
@@ -215,8 +213,9 @@ public struct WorkloadAPICollector: Service {
                                 X509SVIDRequest(), metadata: Self.securityHeader, options: self.callOptions()
                             ) { response in
                                 for try await message in response.messages {
-                                    await self.handle(message)
+                                    // Load latency is time to the first response, before analysis.
                                     onFirstMessage()
+                                    await self.handle(message)
                                 }
                             }
                         case .fetchX509Bundles:
@@ -224,8 +223,8 @@ public struct WorkloadAPICollector: Service {
                                 X509BundlesRequest(), metadata: Self.securityHeader, options: self.callOptions()
                             ) { response in
                                 for try await message in response.messages {
-                                    self.handle(message)
                                     onFirstMessage()
+                                    self.handle(message)
                                 }
                             }
                         case .fetchJWTBundles:
@@ -233,8 +232,8 @@ public struct WorkloadAPICollector: Service {
                                 JWTBundlesRequest(), metadata: Self.securityHeader, options: self.callOptions()
                             ) { response in
                                 for try await message in response.messages {
-                                    self.handle(message)
                                     onFirstMessage()
+                                    self.handle(message)
                                 }
                             }
                         case .fetchJWTSVID:
@@ -285,6 +284,8 @@ public struct WorkloadAPICollector: Service {
                 // The agent has no identity for us: whatever we held is withdrawn.
                 store.clearSVIDs(source: configuration.source, now: clock())
                 store.markSynced(source: configuration.source)
+            } else if rpc == .fetchX509Bundles {
+                store.clearStreamedBundles(source: configuration.source)
             }
         case .invalidArgument where detail.hasPrefix("Can't deserialize"):
             reason = .malformedResponse

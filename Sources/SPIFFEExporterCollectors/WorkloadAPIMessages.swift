@@ -33,8 +33,11 @@ enum WorkloadAPIMessages {
             malformed.append(contentsOf: material.decodeErrors.map { "svids[\(index)]: \($0)" })
             let own = TrustBundle(trustDomain: nil, der: Array(svid.bundle))
             if let error = own.decodeError { malformed.append("svids[\(index)].bundle: \(error)") }
-            // The own bundle is the SVID's trust domain's: export it under that name.
-            if let domain = (try? SPIFFEID(parsing: svid.spiffeID))?.trustDomain, exported[domain] == nil {
+            // Export the own bundle under the trust domain its CAs claim; only if they claim none,
+            // under the SVID's (the protocol says the two are the same).
+            let claimed = own.claimedTrustDomains
+            let domain = claimed.count == 1 ? claimed.first : (try? SPIFFEID(parsing: svid.spiffeID))?.trustDomain
+            if let domain, exported[domain] == nil {
                 var named = own
                 named.trustDomain = domain
                 exported[domain] = named

@@ -46,7 +46,10 @@ struct DelegatedState: Sendable {
     var issued: [String: Issued] = [:]
     /// Each open stream waits on its own signal and recomputes its message when it fires.
     var subscribers: [UUID: AsyncStream<Void>.Continuation] = [:]
+    var server: GRPCServer<HTTP2ServerTransport.Posix>?
     var serverTask: Task<Void, any Error>?
+    /// Set while stopping: new streams end at once, so the server can stop gracefully.
+    var stopping = false
     var rotationTask: Task<Void, Never>?
     var rotations: [String: Int] = [:]
 }
@@ -112,6 +115,7 @@ extension WorkloadAPISimulator {
     /// the delegated workloads' SVIDs.
     func startDelegated() async throws {
         let path = configuration.adminSocketPath
+        state.withLock { $0.delegated.stopping = false }
         if let path {
             try? FileManager.default.removeItem(atPath: path)
             let server = GRPCServer(
@@ -119,26 +123,52 @@ extension WorkloadAPISimulator {
                 services: [DelegatedIdentityService(simulator: self)]
             )
             let task = Task { try await server.serve() }
-            state.withLock { $0.delegated.serverTask = task }
+            state.withLock { s in
+                s.delegated.server = server
+                s.delegated.serverTask = task
+            }
             _ = try await server.listeningAddress
         }
         scheduleDelegatedRotation()
     }
 
-    /// Stops like a killed agent: streams end, the server stops, the admin socket disappears.
+    /// Stops like a killed agent, as seen by clients: the admin socket disappears and every
+    /// stream ends. The server itself stops gracefully rather than by cancellation: a connection
+    /// accepted while a GRPCServer is being cancelled traps in NIO (apple/swift-nio#3481), and
+    /// unlinking the socket first keeps new ones from arriving at all.
     func stopDelegated() async {
-        let (server, rotation) = state.withLock { s in
-            let result = (s.delegated.serverTask, s.delegated.rotationTask)
+        if let path = configuration.adminSocketPath {
+            try? FileManager.default.removeItem(atPath: path)
+        }
+        let (server, task, rotation) = state.withLock { s in
+            let result = (s.delegated.server, s.delegated.serverTask, s.delegated.rotationTask)
+            s.delegated.server = nil
             s.delegated.serverTask = nil
             s.delegated.rotationTask = nil
+            s.delegated.stopping = true
             for c in s.delegated.subscribers.values { c.finish() }
             return result
         }
         rotation?.cancel()
-        server?.cancel()
-        _ = try? await server?.value
-        if let path = configuration.adminSocketPath, server != nil {
-            try? FileManager.default.removeItem(atPath: path)
+        guard let server, let task else { return }
+        server.beginGracefulShutdown()
+        let stopped = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                _ = try? await task.value
+                return true
+            }
+            group.addTask {
+                // A handler that does not end in time is cancelled after all.
+                do { try await Task.sleep(for: .seconds(2)) } catch { return true }
+                return false
+            }
+            let first = await group.next() ?? true
+            group.cancelAll()
+            return first
+        }
+        if !stopped {
+            task.cancel()
+            _ = try? await task.value
         }
     }
 
@@ -207,6 +237,10 @@ extension WorkloadAPISimulator {
         let id = UUID()
         let (stream, continuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         state.withLock { s in
+            if s.delegated.stopping {
+                continuation.finish()
+                return
+            }
             s.delegated.subscribers[id] = continuation
             s.statistics.openStreams += 1
         }

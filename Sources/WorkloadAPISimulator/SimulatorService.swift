@@ -66,6 +66,11 @@ struct SimulatorService: SpiffeWorkloadAPI.ServiceProtocol {
                 throw RPCError(code: .unavailable, message: "stream dropped by simulator")
             }
             for await update in updates where update != last {
+                switch simulator.currentFault {
+                case .noIdentity: throw RPCError(code: .permissionDenied, message: "no identity issued")
+                case .unavailable: throw RPCError(code: .unavailable, message: "agent is shutting down")
+                default: break
+                }
                 // SPIRE deduplicates bundle streams: send only what changed.
                 last = update
                 try await writer.write(update)

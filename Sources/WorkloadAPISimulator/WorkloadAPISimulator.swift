@@ -36,6 +36,7 @@ public final class WorkloadAPISimulator: Sendable {
         var jwtCache: [String: [String: (token: String, issuedAt: Date, expiresAt: Date)]] = [:]
         var statistics = Statistics()
         var serverTask: Task<Void, any Error>?
+        var server: GRPCServer<HTTP2ServerTransport.Posix>?
         var rotationTask: Task<Void, Never>?
         /// The Delegated Identity API's workloads, subscribers and admin server.
         var delegated = DelegatedState()
@@ -48,17 +49,17 @@ public final class WorkloadAPISimulator: Sendable {
         self.clock = clock
         let now = clock()
         let ca = try SVIDFactory.rootCA(
-            trustDomain: configuration.trustDomain, notBefore: now.addingTimeInterval(-60),
+            trustDomain: configuration.trustDomain, notBefore: now.addingTimeInterval(-Self.caBackdating),
             notAfter: now.addingTimeInterval(configuration.caTTL))
         let issuer =
             configuration.useIntermediate
             ? try SVIDFactory.intermediateCA(
-                issuer: ca, notBefore: now.addingTimeInterval(-60), notAfter: now.addingTimeInterval(configuration.caTTL))
+                issuer: ca, notBefore: now.addingTimeInterval(-Self.caBackdating), notAfter: now.addingTimeInterval(configuration.caTTL))
             : ca
         var federated: [String: IssuedCA] = [:]
         for domain in configuration.federatedTrustDomains {
             federated[domain] = try SVIDFactory.rootCA(
-                trustDomain: domain, notBefore: now.addingTimeInterval(-60), notAfter: now.addingTimeInterval(configuration.caTTL))
+                trustDomain: domain, notBefore: now.addingTimeInterval(-Self.caBackdating), notAfter: now.addingTimeInterval(configuration.caTTL))
         }
         var initial = State(configuration: configuration, ca: ca, issuer: issuer)
         initial.bundleRoots = [ca]
@@ -88,7 +89,10 @@ public final class WorkloadAPISimulator: Sendable {
             services: [SimulatorService(simulator: self), HealthService(simulator: self)]
         )
         let task = Task { try await server.serve() }
-        state.withLock { $0.serverTask = task }
+        state.withLock { s in
+            s.serverTask = task
+            s.server = server
+        }
         // Wait until the socket accepts connections so callers can connect right away.
         _ = try await server.listeningAddress
         _ = chmod(path, 0o777)
@@ -96,11 +100,14 @@ public final class WorkloadAPISimulator: Sendable {
         try await startDelegated()
     }
 
-    /// Stops abruptly, like a killed agent: open streams break, the socket file disappears.
+    /// Stops like a killed agent: open streams end, the socket file disappears. The server is shut
+    /// down gracefully first: cancelling it while a connection is being set up can trap in NIO
+    /// (apple/swift-nio#3481); a handler that does not end within 2 s is cancelled after all.
     public func stop() async {
         await stopDelegated()
-        let (server, rotation) = state.withLock { s in
-            let result = (s.serverTask, s.rotationTask)
+        let (server, task, rotation) = state.withLock { s in
+            let result = (s.server, s.serverTask, s.rotationTask)
+            s.server = nil
             s.serverTask = nil
             s.rotationTask = nil
             for c in s.svidSubscribers.values { c.finish() }
@@ -109,9 +116,26 @@ public final class WorkloadAPISimulator: Sendable {
             return result
         }
         rotation?.cancel()
-        server?.cancel()
-        _ = try? await server?.value
         try? FileManager.default.removeItem(atPath: configuration.socketPath)
+        guard let server, let task else { return }
+        server.beginGracefulShutdown()
+        let stopped = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                _ = try? await task.value
+                return true
+            }
+            group.addTask {
+                do { try await Task.sleep(for: .seconds(2)) } catch { return true }
+                return false
+            }
+            let first = await group.next() ?? true
+            group.cancelAll()
+            return first
+        }
+        if !stopped {
+            task.cancel()
+            _ = try? await task.value
+        }
     }
 
     // MARK: Control
@@ -134,7 +158,7 @@ public final class WorkloadAPISimulator: Sendable {
         let now = clock()
         let ttl = configuration.caTTL
         let next = try SVIDFactory.rootCA(
-            trustDomain: configuration.trustDomain, notBefore: now.addingTimeInterval(-60), notAfter: now.addingTimeInterval(ttl))
+            trustDomain: configuration.trustDomain, notBefore: now.addingTimeInterval(-Self.caBackdating), notAfter: now.addingTimeInterval(ttl))
         state.withLock { $0.bundleRoots.append(next) }
         broadcast()
     }
@@ -218,7 +242,13 @@ public final class WorkloadAPISimulator: Sendable {
 
     /// SPIRE backdates notBefore by 10 s against clock skew; very short test TTLs get a
     /// proportionally shorter cushion so the lifetime stays close to the TTL.
-    static func backdating(ttl: TimeInterval) -> TimeInterval { min(10, ttl / 10) }
+    /// CAs start a day in the past, so an SVID backdated by a fault scenario (expired SVID) still
+    /// chains within its issuer's validity and shows only the problem being simulated.
+    static let caBackdating: TimeInterval = 86400
+
+    /// At least 1 s: certificate times have one-second resolution, and a cushion rounded to zero
+    /// could make a fresh SVID briefly not yet valid.
+    static func backdating(ttl: TimeInterval) -> TimeInterval { max(1, min(10, ttl / 10)) }
 
     private func scheduleRotation() {
         let task = Task { [weak self] in

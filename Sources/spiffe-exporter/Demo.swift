@@ -79,6 +79,7 @@ struct Demo: AsyncParsableCommand {
             }
         } catch {
             await simulator.stop()
+            try? FileManager.default.removeItem(at: directory)
             throw error
         }
         await simulator.stop()
