@@ -279,6 +279,7 @@ public struct CertFilesCollector: Service {
             } else {
                 store.replaceSVIDs(source: source, entries: [], bundles: evaluation.bundles)
             }
+            publishJWTSVIDs(source: source, inputs: Self.inputs(io.1, files: files), now: now)
             registry.set(MetricCatalog.certFileLastChange, [source], to: now.timeIntervalSince1970)
             runtime.published = fingerprint
             if evaluation.problems.isEmpty {
@@ -296,6 +297,27 @@ public struct CertFilesCollector: Service {
         }
         recordLoad(source: source, problems: evaluation.problems, started: started, now: now)
         return recheck
+    }
+
+    /// JWT-SVID files go through the same JWT-SVID families as the Workload API path; the audience
+    /// label is the token's own `aud`. Tokens are kept only in the store's private state.
+    func publishJWTSVIDs(source: String, inputs: SPIFFEHelperInputs, now: Date) {
+        guard !inputs.jwtSVIDs.isEmpty else { return }
+        let bundles = inputs.jwtBundle?.bytes.map(SPIFFEHelperJWT.bundles) ?? [:]
+        store.replaceJWTBundles(source: source, bundles: bundles)
+        var byAudience: [String: [IdentityStore.JWTEntry]] = [:]
+        for input in inputs.jwtSVIDs {
+            guard let bytes = input.bytes else { continue }
+            let report = SPIFFEHelperJWT.report(token: bytes, bundles: bundles)
+            let token = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            byAudience[report.audience, default: []].append(
+                IdentityStore.JWTEntry(
+                    token: token, reportedSPIFFEID: "", audiences: report.audience.split(separator: ",").map(String.init),
+                    report: report))
+        }
+        for (audience, entries) in byAudience {
+            store.replaceJWTSVIDs(source: source, audience: audience, entries: entries, now: now)
+        }
     }
 
     static func inputs(_ reads: [FileInput], files: SPIFFEHelperFileNames) -> SPIFFEHelperInputs {
