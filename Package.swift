@@ -13,6 +13,8 @@ let package = Package(
         .executable(name: "spiffe-exporter", targets: ["spiffe-exporter"]),
         .library(name: "SPIFFEExporterCore", targets: ["SPIFFEExporterCore"]),
         .library(name: "WorkloadAPISimulator", targets: ["WorkloadAPISimulator"]),
+        // For the libFuzzer package in Fuzz/ (it depends on this package by path).
+        .library(name: "SPIFFEExporterConfig", targets: ["SPIFFEExporterConfig"]),
     ],
     dependencies: [
         .package(url: "https://github.com/grpc/grpc-swift-2.git", from: "2.4.3"),
@@ -164,6 +166,7 @@ let package = Package(
                 "SPIFFEExporterCollectors",
                 "WorkloadAPISimulator",
                 "SVIDFactory",
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -241,6 +244,25 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Fuzz corpus regression, secrets scan, hostile labels, --web.max-requests, unprivileged user
+        // (docs/reliability.md). Fuzz/Sources/FuzzEntryPoints/FuzzEntryPoints.swift is symlinked in.
+        .testTarget(
+            name: "ReliabilityTests",
+            dependencies: [
+                "SPIFFEExporterCore",
+                "SPIFFEExporterConfig",
+                "SPIFFEExporterCollectors",
+                "SPIFFEExporterHTTP",
+                "WorkloadAPISimulator",
+                "SVIDFactory",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -10,6 +10,7 @@ spiffe-exporter-bench.
 Prints one JSON object on stdout.
 """
 import glob
+import importlib.metadata
 import json
 import os
 import sys
@@ -47,7 +48,6 @@ def bench_load(directory):
 
 
 def bench_render(path, runs):
-    import prometheus_client
     from prometheus_client import CollectorRegistry, generate_latest
     from prometheus_client.parser import text_string_to_metric_families
 
@@ -79,7 +79,7 @@ def bench_render(path, runs):
         "py_render_runs": runs,
         "py_render_p50_ms": pct(50),
         "py_render_p99_ms": pct(99),
-        "py_prometheus_client_version": getattr(prometheus_client, "__version__", "unknown"),
+        "py_prometheus_client_version": importlib.metadata.version("prometheus_client"),
     }
 
 

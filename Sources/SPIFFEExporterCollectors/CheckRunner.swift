@@ -4,11 +4,12 @@ import SPIFFEExporterCore
 
 /// One Workload API fetch by running the real collector until it has synced or failed.
 public enum WorkloadAPICheck {
-    public static func run(address: WorkloadEndpointAddress, timeout: Double, audiences: [[String]], thresholds: CheckThresholds)
-        async -> (identities: [CheckIdentity], failures: [CheckSourceFailure])
-    {
+    /// `store` receives what was fetched, so later checks (served-certificate probes) can use it.
+    public static func run(
+        address: WorkloadEndpointAddress, timeout: Double, audiences: [[String]], thresholds: CheckThresholds,
+        store: IdentityStore = IdentityStore()
+    ) async -> (identities: [CheckIdentity], failures: [CheckSourceFailure]) {
         let source = "workload_api"
-        let store = IdentityStore()
         let registry = MetricsRegistry()
         let configuration = WorkloadAPICollectorConfiguration(
             source: source, address: address, firstResponseTimeout: .milliseconds(Int(timeout * 1000)),
@@ -113,5 +114,57 @@ public enum DirectoryCheck {
         let material = X509SVIDMaterial.fromPEM(certificatePEM: cert, keyPEM: key)
         let report = await X509SVIDAnalyzer.analyze(material, bundles: BundleSet(own: bundle), now: now)
         return ([CheckEvaluator.x509(report, source: name, bundle: bundle, thresholds: thresholds, now: now)], failures)
+    }
+}
+
+/// Probes each TLS target once and compares what it presents with the newest SVID the check
+/// fetched: the `check` row of the served-certificate probe.
+public enum ProbeCheck {
+    public static func run(targets: [ProbeTarget], store: IdentityStore, timeout: Double, thresholds: CheckThresholds) async
+        -> [CheckIdentity]
+    {
+        guard !targets.isEmpty else { return [] }
+        var configuration = ProbeConfiguration(targets: targets)
+        configuration.timeout = timeout
+        let collector = ProbeCollector(
+            configuration: configuration, identities: StoreProbeIdentities(store: store), registry: MetricsRegistry(),
+            logger: Logger(label: "check") { _ in SwiftLogNoOpLogHandler() })
+        var rows: [CheckIdentity] = []
+        for target in targets {
+            let result = await collector.probe(target)
+            let now = Date()
+            let served = result.served
+            var status = CheckStatus.ok
+            var summary: String
+            var problems: [String] = []
+            if let failure = result.failure {
+                status = .critical
+                problems = [failure.rawValue]
+                summary = "probe failed: \(failure.rawValue)" + (result.detail.isEmpty ? "" : " (\(result.detail))")
+            } else {
+                switch result.freshness {
+                case .current: summary = "serves the newest SVID"
+                case .unknown: summary = "served SVID not compared: no newer SVID known for it"
+                case .stale:
+                    status = .warning
+                    summary = "serves a superseded SVID (stale for \(CheckFormatter.duration(result.freshness.staleSeconds(at: now) ?? 0))): reload missed"
+                }
+            }
+            let remaining = served.map { $0.leaf.notAfter.timeIntervalSince(now) }
+            if status == .ok, let remaining, let leaf = served?.leaf {
+                let (timeStatus, timeSummary) = CheckEvaluator.classify(
+                    problems: [], remaining: remaining, lifetime: leaf.lifetime, thresholds: thresholds)
+                if timeStatus > status { (status, summary) = (timeStatus, timeSummary) }
+            }
+            rows.append(
+                CheckIdentity(
+                    source: "probe:" + target.name, kind: "served", spiffeID: served?.spiffeID ?? target.spiffeID ?? "-",
+                    audience: nil, expiresAt: served?.leaf.notAfter, expiresInSeconds: remaining,
+                    lifetimeUsedPercent: served.flatMap { s in
+                        s.leaf.lifetime > 0 ? min(100, max(0, now.timeIntervalSince(s.leaf.notBefore) / s.leaf.lifetime * 100)) : nil
+                    },
+                    problems: problems, bundleCAExpiresAt: nil, status: status, summary: summary))
+        }
+        return rows
     }
 }

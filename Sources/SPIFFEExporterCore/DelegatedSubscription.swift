@@ -51,7 +51,9 @@ public struct DelegatedConfiguration: Hashable, Sendable {
     /// How often /proc is rescanned for process-name subscriptions (and each PID re-checked).
     public var processRescanInterval: Double
 
-    public init(address: WorkloadEndpointAddress, subscriptions: [DelegatedSubscription], processRescanInterval: Double = 30) {
+    public init(
+        address: WorkloadEndpointAddress, subscriptions: [DelegatedSubscription], processRescanInterval: Double = 30
+    ) {
         self.address = address
         self.subscriptions = subscriptions
         self.processRescanInterval = processRescanInterval
@@ -83,7 +85,8 @@ public struct DelegatedConfiguration: Hashable, Sendable {
         else { return false }
         return name.unicodeScalars.allSatisfy { scalar in
             scalar.isASCII
-                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "_-.".unicodeScalars.contains(scalar))
+                && (scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                    || "_-.".unicodeScalars.contains(scalar))
         }
     }
 

@@ -70,7 +70,12 @@ public struct ScrapeBuilder: Sendable {
     public init() {}
 
     public mutating func add(_ descriptor: MetricDescriptor, _ samples: [Sample]) {
-        families[descriptor.name, default: MetricFamily(descriptor)].samples.append(contentsOf: samples)
+        // The first producer of a family hands its array over as is (no per-sample copy).
+        guard families[descriptor.name] != nil else {
+            families[descriptor.name] = MetricFamily(descriptor, samples: samples)
+            return
+        }
+        families[descriptor.name]?.samples.append(contentsOf: samples)
     }
 
     public mutating func add(_ family: MetricFamily) {
@@ -83,7 +88,10 @@ public struct ScrapeBuilder: Sendable {
     }
 
     public func render(_ format: ExpositionFormat) -> [UInt8] {
-        var writer = ExpositionWriter(format: format)
+        // One buffer sized for the whole body up front (~140 bytes a sample with two labels), so a
+        // 10,000-identity scrape does not regrow and copy it a dozen times.
+        let samples = families.values.reduce(0) { $0 + $1.samples.count }
+        var writer = ExpositionWriter(format: format, reserving: max(16 * 1024, samples * 144))
         for name in families.keys.sorted() {
             guard let family = families[name] else { continue }
             writer.write(family)
@@ -114,19 +122,35 @@ public struct ExpositionWriter {
         append(" ")
         append(d.type.rawValue)
         append("\n")
-        let samples = family.samples.sorted(by: Self.sampleOrder)
-        var previous: Sample?
-        for sample in samples {
-            // Two producers must never emit the same series; keep the first rather than emit an
-            // invalid exposition.
-            if let previous, previous.labelValues == sample.labelValues, previous.suffix == sample.suffix,
-                previous.extraLabel?.value == sample.extraLabel?.value
-            {
-                continue
+        let prefix = LabelPrefix(d)
+        family.samples.withUnsafeBufferPointer { samples in
+            // Sort indices, not samples: moving a Sample retains and releases its strings.
+            var order = Array(samples.indices)
+            if !Self.isSorted(samples) {
+                order.sort { Self.sampleOrder(samples[$0], samples[$1]) }
             }
-            previous = sample
-            writeSample(d, sample)
+            var previous: Int?
+            for index in order {
+                // Two producers must never emit the same series; keep the first rather than emit an
+                // invalid exposition.
+                if let previous, Self.sameSeries(samples[previous], samples[index]) { continue }
+                previous = index
+                writeSample(d, prefix, samples[index])
+            }
         }
+    }
+
+    private static func isSorted(_ samples: UnsafeBufferPointer<Sample>) -> Bool {
+        var index = 1
+        while index < samples.count {
+            if sampleOrder(samples[index], samples[index - 1]) { return false }
+            index += 1
+        }
+        return true
+    }
+
+    private static func sameSeries(_ a: Sample, _ b: Sample) -> Bool {
+        a.labelValues == b.labelValues && a.suffix == b.suffix && a.extraLabel?.value == b.extraLabel?.value
     }
 
     public mutating func finish() -> [UInt8] {
@@ -134,7 +158,37 @@ public struct ExpositionWriter {
         return out
     }
 
-    private mutating func writeSample(_ d: MetricDescriptor, _ sample: Sample) {
+    /// A family's constant text, rendered once per scrape: `name{label1="` and `",label2="`….
+    private struct LabelPrefix {
+        var head: [UInt8]
+        var separators: [[UInt8]]
+
+        init(_ d: MetricDescriptor) {
+            head = Array(d.name.utf8)
+            separators = []
+            guard let first = d.labels.first else { return }
+            head += Array("{\(first)=\"".utf8)
+            separators = d.labels.dropFirst().map { Array("\",\($0)=\"".utf8) }
+        }
+    }
+
+    private mutating func writeSample(_ d: MetricDescriptor, _ prefix: LabelPrefix, _ sample: Sample) {
+        // Fast path (every sample but histogram buckets/sums/counts): constant text pre-rendered.
+        if sample.suffix.isEmpty, sample.extraLabel == nil, !d.labels.isEmpty,
+            sample.labelValues.count == d.labels.count
+        {
+            out.append(contentsOf: prefix.head)
+            sample.labelValues.withUnsafeBufferPointer { values in
+                for i in values.indices {
+                    if i > 0 { out.append(contentsOf: prefix.separators[i - 1]) }
+                    appendEscaped(values[i], quotes: true)
+                }
+            }
+            out.append(contentsOf: [UInt8(ascii: "\""), UInt8(ascii: "}"), UInt8(ascii: " ")])
+            appendValue(sample.value)
+            out.append(UInt8(ascii: "\n"))
+            return
+        }
         append(d.name)
         append(sample.suffix)
         let hasLabels = !d.labels.isEmpty || sample.extraLabel != nil
@@ -153,8 +207,35 @@ public struct ExpositionWriter {
             out.append(UInt8(ascii: "}"))
         }
         out.append(UInt8(ascii: " "))
-        append(Self.formatValue(sample.value))
+        appendValue(sample.value)
         out.append(UInt8(ascii: "\n"))
+    }
+
+    /// ``formatValue(_:)`` without a String for the common case, an integral value.
+    private mutating func appendValue(_ v: Double) {
+        guard v.isFinite, v == v.rounded(), abs(v) < 1e15 else {
+            append(Self.formatValue(v))
+            return
+        }
+        var n = Int64(v)
+        if n == 0 {
+            out.append(UInt8(ascii: "0"))
+            return
+        }
+        if n < 0 {
+            out.append(UInt8(ascii: "-"))
+            n = -n
+        }
+        var digits: (UInt64, UInt64) = (0, 0)  // 16 bytes: enough for |n| < 1e15
+        withUnsafeMutableBytes(of: &digits) { raw in
+            var i = raw.count
+            while n > 0 {
+                i -= 1
+                raw[i] = UInt8(ascii: "0") + UInt8(n % 10)
+                n /= 10
+            }
+            out.append(contentsOf: raw[i...])
+        }
     }
 
     private mutating func appendLabel(_ name: String, _ value: String) {
@@ -169,6 +250,15 @@ public struct ExpositionWriter {
     }
 
     private mutating func appendEscaped(_ s: String, quotes: Bool) {
+        // Fast path: nothing to escape (nearly always), copy the bytes at once.
+        let copied = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            for byte in bytes where byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\n") || (quotes && byte == 0x22) {
+                return false
+            }
+            out.append(contentsOf: bytes)
+            return true
+        }
+        if copied == true { return }
         for byte in s.utf8 {
             switch byte {
             case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
@@ -180,7 +270,16 @@ public struct ExpositionWriter {
     }
 
     static func sampleOrder(_ a: Sample, _ b: Sample) -> Bool {
-        if a.labelValues != b.labelValues { return a.labelValues.lexicographicallyPrecedes(b.labelValues) }
+        // One pass over the label values (the same order as `lexicographicallyPrecedes`).
+        let count = min(a.labelValues.count, b.labelValues.count)
+        var i = 0
+        while i < count {
+            let x = a.labelValues[i]
+            let y = b.labelValues[i]
+            if x != y { return x < y }
+            i += 1
+        }
+        if a.labelValues.count != b.labelValues.count { return a.labelValues.count < b.labelValues.count }
         if a.suffix != b.suffix { return suffixRank(a.suffix) < suffixRank(b.suffix) }
         return bucketBound(a) < bucketBound(b)
     }

@@ -12,14 +12,17 @@ public struct HTTPConfiguration: Sendable {
     public var telemetryPath: String
     /// exporter-toolkit web config (TLS, basic auth); see ``WebSecurity``.
     public var webConfigFile: String?
+    /// `--web.max-requests`: concurrent scrapes of the telemetry path; more get 503. 0 = unlimited.
+    public var maxRequests: Int
 
     public init(
         listenAddress: ListenAddress = ListenAddress(host: "0.0.0.0", port: 9841), telemetryPath: String = "/metrics",
-        webConfigFile: String? = nil
+        webConfigFile: String? = nil, maxRequests: Int = 40
     ) {
         self.listenAddress = listenAddress
         self.telemetryPath = telemetryPath.hasPrefix("/") ? telemetryPath : "/" + telemetryPath
         self.webConfigFile = webConfigFile
+        self.maxRequests = maxRequests
     }
 }
 
@@ -52,8 +55,9 @@ public func buildRouter(
         }
     }
     let telemetryPath = configuration.telemetryPath
+    let limiter = ConcurrencyLimiter(limit: configuration.maxRequests)
 
-    router.get(RouterPath(telemetryPath)) { request, _ -> Response in
+    @Sendable func scrapeResponse(_ request: Request) async throws -> Response {
         let format = ExpositionFormat.negotiate(accept: request.headers[values: .accept].joined(separator: ","))
         let body = await metrics.scrape(format: format, now: clock())
         var headers: HTTPFields = [.contentType: format.contentType]
@@ -66,6 +70,9 @@ public func buildRouter(
         }
         headers[.vary] = "Accept-Encoding"
         return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: buffer))
+    }
+    router.get(RouterPath(telemetryPath)) { request, _ -> Response in
+        try await limiter.run { try await scrapeResponse(request) }
     }
 
     router.get("/healthz") { _, _ -> Response in

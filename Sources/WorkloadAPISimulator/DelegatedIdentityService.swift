@@ -193,7 +193,8 @@ extension WorkloadAPISimulator {
         for workload in workloads {
             let ttl = workload.svidTTL ?? configuration.svidTTL
             let svid = try SVIDFactory.svid(
-                spiffeID: workload.spiffeID, issuer: issuer, notBefore: now.addingTimeInterval(-Self.backdating(ttl: ttl)),
+                spiffeID: workload.spiffeID, issuer: issuer,
+                notBefore: now.addingTimeInterval(-Self.backdating(ttl: ttl)),
                 notAfter: now.addingTimeInterval(ttl), profile: LeafProfile(keyKind: configuration.keyKind))
             fresh[workload.spiffeID] = DelegatedState.Issued(svid: svid, issuedAt: now, ttl: ttl)
         }
@@ -211,7 +212,9 @@ extension WorkloadAPISimulator {
         let task = Task { [weak self] in
             while !Task.isCancelled {
                 guard let self else { return }
-                let (issued, fraction) = self.state.withLock { ($0.delegated.issued, $0.configuration.rotationFraction) }
+                let (issued, fraction) = self.state.withLock {
+                    ($0.delegated.issued, $0.configuration.rotationFraction)
+                }
                 func due(_ item: DelegatedState.Issued) -> Date {
                     let backdating = Self.backdating(ttl: item.ttl)
                     return item.issuedAt.addingTimeInterval(-backdating + (item.ttl + backdating) * fraction)
@@ -265,7 +268,9 @@ extension WorkloadAPISimulator {
 
     /// The message for the workloads matching `filter`, as SPIRE composes it: SVIDs with their
     /// keys, sorted by SPIFFE ID (SPIRE sorts by entry ID), and the trust domains they federate with.
-    func delegatedSVIDResponse(matching filter: DelegatedFilter)
+    func delegatedSVIDResponse(
+        matching filter: DelegatedFilter
+    )
         -> Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsResponse
     {
         let s = state.withLock { $0 }
@@ -352,7 +357,9 @@ struct DelegatedIdentityService: Spire_Api_Agent_Delegatedidentity_V1_DelegatedI
         return svidStream(.pid(request.message.pid))
     }
 
-    private func svidStream(_ filter: DelegatedFilter)
+    private func svidStream(
+        _ filter: DelegatedFilter
+    )
         -> StreamingServerResponse<Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsResponse>
     {
         let simulator = self.simulator
@@ -378,7 +385,8 @@ struct DelegatedIdentityService: Spire_Api_Agent_Delegatedidentity_V1_DelegatedI
     }
 
     func subscribeToX509Bundles(
-        request: ServerRequest<Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesRequest>, context: ServerContext
+        request: ServerRequest<Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesRequest>,
+        context: ServerContext
     ) async throws -> StreamingServerResponse<Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesResponse> {
         simulator.recordCall("SubscribeToX509Bundles")
         try simulator.checkDelegatedAccess()
@@ -419,7 +427,8 @@ struct DelegatedIdentityService: Spire_Api_Agent_Delegatedidentity_V1_DelegatedI
     }
 
     func subscribeToJWTBundles(
-        request: ServerRequest<Spire_Api_Agent_Delegatedidentity_V1_SubscribeToJWTBundlesRequest>, context: ServerContext
+        request: ServerRequest<Spire_Api_Agent_Delegatedidentity_V1_SubscribeToJWTBundlesRequest>,
+        context: ServerContext
     ) async throws -> StreamingServerResponse<Spire_Api_Agent_Delegatedidentity_V1_SubscribeToJWTBundlesResponse> {
         simulator.recordCall("SubscribeToJWTBundles")
         throw RPCError(code: .unimplemented, message: "SubscribeToJWTBundles is not implemented by the simulator")

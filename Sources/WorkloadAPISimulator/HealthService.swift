@@ -14,7 +14,9 @@ public enum SimulatedHealthStatus: Sendable, Hashable {
 struct HealthService: Grpc_Health_V1_Health.ServiceProtocol {
     let simulator: WorkloadAPISimulator
 
-    func check(request: ServerRequest<Grpc_Health_V1_HealthCheckRequest>, context: ServerContext) async throws
+    func check(
+        request: ServerRequest<Grpc_Health_V1_HealthCheckRequest>, context: ServerContext
+    ) async throws
         -> ServerResponse<Grpc_Health_V1_HealthCheckResponse>
     {
         simulator.recordCall("Check")
@@ -30,7 +32,9 @@ struct HealthService: Grpc_Health_V1_Health.ServiceProtocol {
         return ServerResponse(message: response)
     }
 
-    func watch(request: ServerRequest<Grpc_Health_V1_HealthCheckRequest>, context: ServerContext) async throws
+    func watch(
+        request: ServerRequest<Grpc_Health_V1_HealthCheckRequest>, context: ServerContext
+    ) async throws
         -> StreamingServerResponse<Grpc_Health_V1_HealthCheckResponse>
     {
         simulator.recordCall("Watch")

@@ -27,6 +27,11 @@ struct Check: AsyncParsableCommand {
     @Option(name: .customLong("jwt-audience"), help: "Also fetch and validate a JWT-SVID for this audience set (repeatable; comma-separated).")
     var jwtAudience: [String] = []
 
+    @Option(
+        name: .customLong("probe.target"),
+        help: "Also connect to this TLS server and compare the SVID it presents with the newest one fetched, NAME=host:port[,spiffe_id=...][,sni=...] (repeatable).")
+    var probeTargets: [String] = []
+
     @Option(name: .long, help: "Output format: table or json.")
     var output: OutputFormat = .table
 
@@ -58,6 +63,13 @@ struct Check: AsyncParsableCommand {
         let audiences = jwtAudience.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
             .filter { !$0.isEmpty }
 
+        let targets: [ProbeTarget]
+        do {
+            targets = try ProbeTarget.parseAll(probeTargets)
+        } catch {
+            throw ValidationError("--probe.target: \(error)")
+        }
+        let store = IdentityStore()
         var identities: [CheckIdentity] = []
         var failures: [CheckSourceFailure] = []
         if !skipWorkloadAPI {
@@ -66,7 +78,7 @@ struct Check: AsyncParsableCommand {
             do {
                 let parsed = try WorkloadEndpointAddress(parsing: text)
                 let result = await WorkloadAPICheck.run(
-                    address: parsed, timeout: timeoutSeconds, audiences: audiences, thresholds: thresholds)
+                    address: parsed, timeout: timeoutSeconds, audiences: audiences, thresholds: thresholds, store: store)
                 identities += result.identities
                 failures += result.failures
             } catch {
@@ -82,6 +94,7 @@ struct Check: AsyncParsableCommand {
             identities += result.identities
             failures += result.failures
         }
+        identities += await ProbeCheck.run(targets: targets, store: store, timeout: timeoutSeconds, thresholds: thresholds)
         let report = CheckReport(checkedAt: Date(), identities: identities, failures: failures)
         let text = output == .json ? CheckFormatter.json(report) : CheckFormatter.table(report)
         FileHandle.standardOutput.write(Data(text.utf8))

@@ -31,7 +31,8 @@ struct DelegatedOptions: ParsableArguments {
 
     @Option(
         name: .customLong("collector.delegated.process-rescan-interval"),
-        help: "How often /proc is rescanned for --collector.delegated.process (new processes, exited ones, reused PIDs).")
+        help:
+            "How often /proc is rescanned for --collector.delegated.process (new processes, exited ones, reused PIDs).")
     var processRescanInterval = "30s"
 
     @Option(
@@ -41,7 +42,9 @@ struct DelegatedOptions: ParsableArguments {
 
     @Flag(
         name: .customLong("collector.agent-health"), inversion: .prefixedNo,
-        help: "Check the agent with grpc.health.v1.Health/Check on the Workload API socket (with the Workload API collector).")
+        help:
+            "Check the agent with grpc.health.v1.Health/Check on the Workload API socket (with the Workload API collector)."
+    )
     var agentHealthEnabled = true
 
     @Option(
@@ -59,7 +62,9 @@ struct DelegatedOptions: ParsableArguments {
     func delegatedConfiguration(reserved: Set<String> = []) throws -> DelegatedIdentityCollectorConfiguration? {
         guard address != nil || !subscriptions.isEmpty || !processes.isEmpty else { return nil }
         guard let address else {
-            throw ValidationError("--collector.delegated.subscription and --collector.delegated.process need --collector.delegated.address")
+            throw ValidationError(
+                "--collector.delegated.subscription and --collector.delegated.process need --collector.delegated.address"
+            )
         }
         let parsed: WorkloadEndpointAddress
         do {
@@ -88,7 +93,8 @@ struct DelegatedOptions: ParsableArguments {
         var parsed: [DelegatedSubscription] = []
         for text in subscriptions { parsed.append(try DelegatedFlags.parseSubscription(text)) }
         for text in processes { parsed.append(try DelegatedFlags.parseProcess(text)) }
-        let configuration = DelegatedConfiguration(address: address, subscriptions: parsed, processRescanInterval: rescan)
+        let configuration = DelegatedConfiguration(
+            address: address, subscriptions: parsed, processRescanInterval: rescan)
         try configuration.validate(reserved: reserved)
         return configuration
     }
@@ -125,7 +131,8 @@ struct DelegatedOptions: ParsableArguments {
 extension ExporterComponents {
     /// The Delegated Identity collector: each subscription is a source of the shared store.
     mutating func addDelegated(_ configuration: DelegatedIdentityCollectorConfiguration) {
-        services.append(DelegatedIdentityCollector(configuration: configuration, store: store, registry: registry, logger: logger))
+        services.append(
+            DelegatedIdentityCollector(configuration: configuration, store: store, registry: registry, logger: logger))
     }
 
     /// `grpc.health.v1.Health/Check` on the agent's Workload API socket every interval.

@@ -31,6 +31,11 @@ struct ServerOptions: ParsableArguments {
         help: "Web configuration file (exporter-toolkit format: TLS, client certificates, basic auth; see docs/web-configuration.md).")
     var webConfigFile: String?
 
+    @Option(
+        name: .customLong("web.max-requests"),
+        help: "Maximum number of parallel scrape requests; more are answered 503. 0 disables the limit.")
+    var maxRequests = 40
+
     @Option(name: .customLong("collector.workload-api.timeout"), help: "Deadline for the first response of a Workload API stream.")
     var workloadAPITimeout = "10s"
 
@@ -107,7 +112,8 @@ struct ServerOptions: ParsableArguments {
     func httpConfiguration() throws -> HTTPConfiguration {
         do {
             return HTTPConfiguration(
-                listenAddress: try ListenAddress(parsing: listenAddress), telemetryPath: telemetryPath, webConfigFile: webConfigFile)
+                listenAddress: try ListenAddress(parsing: listenAddress), telemetryPath: telemetryPath, webConfigFile: webConfigFile,
+                maxRequests: max(0, maxRequests))
         } catch {
             throw ValidationError("--web.listen-address: \(error)")
         }

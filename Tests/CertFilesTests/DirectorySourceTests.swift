@@ -2,6 +2,7 @@ import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SVIDFactory
+import ServiceLifecycle
 import Synchronization
 import Testing
 import X509
@@ -514,6 +515,32 @@ struct DirectorySourceTests {
                 }
                 try await harness.expectValidExposition()
             }
+        }
+    }
+}
+
+extension DirectorySourceTests {
+    @Test("Graceful shutdown of a ServiceGroup stops the collector and its inotify thread")
+    func gracefulShutdown() async throws {
+        try await withTemporaryDirectory { directory in
+            let ca = try TestCA()
+            try writeHelperFiles(directory, try ca.svid(), ca: ca)
+            let harness = Harness([directorySource(path: directory), globSource([directory + "/*.pem"])])
+            let group = ServiceGroup(
+                configuration: ServiceGroupConfiguration(services: [harness.collector], logger: quietLogger))
+            let running = Task { try await group.run() }
+            try await eventually("first loads") {
+                harness.statistics(Self.source).loads >= 1 && harness.statistics("certs").loads >= 1
+            }
+            let started = ContinuousClock.now
+            await group.triggerGracefulShutdown()
+            try await running.value
+            let elapsed = (ContinuousClock.now - started).seconds
+            #expect(elapsed < 2, "shutdown took \(elapsed) s")
+            // Nothing is read any more after shutdown.
+            let loads = harness.statistics(Self.source).evaluations
+            try writeHelperFiles(directory, try ca.svid(lifetime: 7200), ca: ca)
+            #expect(harness.statistics(Self.source).evaluations == loads)
         }
     }
 }

@@ -20,13 +20,16 @@ struct DelegatedCollectorTests {
             let node = nodeConfiguration(directory: directory, workloads: [Workloads.payments, Workloads.checkout])
             try await withSimulator(node, clock: clock) { simulator in
                 let exporter = Exporter()
-                let configuration = collectorConfiguration(adminSocket: node.adminSocketPath!, subscriptions: Self.subscriptions)
+                let configuration = collectorConfiguration(
+                    adminSocket: node.adminSocketPath!, subscriptions: Self.subscriptions)
                 try await withDelegatedCollector(configuration, feeding: exporter) { _ in
                     let payments = Self.labels("payments", Workloads.paymentsID)
                     let checkout = Self.labels("checkout", Workloads.checkoutID)
-                    let first = try await eventually("both subscriptions export their workload") { () async -> Scrape? in
+                    let first = try await eventually("both subscriptions export their workload") {
+                        () async -> Scrape? in
                         let scrape = await exporter.scrape()
-                        let ready = scrape.value("spiffe_x509_svid_valid", payments) == 1
+                        let ready =
+                            scrape.value("spiffe_x509_svid_valid", payments) == 1
                             && scrape.value("spiffe_x509_svid_valid", checkout) == 1
                         return ready ? scrape : nil
                     }
@@ -37,17 +40,27 @@ struct DelegatedCollectorTests {
                         #expect(first.value("spiffe_delegated_subscription_svids", ["source": source]) == 1)
                         #expect(first.value("spiffe_workload_api_up", ["source": source]) == 1)
                         #expect(
-                            first.value("spiffe_trust_bundle_certificates", ["source": source, "trust_domain": "example.org"]) == 1)
+                            first.value(
+                                "spiffe_trust_bundle_certificates", ["source": source, "trust_domain": "example.org"])
+                                == 1)
                         #expect(
-                            first.value("spiffe_workload_api_updates_total", ["source": source, "rpc": "SubscribeToX509SVIDs"]) == 1)
+                            first.value(
+                                "spiffe_workload_api_updates_total", ["source": source, "rpc": "SubscribeToX509SVIDs"])
+                                == 1)
                     }
                     #expect(
-                        first.value("spiffe_workload_api_updates_total", ["source": "delegated", "rpc": "SubscribeToX509Bundles"])
+                        first.value(
+                            "spiffe_workload_api_updates_total",
+                            ["source": "delegated", "rpc": "SubscribeToX509Bundles"])
                             ?? 0 >= 1)
-                    #expect(exporter.registry.observationCount(MetricCatalog.workloadAPIRequestDuration, ["payments", "SubscribeToX509SVIDs"]) == 1)
+                    #expect(
+                        exporter.registry.observationCount(
+                            MetricCatalog.workloadAPIRequestDuration, ["payments", "SubscribeToX509SVIDs"]) == 1)
                     #expect(exporter.metrics.unsyncedSources().isEmpty)
-                    let paymentsExpiry = try #require(first.value("spiffe_x509_svid_expiry_timestamp_seconds", payments))
-                    let checkoutExpiry = try #require(first.value("spiffe_x509_svid_expiry_timestamp_seconds", checkout))
+                    let paymentsExpiry = try #require(
+                        first.value("spiffe_x509_svid_expiry_timestamp_seconds", payments))
+                    let checkoutExpiry = try #require(
+                        first.value("spiffe_x509_svid_expiry_timestamp_seconds", checkout))
 
                     clock.advance(by: 5)
                     try simulator.rotateDelegatedWorkload(spiffeID: Workloads.paymentsID)
@@ -56,8 +69,12 @@ struct DelegatedCollectorTests {
                         let expiry = scrape.value("spiffe_x509_svid_expiry_timestamp_seconds", payments)
                         return expiry != nil && expiry != paymentsExpiry ? scrape : nil
                     }
-                    #expect(second.value("spiffe_x509_svid_renewals_total", payments.merging(["outcome": "on_time"]) { $1 }) == 1)
-                    #expect(second.value("spiffe_x509_svid_renewals_total", checkout.merging(["outcome": "on_time"]) { $1 }) == 0)
+                    #expect(
+                        second.value("spiffe_x509_svid_renewals_total", payments.merging(["outcome": "on_time"]) { $1 })
+                            == 1)
+                    #expect(
+                        second.value("spiffe_x509_svid_renewals_total", checkout.merging(["outcome": "on_time"]) { $1 })
+                            == 0)
                     #expect(second.value("spiffe_x509_svid_expiry_timestamp_seconds", checkout) == checkoutExpiry)
                     #expect(second.value("spiffe_x509_svid_valid", payments) == 1)
 
@@ -68,11 +85,21 @@ struct DelegatedCollectorTests {
                         let expiry = scrape.value("spiffe_x509_svid_expiry_timestamp_seconds", checkout)
                         return expiry != nil && expiry != checkoutExpiry ? scrape : nil
                     }
-                    #expect(third.value("spiffe_x509_svid_renewals_total", checkout.merging(["outcome": "on_time"]) { $1 }) == 1)
-                    #expect(third.value("spiffe_x509_svid_renewals_total", payments.merging(["outcome": "on_time"]) { $1 }) == 1)
+                    #expect(
+                        third.value("spiffe_x509_svid_renewals_total", checkout.merging(["outcome": "on_time"]) { $1 })
+                            == 1)
+                    #expect(
+                        third.value("spiffe_x509_svid_renewals_total", payments.merging(["outcome": "on_time"]) { $1 })
+                            == 1)
                     // Only the rotated workload's stream got a message each time.
-                    #expect(third.value("spiffe_workload_api_updates_total", ["source": "payments", "rpc": "SubscribeToX509SVIDs"]) == 2)
-                    #expect(third.value("spiffe_workload_api_updates_total", ["source": "checkout", "rpc": "SubscribeToX509SVIDs"]) == 2)
+                    #expect(
+                        third.value(
+                            "spiffe_workload_api_updates_total", ["source": "payments", "rpc": "SubscribeToX509SVIDs"])
+                            == 2)
+                    #expect(
+                        third.value(
+                            "spiffe_workload_api_updates_total", ["source": "checkout", "rpc": "SubscribeToX509SVIDs"])
+                            == 2)
                     #expect(simulator.delegatedRotations == [Workloads.paymentsID: 1, Workloads.checkoutID: 1])
                 }
             }
@@ -101,7 +128,8 @@ struct DelegatedCollectorTests {
                     #expect(
                         scrape.value(
                             "spiffe_workload_api_requests_total",
-                            ["source": "payments", "rpc": "SubscribeToX509SVIDs", "code": "PermissionDenied"]) ?? 0 >= 1)
+                            ["source": "payments", "rpc": "SubscribeToX509SVIDs", "code": "PermissionDenied"]) ?? 0 >= 1
+                    )
                     // A definite answer: the exporter is ready, and says why it sees nothing.
                     #expect(exporter.metrics.unsyncedSources().isEmpty)
 
@@ -117,13 +145,18 @@ struct DelegatedCollectorTests {
                     #expect(source.hint?.contains("authorized_delegates") == true)
                     #expect(!source.up)
 
-                    let errorLines = logs.all.filter { $0.hasPrefix("error") && $0.contains("reason=not_authorized_delegate") }
-                    #expect(errorLines.contains { $0.contains("hint=") && $0.contains("authorized_delegates") }, "\(logs.all)")
+                    let errorLines = logs.all.filter {
+                        $0.hasPrefix("error") && $0.contains("reason=not_authorized_delegate")
+                    }
+                    #expect(
+                        errorLines.contains { $0.contains("hint=") && $0.contains("authorized_delegates") },
+                        "\(logs.all)")
 
                     // The operator fixes the agent's configuration: the collector recovers on its own.
                     simulator.setAuthorizedDelegate(true)
                     try await eventually("the subscription recovers once authorized") {
-                        await exporter.scrape().value("spiffe_x509_svid_valid", Self.labels("payments", Workloads.paymentsID)) == 1
+                        await exporter.scrape().value(
+                            "spiffe_x509_svid_valid", Self.labels("payments", Workloads.paymentsID)) == 1
                     }
                     #expect(exporter.up("payments") == 1)
                     #expect(collector.status().first { $0.source == "payments" }?.lastFailure == nil)
@@ -143,7 +176,9 @@ struct DelegatedCollectorTests {
                     adminSocket: node.adminSocketPath!, subscriptions: [Workloads.paymentsSubscription])
                 try await withDelegatedCollector(configuration, feeding: exporter) { _ in
                     let payments = Self.labels("payments", Workloads.paymentsID)
-                    try await eventually("the SVID is exported") { await exporter.scrape().value("spiffe_x509_svid_valid", payments) == 1 }
+                    try await eventually("the SVID is exported") {
+                        await exporter.scrape().value("spiffe_x509_svid_valid", payments) == 1
+                    }
                     simulator.setAuthorizedDelegate(false)
                     try await eventually("the SVID is withdrawn with not_authorized_delegate") {
                         let scrape = await exporter.scrape()
@@ -153,7 +188,9 @@ struct DelegatedCollectorTests {
                     let scrape = await exporter.scrape()
                     #expect(scrape.value("spiffe_delegated_subscription_svids", ["source": "payments"]) == 0)
                     // A withdrawn identity is not a renewal failure.
-                    #expect(scrape.value("spiffe_x509_svid_renewals_total", payments.merging(["outcome": "missed"]) { $1 }) ?? 0 == 0)
+                    #expect(
+                        scrape.value("spiffe_x509_svid_renewals_total", payments.merging(["outcome": "missed"]) { $1 })
+                            ?? 0 == 0)
                 }
             }
         }
@@ -170,7 +207,9 @@ struct DelegatedCollectorTests {
                     adminSocket: node.adminSocketPath!, subscriptions: [Workloads.paymentsSubscription])
                 try await withDelegatedCollector(configuration, feeding: exporter) { _ in
                     let payments = Self.labels("payments", Workloads.paymentsID)
-                    try await eventually("the SVID is exported") { await exporter.scrape().value("spiffe_x509_svid_valid", payments) == 1 }
+                    try await eventually("the SVID is exported") {
+                        await exporter.scrape().value("spiffe_x509_svid_valid", payments) == 1
+                    }
                     let callsBefore = simulator.statistics.calls["SubscribeToX509SVIDs", default: 0]
                     simulator.dropStreams()
                     try await eventually("the drop is counted and the stream reopened") {
@@ -180,7 +219,8 @@ struct DelegatedCollectorTests {
                     }
                     // The last known SVID stayed exported throughout.
                     #expect(await exporter.scrape().value("spiffe_x509_svid_valid", payments) == 1)
-                    let expiry = try #require(await exporter.scrape().value("spiffe_x509_svid_expiry_timestamp_seconds", payments))
+                    let expiry = try #require(
+                        await exporter.scrape().value("spiffe_x509_svid_expiry_timestamp_seconds", payments))
                     clock.advance(by: 5)
                     try simulator.rotateDelegatedWorkload(spiffeID: Workloads.paymentsID)
                     try await eventually("a rotation arrives on the reopened stream") {
@@ -210,7 +250,8 @@ struct DelegatedCollectorTests {
                     let checkout = Self.labels("checkout", Workloads.checkoutID)
                     try await eventually("both SVIDs are exported") {
                         let scrape = await exporter.scrape()
-                        return scrape.value("spiffe_x509_svid_valid", payments) == 1 && scrape.value("spiffe_x509_svid_valid", checkout) == 1
+                        return scrape.value("spiffe_x509_svid_valid", payments) == 1
+                            && scrape.value("spiffe_x509_svid_valid", checkout) == 1
                     }
                     let before = await exporter.scrape()
 
@@ -229,7 +270,8 @@ struct DelegatedCollectorTests {
                         let scrape = await exporter.scrape()
                         return [payments, checkout].allSatisfy { labels in
                             let expiry = scrape.value("spiffe_x509_svid_expiry_timestamp_seconds", labels)
-                            return expiry != nil && expiry != before.value("spiffe_x509_svid_expiry_timestamp_seconds", labels)
+                            return expiry != nil
+                                && expiry != before.value("spiffe_x509_svid_expiry_timestamp_seconds", labels)
                         }
                     }
                     #expect(exporter.up("payments") == 1 && exporter.up("checkout") == 1)
@@ -248,7 +290,9 @@ struct DelegatedCollectorTests {
                     adminSocket: node.adminSocketPath!, subscriptions: [Workloads.paymentsSubscription])
                 try await withDelegatedCollector(configuration, feeding: exporter) { _ in
                     let payments = Self.labels("payments", Workloads.paymentsID)
-                    try await eventually("the SVID is exported") { await exporter.scrape().value("spiffe_x509_svid_valid", payments) == 1 }
+                    try await eventually("the SVID is exported") {
+                        await exporter.scrape().value("spiffe_x509_svid_valid", payments) == 1
+                    }
                     simulator.removeDelegatedWorkload(spiffeID: Workloads.paymentsID)
                     try await eventually("the deleted entry's SVID disappears") {
                         let scrape = await exporter.scrape()
@@ -264,7 +308,8 @@ struct DelegatedCollectorTests {
                     try simulator.addDelegatedWorkload(worker)
                     try simulator.addDelegatedWorkload(Workloads.payments)
                     try await eventually("both matching workloads are exported") {
-                        await exporter.scrape().value("spiffe_delegated_subscription_svids", ["source": "payments"]) == 2
+                        await exporter.scrape().value("spiffe_delegated_subscription_svids", ["source": "payments"])
+                            == 2
                     }
                 }
             }
@@ -280,21 +325,29 @@ struct DelegatedCollectorTests {
                 directory: directory, workloads: [Workloads.payments, checkout], federated: ["partner.example"])
             try await withSimulator(node) { simulator in
                 let exporter = Exporter()
-                let configuration = collectorConfiguration(adminSocket: node.adminSocketPath!, subscriptions: Self.subscriptions)
+                let configuration = collectorConfiguration(
+                    adminSocket: node.adminSocketPath!, subscriptions: Self.subscriptions)
                 try await withDelegatedCollector(configuration, feeding: exporter) { _ in
                     let scrape = try await eventually("checkout exports its federated bundle") { () async -> Scrape? in
                         let scrape = await exporter.scrape()
                         let found = scrape.value(
-                            "spiffe_trust_bundle_certificates", ["source": "checkout", "trust_domain": "partner.example"])
-                        return found == 1 && scrape.value("spiffe_x509_svid_valid", ["source": "payments"]) == 1 ? scrape : nil
+                            "spiffe_trust_bundle_certificates",
+                            ["source": "checkout", "trust_domain": "partner.example"])
+                        return found == 1 && scrape.value("spiffe_x509_svid_valid", ["source": "payments"]) == 1
+                            ? scrape : nil
                     }
-                    #expect(scrape.samples("spiffe_trust_bundle_certificates", ["source": "payments", "trust_domain": "partner.example"]).isEmpty)
+                    #expect(
+                        scrape.samples(
+                            "spiffe_trust_bundle_certificates",
+                            ["source": "payments", "trust_domain": "partner.example"]
+                        ).isEmpty)
                     // A CA rotation step reaches every subscription through the bundle stream.
                     try simulator.prepareNextCA()
                     try await eventually("the new root is seen by both subscriptions") {
                         let scrape = await exporter.scrape()
                         return ["payments", "checkout"].allSatisfy {
-                            scrape.value("spiffe_trust_bundle_certificates", ["source": $0, "trust_domain": "example.org"]) == 2
+                            scrape.value(
+                                "spiffe_trust_bundle_certificates", ["source": $0, "trust_domain": "example.org"]) == 2
                         }
                     }
                 }
@@ -313,7 +366,8 @@ struct DelegatedCollectorTests {
                 try await withDelegatedCollector(configuration, feeding: exporter) { collector in
                     try await eventually("Unimplemented is counted") {
                         (exporter.registry.value(
-                            MetricCatalog.workloadAPIRequests, ["payments", "SubscribeToX509SVIDs", "Unimplemented"]) ?? 0) >= 1
+                            MetricCatalog.workloadAPIRequests, ["payments", "SubscribeToX509SVIDs", "Unimplemented"])
+                            ?? 0) >= 1
                     }
                     #expect(exporter.failures("payments", .other) >= 1)
                     let failure = try #require(collector.status().first { $0.source == "payments" }?.lastFailure)
@@ -328,7 +382,8 @@ struct DelegatedCollectorTests {
         try await withTemporaryDirectory { directory in
             let node = nodeConfiguration(directory: directory, workloads: [Workloads.payments, Workloads.checkout])
             try await withSimulator(node) { simulator in
-                let configuration = collectorConfiguration(adminSocket: node.adminSocketPath!, subscriptions: Self.subscriptions)
+                let configuration = collectorConfiguration(
+                    adminSocket: node.adminSocketPath!, subscriptions: Self.subscriptions)
                 let results = await DelegatedIdentityCollector.check(configuration: configuration)
                 #expect(results.map(\.source) == ["delegated", "payments", "checkout"])
                 #expect(results.allSatisfy { $0.failure == nil })

@@ -1,6 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#endif
 import Foundation
 import SPIFFEAgentAPIs
 import SVIDFactory
@@ -10,6 +7,10 @@ import X509
 @testable import SPIFFEExporterCollectors
 @testable import SPIFFEExporterCore
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 @Suite("Delegated Identity: configuration")
 struct DelegatedConfigurationTests {
     @Test func subscriptionFlag() throws {
@@ -18,8 +19,13 @@ struct DelegatedConfigurationTests {
         // A set: sorted, repeats dropped; the value keeps its own colons.
         #expect(
             subscription.target
-                == .selectors([DelegatedSelector(type: "k8s", value: "ns:payments"), DelegatedSelector(type: "k8s", value: "sa:api")]))
-        #expect(try DelegatedFlags.parseSubscription("u=unix:uid:1000").target == .selectors([DelegatedSelector(type: "unix", value: "uid:1000")]))
+                == .selectors([
+                    DelegatedSelector(type: "k8s", value: "ns:payments"),
+                    DelegatedSelector(type: "k8s", value: "sa:api"),
+                ]))
+        #expect(
+            try DelegatedFlags.parseSubscription("u=unix:uid:1000").target
+                == .selectors([DelegatedSelector(type: "unix", value: "uid:1000")]))
         #expect(try DelegatedFlags.parseProcess("proxy=envoy").target == .processName("envoy"))
     }
 
@@ -43,7 +49,9 @@ struct DelegatedConfigurationTests {
         #expect(throws: DelegatedConfigurationError.invalidProcessName("/usr/bin/envoy")) {
             try DelegatedFlags.parseProcess("proxy=/usr/bin/envoy")
         }
-        #expect(throws: DelegatedConfigurationError.invalidProcessName("")) { try DelegatedFlags.parseProcess("proxy=") }
+        #expect(throws: DelegatedConfigurationError.invalidProcessName("")) {
+            try DelegatedFlags.parseProcess("proxy=")
+        }
     }
 
     @Test func validation() throws {
@@ -72,7 +80,8 @@ struct KeyReleaseTests {
     static func pki() throws -> (IssuedCA, IssuedSVID) {
         let now = Date()
         let root = try SVIDFactory.rootCA(
-            trustDomain: "example.org", notBefore: now.addingTimeInterval(-3600), notAfter: now.addingTimeInterval(86400))
+            trustDomain: "example.org", notBefore: now.addingTimeInterval(-3600),
+            notAfter: now.addingTimeInterval(86400))
         let svid = try SVIDFactory.svid(
             spiffeID: "spiffe://example.org/ns/a/sa/b", issuer: root, notBefore: now.addingTimeInterval(-10),
             notAfter: now.addingTimeInterval(3600))
@@ -102,7 +111,8 @@ struct KeyReleaseTests {
         #expect(keyless.privateKey == nil)
         let bundles = BundleSet(own: TrustBundle(trustDomain: "example.org", certificates: [root.certificate]))
         for offset in [0.0, 600, 1800] {
-            let report = await X509SVIDAnalyzer.analyze(keyless, bundles: bundles, now: Date().addingTimeInterval(offset))
+            let report = await X509SVIDAnalyzer.analyze(
+                keyless, bundles: bundles, now: Date().addingTimeInterval(offset))
             #expect(report.staticProblems.contains(.keyMismatch))
             #expect(report.problems(at: Date()) == [.keyMismatch])
         }
@@ -149,7 +159,8 @@ struct KeyReleaseTests {
 @Suite("Delegated Identity: /proc")
 struct ProcessTableTests {
     @Test func parseStat() throws {
-        let text = Array("1234 (my (odd) proc) S 1 1234 1234 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 98765 1000 10\n".utf8)
+        let text = Array(
+            "1234 (my (odd) proc) S 1 1234 1234 0 -1 4194560 100 0 0 0 5 3 0 0 20 0 1 0 98765 1000 10\n".utf8)
         let parsed = try #require(ProcessTable.parseStat(text))
         #expect(parsed.comm == "my (odd) proc")
         #expect(parsed.state == "S")
@@ -171,15 +182,16 @@ struct ProcessTableTests {
             try proc.add(pid: 600, name: "nginx", startTime: 1)
             try FileManager.default.createDirectory(atPath: root + "/self", withIntermediateDirectories: true)
             let table = ProcessTable(root: root)
-            #expect(table.processes(named: "envoy") == [ProcessIdentity(pid: 300, startTime: 50), ProcessIdentity(pid: 200, startTime: 70)])
+            #expect(
+                table.processes(named: "envoy") == [
+                    ProcessIdentity(pid: 300, startTime: 50), ProcessIdentity(pid: 200, startTime: 70),
+                ])
             #expect(table.processes(named: "a-very-long-name-indeed").map(\.pid) == [400])
             #expect(table.processes(named: "nothing").isEmpty)
-            #expect(table.isAlive(ProcessIdentity(pid: 300, startTime: 50)))
-            // The PID was reused by another process: same PID, different start time.
+            // The PID was reused by another process: same PID, another start time, another identity.
             try proc.add(pid: 300, name: "envoy", startTime: 99)
-            #expect(!table.isAlive(ProcessIdentity(pid: 300, startTime: 50)))
             try proc.remove(pid: 200)
-            #expect(!table.isAlive(ProcessIdentity(pid: 200, startTime: 70)))
+            #expect(table.processes(named: "envoy") == [ProcessIdentity(pid: 300, startTime: 99)])
         }
     }
 
@@ -205,8 +217,12 @@ struct HintTests {
         #expect(
             DelegatedIdentityHints.hint(reason: .other, code: "Unimplemented", detail: "", address: address)?
                 .contains("admin socket") == true)
-        #expect(DelegatedIdentityHints.hint(reason: .socketNotFound, code: "Unavailable", detail: "", address: address)?.contains("admin_socket_path") == true)
-        #expect(DelegatedIdentityHints.healthHint(status: "NOT_SERVING", reason: nil, address: address).contains("NOT_SERVING"))
+        #expect(
+            DelegatedIdentityHints.hint(reason: .socketNotFound, code: "Unavailable", detail: "", address: address)?
+                .contains("admin_socket_path") == true)
+        #expect(
+            DelegatedIdentityHints.healthHint(status: "NOT_SERVING", reason: nil, address: address).contains(
+                "NOT_SERVING"))
     }
 
     @Test func catalogHasTheDelegatedFamilies() {

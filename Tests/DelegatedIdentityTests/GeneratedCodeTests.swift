@@ -22,8 +22,10 @@ import Testing
     }
 
     @Test func healthMethodPath() {
-        #expect("/" + Grpc_Health_V1_Health.Method.Check.descriptor.fullyQualifiedMethod == "/grpc.health.v1.Health/Check")
-        #expect("/" + Grpc_Health_V1_Health.Method.Watch.descriptor.fullyQualifiedMethod == "/grpc.health.v1.Health/Watch")
+        #expect(
+            "/" + Grpc_Health_V1_Health.Method.Check.descriptor.fullyQualifiedMethod == "/grpc.health.v1.Health/Check")
+        #expect(
+            "/" + Grpc_Health_V1_Health.Method.Watch.descriptor.fullyQualifiedMethod == "/grpc.health.v1.Health/Watch")
     }
 
     @Test func wireFieldNumbers() throws {
@@ -34,6 +36,9 @@ import Testing
         svid.x509Svid.id.path = "/p"
         svid.x509SvidKey = Data([0xBB])
         let bytes = [UInt8](try svid.serializedData())
-        #expect(bytes == [0x0A, 0x0C, 0x0A, 0x01, 0xAA, 0x12, 0x07, 0x0A, 0x01, 0x74, 0x12, 0x02, 0x2F, 0x70, 0x12, 0x01, 0xBB])
+        #expect(
+            bytes == [
+                0x0A, 0x0C, 0x0A, 0x01, 0xAA, 0x12, 0x07, 0x0A, 0x01, 0x74, 0x12, 0x02, 0x2F, 0x70, 0x12, 0x01, 0xBB,
+            ])
     }
 }

@@ -3,10 +3,10 @@ import GRPCCore
 import GRPCNIOTransportHTTP2
 import Logging
 import SPIFFEAgentAPIs
-import ServiceLifecycle
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SVIDFactory
+import ServiceLifecycle
 import Testing
 import WorkloadAPISimulator
 import X509
@@ -37,7 +37,9 @@ struct ProcessSubscriptionTests {
                     #expect(scrape.samples("spiffe_x509_svid_valid").count == 1)
                     #expect(scrape.value("spiffe_delegated_subscription_processes", ["source": "workers"]) == 1)
                     #expect(
-                        scrape.value("spiffe_workload_api_updates_total", ["source": "workers", "rpc": "SubscribeToX509SVIDsByPID"]) == 1)
+                        scrape.value(
+                            "spiffe_workload_api_updates_total",
+                            ["source": "workers", "rpc": "SubscribeToX509SVIDsByPID"]) == 1)
                     #expect(exporter.up("workers") == 1)
                     #expect(simulator.statistics.calls["SubscribeToX509SVIDsByPID"] == 1)
                     #expect(collector.status().first { $0.source == "workers" }?.processes == [4242])
@@ -97,7 +99,8 @@ struct DelegatedSecretsTests {
         let der = svid.keyPKCS8DER
         var secrets = [der]
         let marker: [UInt8] = [0x02, 0x01, 0x01, 0x04, 0x20]
-        if let start = (0..<(der.count - marker.count)).first(where: { Array(der[$0..<($0 + marker.count)]) == marker }),
+        if let start = (0..<(der.count - marker.count)).first(where: { Array(der[$0..<($0 + marker.count)]) == marker }
+        ),
             start + marker.count + 32 <= der.count
         {
             secrets.append(Array(der[(start + marker.count)..<(start + marker.count + 32)]))
@@ -121,7 +124,8 @@ struct DelegatedSecretsTests {
     @Test("the key spellings the secrets test looks for do catch a leaked key")
     func spellingsCatchLeaks() throws {
         let now = Date()
-        let root = try SVIDFactory.rootCA(trustDomain: "example.org", notBefore: now, notAfter: now.addingTimeInterval(60))
+        let root = try SVIDFactory.rootCA(
+            trustDomain: "example.org", notBefore: now, notAfter: now.addingTimeInterval(60))
         let svid = try SVIDFactory.svid(
             spiffeID: "spiffe://example.org/w", issuer: root, notBefore: now, notAfter: now.addingTimeInterval(60))
         var message = Spire_Api_Agent_Delegatedidentity_V1_X509SVIDWithKey()
@@ -143,7 +147,8 @@ struct DelegatedSecretsTests {
                 let exporter = Exporter()
                 let logs = CapturedLogs()
                 let configuration = collectorConfiguration(
-                    adminSocket: node.adminSocketPath!, subscriptions: [Workloads.paymentsSubscription, Workloads.checkoutSubscription])
+                    adminSocket: node.adminSocketPath!,
+                    subscriptions: [Workloads.paymentsSubscription, Workloads.checkoutSubscription])
                 var outputs: [String] = []
                 var keys: [IssuedSVID] = []
                 try await withDelegatedCollector(configuration, feeding: exporter, logger: logs.logger) { collector in
@@ -157,7 +162,9 @@ struct DelegatedSecretsTests {
                     try simulator.rotateDelegatedWorkloads()
                     keys += simulator.currentDelegatedSVIDs.values
                     simulator.setAuthorizedDelegate(false)
-                    try await eventually("the refusal is seen") { exporter.failures("payments", .notAuthorizedDelegate) >= 1 }
+                    try await eventually("the refusal is seen") {
+                        exporter.failures("payments", .notAuthorizedDelegate) >= 1
+                    }
                     simulator.setAuthorizedDelegate(true)
                     try await eventually("both SVIDs are back") {
                         await exporter.scrape().samples("spiffe_x509_svid_valid").count == 2
@@ -192,7 +199,8 @@ struct DelegatedSecretsTests {
         }
     }
 
-    @Test("a key that does not match its certificate is key_mismatch, and stays so after a bundle change re-analyses it")
+    @Test(
+        "a key that does not match its certificate is key_mismatch, and stays so after a bundle change re-analyses it")
     func keyMismatchSurvivesReanalysis() async throws {
         try await withTemporaryDirectory { directory in
             var node = nodeConfiguration(directory: directory, workloads: [Workloads.payments])
@@ -210,7 +218,8 @@ struct DelegatedSecretsTests {
                     try simulator.prepareNextCA()
                     try await eventually("the bundle change is applied") {
                         await exporter.scrape().value(
-                            "spiffe_trust_bundle_certificates", ["source": "payments", "trust_domain": "example.org"]) == 2
+                            "spiffe_trust_bundle_certificates", ["source": "payments", "trust_domain": "example.org"])
+                            == 2
                     }
                     let scrape = await exporter.scrape()
                     #expect(scrape.value("spiffe_x509_svid_problem", problem) == 1)
@@ -239,7 +248,8 @@ struct AgentHealthTests {
                     defer { group.cancelAll() }
                     func healthy() -> Double? { registry.value(MetricCatalog.agentHealthy, ["workload_api"]) }
                     try await eventually("the agent is reported healthy") { healthy() == 1 }
-                    let duration = try #require(registry.value(MetricCatalog.agentHealthCheckDuration, ["workload_api"]))
+                    let duration = try #require(
+                        registry.value(MetricCatalog.agentHealthCheckDuration, ["workload_api"]))
                     #expect(duration > 0 && duration < 5)
 
                     simulator.setHealthStatus(.notServing)
@@ -310,23 +320,28 @@ struct ShutdownTests {
         try await withTemporaryDirectory { directory in
             let proc = FakeProc(root: directory + "/proc")
             try proc.add(pid: 4242, name: "worker", startTime: 100)
-            let worker = SimulatedWorkload(spiffeID: ProcessSubscriptionTests.workerID, selectors: ["k8s:ns:jobs"], pid: 4242)
+            let worker = SimulatedWorkload(
+                spiffeID: ProcessSubscriptionTests.workerID, selectors: ["k8s:ns:jobs"], pid: 4242)
             let node = nodeConfiguration(directory: directory, workloads: [worker, Workloads.payments])
             try await withSimulator(node) { _ in
                 let exporter = Exporter()
                 let configuration = collectorConfiguration(
                     adminSocket: node.adminSocketPath!,
                     subscriptions: [
-                        Workloads.paymentsSubscription, DelegatedSubscription(name: "workers", target: .processName("worker")),
+                        Workloads.paymentsSubscription,
+                        DelegatedSubscription(name: "workers", target: .processName("worker")),
                     ],
                     procRoot: proc.root, rescan: 30)
                 let delegated = DelegatedIdentityCollector(
-                    configuration: configuration, store: exporter.store, registry: exporter.registry, logger: quietLogger)
+                    configuration: configuration, store: exporter.store, registry: exporter.registry,
+                    logger: quietLogger)
                 let health = AgentHealthCollector(
-                    configuration: AgentHealthConfiguration(address: .unix(path: node.socketPath), interval: .seconds(30)),
+                    configuration: AgentHealthConfiguration(
+                        address: .unix(path: node.socketPath), interval: .seconds(30)),
                     registry: exporter.registry, logger: quietLogger)
                 let group = ServiceGroup(
-                    configuration: .init(services: [delegated, health], gracefulShutdownSignals: [], logger: quietLogger))
+                    configuration: .init(
+                        services: [delegated, health], gracefulShutdownSignals: [], logger: quietLogger))
                 try await withThrowingTaskGroup(of: Void.self) { tasks in
                     tasks.addTask { try await group.run() }
                     try await eventually("both subscriptions are synced") {

@@ -1,15 +1,19 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
 import Foundation
+import GRPCCore
+import GRPCNIOTransportHTTP2
 import Logging
+import SPIFFEAgentAPIs
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import Synchronization
 import Testing
 import WorkloadAPISimulator
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Musl)
+    import Musl
+#endif
 
 // The helpers of SPIFFEExporterIntegrationTests/TestSupport.swift that these tests need (test
 // targets cannot import each other), plus delegated-specific ones.
@@ -90,11 +94,40 @@ func withSimulator<T>(
     try await simulator.start()
     do {
         let result = try await body(simulator)
+        await drainConnections(simulator.configuration)
         await simulator.stop()
         return result
     } catch {
+        await drainConnections(simulator.configuration)
         await simulator.stop()
         throw error
+    }
+}
+
+/// One call on a fresh connection to each of the simulator's sockets. Servers accept in order, so
+/// once it is answered every connection the (already stopped) collectors made has been accepted
+/// and none can be accepted while `stop()` cancels the server, which traps in NIO
+/// (apple/swift-nio#3481). An ordering barrier, not a wait for time to pass.
+func drainConnections(_ configuration: SimulatorConfiguration) async {
+    if let transport = try? HTTP2ClientTransport.Posix(
+        target: .unixDomainSocket(path: configuration.socketPath), transportSecurity: .plaintext)
+    {
+        try? await withGRPCClient(transport: transport) { client in
+            _ = try? await Grpc_Health_V1_Health.Client(wrapping: client).check(Grpc_Health_V1_HealthCheckRequest())
+            client.beginGracefulShutdown()
+        }
+    }
+    if let admin = configuration.adminSocketPath, FileManager.default.fileExists(atPath: admin),
+        let transport = try? HTTP2ClientTransport.Posix(
+            target: .unixDomainSocket(path: admin), transportSecurity: .plaintext)
+    {
+        try? await withGRPCClient(transport: transport) { client in
+            // Unimplemented in the simulator: answered at once.
+            _ = try? await Spire_Api_Agent_Delegatedidentity_V1_DelegatedIdentity.Client(wrapping: client)
+                .fetchJWTSVIDs(
+                    Spire_Api_Agent_Delegatedidentity_V1_FetchJWTSVIDsRequest())
+            client.beginGracefulShutdown()
+        }
     }
 }
 
@@ -123,10 +156,14 @@ enum Workloads {
 
     static let paymentsSubscription = DelegatedSubscription(
         name: "payments",
-        target: .selectors([DelegatedSelector(type: "k8s", value: "ns:payments"), DelegatedSelector(type: "k8s", value: "sa:api")]))
+        target: .selectors([
+            DelegatedSelector(type: "k8s", value: "ns:payments"), DelegatedSelector(type: "k8s", value: "sa:api"),
+        ]))
     static let checkoutSubscription = DelegatedSubscription(
         name: "checkout",
-        target: .selectors([DelegatedSelector(type: "k8s", value: "ns:checkout"), DelegatedSelector(type: "k8s", value: "sa:web")]))
+        target: .selectors([
+            DelegatedSelector(type: "k8s", value: "ns:checkout"), DelegatedSelector(type: "k8s", value: "sa:web"),
+        ]))
 }
 
 func collectorConfiguration(
@@ -145,7 +182,8 @@ struct Exporter: Sendable {
     let registry = MetricsRegistry()
 
     var metrics: ExporterMetrics {
-        ExporterMetrics(store: store, registry: registry, version: "test", revision: "test", includeProcessMetrics: false)
+        ExporterMetrics(
+            store: store, registry: registry, version: "test", revision: "test", includeProcessMetrics: false)
     }
 
     func failures(_ source: String, _ reason: ConnectionFailureReason) -> Double {
@@ -212,7 +250,9 @@ struct Scrape: Sendable {
             return nil
         }
         let series = line[..<space]
-        guard let brace = series.firstIndex(of: "{") else { return ScrapedSample(name: String(series), labels: [:], value: value) }
+        guard let brace = series.firstIndex(of: "{") else {
+            return ScrapedSample(name: String(series), labels: [:], value: value)
+        }
         var labels: [String: String] = [:]
         for pair in series[series.index(after: brace)..<series.index(before: series.endIndex)].split(separator: "\",") {
             let parts = pair.split(separator: "=", maxSplits: 1)

@@ -79,3 +79,51 @@ import WorkloadAPISimulator
         }
     }
 }
+
+/// The `check` row of the served-certificate probe: a TLS server that reloads is current, one that
+/// does not is a warning after a rotation.
+@Suite struct ProbeCheckTests {
+    @Test(arguments: [true, false])
+    func servedCertificateRow(reloads: Bool) async throws {
+        try await withTemporaryDirectory { dir in
+            let config = SimulatorConfiguration(socketPath: dir + "/agent.sock")
+            // The first SVID is issued a minute in the past, the rotated one now: both valid, and
+            // their notBefore differ (certificate times have one-second resolution).
+            let clock = ShiftableClock()
+            clock.advance(by: -60)
+            try await withSimulator(config, clock: clock) { simulator in
+                let id = "spiffe://example.org/workload"
+                let server = try await DemoTLSServer.start(
+                    reloads: reloads, logger: quietLogger,
+                    identity: { simulator.currentSVIDs.first.map { ($0.chainPEM, $0.keyPEM) } },
+                    clientRootsPEM: { SVIDFactory.pem("CERTIFICATE", simulator.rootCA.der) })
+                let serving = Task { try await server.run() }
+                defer { serving.cancel() }
+                let target = try ProbeTarget(parsing: "api=127.0.0.1:\(server.port),spiffe_id=\(id)")
+                func check() async -> [CheckIdentity] {
+                    let store = IdentityStore()
+                    _ = await WorkloadAPICheck.run(
+                        address: .unix(path: dir + "/agent.sock"), timeout: 15, audiences: [], thresholds: CheckThresholds(),
+                        store: store)
+                    return await ProbeCheck.run(targets: [target], store: store, timeout: 10, thresholds: CheckThresholds())
+                }
+                let before = try #require(await check().first)
+                #expect(before.status == .ok)
+                #expect(before.summary == "serves the newest SVID")
+                #expect(before.spiffeID == id)
+                clock.advance(by: 60)
+                try simulator.rotate()
+                let after = try #require(await check().first)
+                #expect(after.status == (reloads ? .ok : .warning))
+                #expect(after.summary.contains(reloads ? "newest" : "superseded"))
+            }
+        }
+    }
+
+    @Test func unreachableTargetIsCritical() async throws {
+        let target = try ProbeTarget(parsing: "api=127.0.0.1:1")
+        let row = try #require(await ProbeCheck.run(targets: [target], store: IdentityStore(), timeout: 5, thresholds: CheckThresholds()).first)
+        #expect(row.status == .critical)
+        #expect(row.problems == ["connect_refused"])
+    }
+}

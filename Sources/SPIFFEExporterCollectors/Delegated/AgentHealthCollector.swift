@@ -86,7 +86,8 @@ public struct AgentHealthCollector: Service {
             let response = try await withGRPCClient(transport: transport) { client in
                 let health = Grpc_Health_V1_Health.Client(wrapping: client)
                 let response = try await health.check(
-                    Grpc_Health_V1_HealthCheckRequest(), options: AgentTransport.callOptions(timeout: configuration.timeout))
+                    Grpc_Health_V1_HealthCheckRequest(),
+                    options: AgentTransport.callOptions(timeout: configuration.timeout))
                 client.beginGracefulShutdown()
                 return response
             }

@@ -34,13 +34,15 @@ extension DelegatedIdentityCollector {
             guard outcome.messages == 0, let reason = outcome.reason else { return nil }
             return DelegatedFailure(
                 rpc: rpc.rawValue, code: outcome.code, reason: reason, detail: outcome.detail,
-                hint: DelegatedIdentityHints.hint(reason: reason, code: outcome.code, detail: outcome.detail, address: address))
+                hint: DelegatedIdentityHints.hint(
+                    reason: reason, code: outcome.code, detail: outcome.detail, address: address))
         }
         var results: [DelegatedCheckResult] = []
         let bundleOutcome = await openOnce(source: configuration.bundleSource, rpc: .subscribeToX509Bundles) {
             api, onMessage in
             try await api.subscribeToX509Bundles(
-                Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesRequest(), options: AgentTransport.callOptions()
+                Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesRequest(),
+                options: AgentTransport.callOptions()
             ) { response in
                 for try await message in response.messages {
                     onMessage()
@@ -52,20 +54,15 @@ extension DelegatedIdentityCollector {
         let bundleFailure = failure(.subscribeToX509Bundles, bundleOutcome)
         if bundleFailure != nil { _ = shared.bundleStreamGaveUp() }
         results.append(
-            DelegatedCheckResult(source: configuration.bundleSource, target: "bundles", reports: [], failure: bundleFailure))
+            DelegatedCheckResult(
+                source: configuration.bundleSource, target: "bundles", reports: [], failure: bundleFailure))
 
         for subscription in configuration.delegated.subscriptions {
             let name = subscription.name
             var failures: [DelegatedFailure] = []
             switch subscription.target {
             case .selectors(let selectors):
-                var request = Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsRequest()
-                request.selectors = selectors.map { selector in
-                    var proto = Spire_Api_Types_Selector()
-                    proto.type = selector.type
-                    proto.value = selector.value
-                    return proto
-                }
+                let request = Self.request(selectors)
                 let outcome = await openOnce(source: name, rpc: .subscribeToX509SVIDs) { [request] api, onMessage in
                     try await api.subscribeToX509SVIDs(request, options: AgentTransport.callOptions()) { response in
                         for try await message in response.messages {

@@ -111,7 +111,8 @@ public struct DelegatedIdentityCollector: Service {
         let bundleSource = configuration.bundleSource
         registry.preZero(MetricCatalog.workloadAPIConnectionFailures, reasons.map { [bundleSource, $0.rawValue] })
         registry.preZero(MetricCatalog.workloadAPIUpdates, [[bundleSource, RPC.subscribeToX509Bundles.rawValue]])
-        registry.preZero(MetricCatalog.workloadAPIRequestDuration, [[bundleSource, RPC.subscribeToX509Bundles.rawValue]])
+        registry.preZero(
+            MetricCatalog.workloadAPIRequestDuration, [[bundleSource, RPC.subscribeToX509Bundles.rawValue]])
         for subscription in configuration.delegated.subscriptions {
             let source = subscription.name
             let rpc = Self.rpc(for: subscription)
@@ -174,7 +175,9 @@ public struct DelegatedIdentityCollector: Service {
         }
     }
 
-    private func selectorLoop(_ name: String, _ selectors: [DelegatedSelector]) async {
+    static func request(
+        _ selectors: [DelegatedSelector]
+    ) -> Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsRequest {
         var request = Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsRequest()
         request.selectors = selectors.map { selector in
             var proto = Spire_Api_Types_Selector()
@@ -182,6 +185,11 @@ public struct DelegatedIdentityCollector: Service {
             proto.value = selector.value
             return proto
         }
+        return request
+    }
+
+    private func selectorLoop(_ name: String, _ selectors: [DelegatedSelector]) async {
+        let request = Self.request(selectors)
         await streamLoop(source: name, rpc: .subscribeToX509SVIDs, key: .selectors) { [request] api, onMessage in
             try await api.subscribeToX509SVIDs(request, options: AgentTransport.callOptions()) { response in
                 for try await message in response.messages {
@@ -218,7 +226,9 @@ public struct DelegatedIdentityCollector: Service {
                 let wanted = Set(found)
                 var removed = false
                 var added = false
-                for (identity, signal) in running where !wanted.contains(identity) || !table.isAlive(identity) {
+                // A process that exited, or whose PID now belongs to another process (another start
+                // time), is no longer wanted.
+                for (identity, signal) in running where !wanted.contains(identity) {
                     signal.fire()
                     running[identity] = nil
                     shared.removeStream(name, .process(identity))
@@ -230,7 +240,8 @@ public struct DelegatedIdentityCollector: Service {
                     running[identity] = signal
                     shared.addStream(name, .process(identity))
                     added = true
-                    logger.info("following delegated process", metadata: ["source": "\(name)", "pid": "\(identity.pid)"])
+                    logger.info(
+                        "following delegated process", metadata: ["source": "\(name)", "pid": "\(identity.pid)"])
                     group.addTask {
                         await withTaskGroup(of: Void.self) { inner in
                             inner.addTask { await self.pidStreamLoop(name, identity) }
@@ -342,7 +353,8 @@ public struct DelegatedIdentityCollector: Service {
                 }
                 client.beginGracefulShutdown()
             }
-            return StreamOutcome(code: "OK", reason: .streamClosed, messages: messages, detail: "stream ended by the server")
+            return StreamOutcome(
+                code: "OK", reason: .streamClosed, messages: messages, detail: "stream ended by the server")
         } catch is FirstResponseTimeout {
             return StreamOutcome(
                 code: "DeadlineExceeded", reason: .timeout, messages: 0, detail: "no first response within \(timeout)")
@@ -418,7 +430,8 @@ public struct DelegatedIdentityCollector: Service {
         if let hint = failure.hint { metadata["hint"] = "\(hint)" }
         // A reason that repeats at every retry is logged once loudly, then quietly.
         let level: Logger.Level =
-            previous?.reason == reason ? .debug : reason == .notAuthorizedDelegate ? .error : outcome.messages > 0 ? .info : .warning
+            previous?.reason == reason
+            ? .debug : reason == .notAuthorizedDelegate ? .error : outcome.messages > 0 ? .info : .warning
         logger.log(level: level, "Delegated Identity stream ended", metadata: metadata)
     }
 
@@ -469,7 +482,8 @@ public struct DelegatedIdentityCollector: Service {
         let (bundles, malformed) = DelegatedIdentityMessages.decode(message)
         if !malformed.isEmpty {
             registry.increment(
-                MetricCatalog.workloadAPIConnectionFailures, [source, ConnectionFailureReason.malformedResponse.rawValue])
+                MetricCatalog.workloadAPIConnectionFailures,
+                [source, ConnectionFailureReason.malformedResponse.rawValue])
             logger.warning(
                 "malformed SubscribeToX509BundlesResponse",
                 metadata: ["source": "\(source)", "problems": "\(malformed.joined(separator: "; "))"])
@@ -623,7 +637,9 @@ final class DelegatedCollectorState: Sendable {
     }
 
     /// Records a stream's failure; returns the failure recorded before it.
-    func recordFailure(source: String, key: StreamKey?, _ failure: DelegatedFailure, isBundleStream: Bool)
+    func recordFailure(
+        source: String, key: StreamKey?, _ failure: DelegatedFailure, isBundleStream: Bool
+    )
         -> DelegatedFailure?
     {
         state.withLock { s in

@@ -14,7 +14,9 @@ struct DelegatedSVID: Sendable {
 enum DelegatedIdentityMessages {
     /// Decodes every SVID, checks each private key against its leaf and drops it before returning:
     /// no key leaves this function. Malformed descriptions never contain key material.
-    static func decode(_ message: Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsResponse)
+    static func decode(
+        _ message: Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsResponse
+    )
         -> (svids: [DelegatedSVID], federatesWith: [String], malformed: [String])
     {
         var malformed: [String] = []
@@ -56,7 +58,9 @@ enum DelegatedIdentityMessages {
     }
 
     /// Bundles by trust domain name; keys may be `example.org` or `spiffe://example.org`.
-    static func decode(_ message: Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesResponse)
+    static func decode(
+        _ message: Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesResponse
+    )
         -> (bundles: [String: TrustBundle], malformed: [String])
     {
         var malformed: [String] = []

@@ -1,9 +1,9 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Musl)
-import Musl
+    import Musl
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A process as /proc shows it. The PID alone can be recycled; PID and start time together name
@@ -49,14 +49,6 @@ struct ProcessTable: Sendable {
             if matches { found.append(ProcessIdentity(pid: pid, startTime: parsed.startTime)) }
         }
         return found.sorted()
-    }
-
-    /// Whether `process` still runs: same PID, same start time, not a zombie.
-    func isAlive(_ process: ProcessIdentity) -> Bool {
-        guard let stat = readSmallFile("\(root)/\(process.pid)/stat"), let parsed = Self.parseStat(stat) else {
-            return false
-        }
-        return parsed.startTime == process.startTime && parsed.state != "Z" && parsed.state != "X"
     }
 
     /// `pid (comm) state ppid ...`: comm may hold spaces and parentheses, so it ends at the last

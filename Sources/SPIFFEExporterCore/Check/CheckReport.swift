@@ -56,6 +56,23 @@ public struct CheckThresholds: Sendable, Hashable {
 
 /// One identity in the `check` output. Never holds keys or tokens.
 public struct CheckIdentity: Sendable, Codable, Hashable {
+    public init(
+        source: String, kind: String, spiffeID: String, audience: String?, expiresAt: Date?, expiresInSeconds: Double?,
+        lifetimeUsedPercent: Double?, problems: [String], bundleCAExpiresAt: Date?, status: CheckStatus, summary: String
+    ) {
+        self.source = source
+        self.kind = kind
+        self.spiffeID = spiffeID
+        self.audience = audience
+        self.expiresAt = expiresAt
+        self.expiresInSeconds = expiresInSeconds
+        self.lifetimeUsedPercent = lifetimeUsedPercent
+        self.problems = problems
+        self.bundleCAExpiresAt = bundleCAExpiresAt
+        self.status = status
+        self.summary = summary
+    }
+
     public var source: String
     public var kind: String
     public var spiffeID: String
@@ -142,7 +159,7 @@ public enum CheckEvaluator {
             status: status, summary: summary)
     }
 
-    static func classify(problems: [String], remaining: TimeInterval?, lifetime: TimeInterval?, thresholds: CheckThresholds)
+    public static func classify(problems: [String], remaining: TimeInterval?, lifetime: TimeInterval?, thresholds: CheckThresholds)
         -> (CheckStatus, String)
     {
         if !problems.isEmpty { return (.critical, "invalid: " + problems.joined(separator: ", ")) }

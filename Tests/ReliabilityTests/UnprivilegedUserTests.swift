@@ -1,0 +1,83 @@
+import Foundation
+import SVIDFactory
+import Testing
+import WorkloadAPISimulator
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// The exporter needs only read access: it runs as `nobody` (uid/gid 65534, no supplementary
+/// groups) against a Workload API socket it may connect to and a spiffe-helper directory it may
+/// read. This is also the real permission test that root-run tests cannot do: root bypasses file
+/// modes, `nobody` gets EACCES for a 0600 key and the collector reports `permission_denied`.
+@Suite("Running as an unprivileged user", .timeLimit(.minutes(1)))
+struct UnprivilegedUserTests {
+    static let setpriv = "/usr/bin/setpriv"
+    static var canDropPrivileges: Bool { geteuid() == 0 && FileManager.default.isExecutableFile(atPath: setpriv) }
+
+    @Test(
+        "as nobody: Workload API and cert files work; an unreadable key is permission_denied",
+        .enabled(if: canDropPrivileges, "needs root and setpriv(1) to switch to nobody"))
+    func runsAsNobody() async throws {
+        try await withTemporaryDirectory { directory in
+            #expect(chmod(directory, 0o755) == 0)
+            let configuration = SimulatorConfiguration(socketPath: directory + "/agent.sock")
+            let simulator = try WorkloadAPISimulator(configuration: configuration)
+            try await simulator.start()
+            do {
+                // Connecting to a unix socket needs write permission on it; the agent's is 0777.
+                #expect(chmod(configuration.socketPath, 0o777) == 0)
+                try await Self.scrapeAsNobody(directory: directory, socketPath: configuration.socketPath)
+                await simulator.stop()
+            } catch {
+                await simulator.stop()
+                throw error
+            }
+        }
+    }
+
+    static func writeHelperDirectory(_ path: String, id: String, keyMode: mode_t) throws {
+        let now = Date()
+        let root = try SVIDFactory.rootCA(trustDomain: "example.org", notBefore: now - 60, notAfter: now + 7200)
+        let svid = try SVIDFactory.svid(spiffeID: id, issuer: root, notBefore: now - 60, notAfter: now + 3600)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        chmod(path, 0o755)
+        for (name, text) in [
+            ("svid.pem", svid.chainPEM), ("svid_key.pem", svid.keyPEM),
+            ("svid_bundle.pem", SVIDFactory.pem("CERTIFICATE", root.der)),
+        ] {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path + "/" + name))
+            chmod(path + "/" + name, name == "svid_key.pem" ? keyMode : 0o644)
+        }
+    }
+
+    static func scrapeAsNobody(directory: String, socketPath: String) async throws {
+        try writeHelperDirectory(directory + "/readable", id: "spiffe://example.org/readable", keyMode: 0o644)
+        try writeHelperDirectory(directory + "/locked", id: "spiffe://example.org/locked", keyMode: 0o600)
+        let binary = try exporterBinary().path
+        try await withExporter([
+            "--reuid=65534", "--regid=65534", "--clear-groups", "--", binary,
+            "--web.listen-address", "127.0.0.1:0", "--collector.workload-api.address", "unix://" + socketPath,
+            "--collector.cert-files.dir", "readable=" + directory + "/readable",
+            "--collector.cert-files.dir", "locked=" + directory + "/locked",
+        ], executable: setpriv) { exporter in
+            let groups = try await eventually("the exporter listens as nobody\n\(exporter.transcript)") {
+                try captures(#"msg=listening .*address=([0-9.]+):([0-9]+)"#, in: exporter.stderr)
+            }
+            let url = "http://\(groups[0]):\(groups[1])/metrics"
+            let scrape = try await eventually("all three sources report\n\(exporter.transcript)") { () -> Scrape? in
+                let scrape = Scrape(try await httpGet(url).body)
+                let ready = scrape.value("spiffe_x509_svid_valid", ["source": "workload_api"]) == 1
+                    && scrape.value("spiffe_x509_svid_valid", ["source": "readable"]) == 1
+                    && (scrape.value("spiffe_cert_file_load_errors_total", ["source": "locked", "reason": "permission_denied"]) ?? 0) >= 1
+                return ready ? scrape : nil
+            }
+            // The certificate of the locked directory is still monitored; only the key is unreadable.
+            #expect(scrape.value("spiffe_x509_svid_valid", ["source": "locked"]) != nil)
+            let status = try String(contentsOfFile: "/proc/\(exporter.process.processIdentifier)/status", encoding: .utf8)
+            #expect(status.contains("Uid:\t65534\t65534\t65534\t65534"), "not running as nobody: \(status)")
+            #expect(status.contains("CapEff:\t0000000000000000"), "the exporter holds capabilities")
+        }
+    }
+}
