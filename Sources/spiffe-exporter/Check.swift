@@ -32,6 +32,8 @@ struct Check: AsyncParsableCommand {
         help: "Also connect to this TLS server and compare the SVID it presents with the newest one fetched, NAME=host:port[,spiffe_id=...][,sni=...] (repeatable).")
     var probeTargets: [String] = []
 
+    @OptionGroup(title: "Delegated Identity API (node-wide view)") var delegated: DelegatedOptions
+
     @Option(name: .long, help: "Output format: table or json.")
     var output: OutputFormat = .table
 
@@ -93,6 +95,21 @@ struct Check: AsyncParsableCommand {
             let result = await DirectoryCheck.run(name: name, path: path, thresholds: thresholds)
             identities += result.identities
             failures += result.failures
+        }
+        if let configuration = try delegated.delegatedConfiguration() {
+            for result in await DelegatedIdentityCollector.check(configuration: configuration) {
+                let now = Date()
+                for report in result.reports {
+                    identities.append(CheckEvaluator.x509(report, source: result.source, bundle: nil, thresholds: thresholds, now: now))
+                }
+                if let failure = result.failure {
+                    failures.append(
+                        CheckSourceFailure(
+                            source: result.source, target: result.target, reason: failure.reason.rawValue,
+                            detail: "\(failure.rpc): \(failure.code) \(failure.detail)",
+                            hint: failure.hint ?? CheckEvaluator.hint(for: failure.reason, target: result.target)))
+                }
+            }
         }
         identities += await ProbeCheck.run(targets: targets, store: store, timeout: timeoutSeconds, thresholds: thresholds)
         let report = CheckReport(checkedAt: Date(), identities: identities, failures: failures)
