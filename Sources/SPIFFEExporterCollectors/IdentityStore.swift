@@ -26,6 +26,15 @@ public final class IdentityStore: Sendable {
         /// Bundles that came with the SVIDs (own + federated), used until a bundle stream delivers.
         var svidBundles: [String: TrustBundle] = [:]
         var synced = false
+        /// The soonest instant any entry's chain verdict must be recomputed: scrapes skip the
+        /// per-entry scan before it (10,000 identities are walked only when a boundary passed).
+        var nextReverification: Date = .distantFuture
+
+        mutating func updateNextReverification() {
+            nextReverification = svids.lazy.filter { $0.report.chainTrusted != nil }.map(\.report.reverifyAfter).min()
+                ?? .distantFuture
+        }
+
         /// Fingerprint of each exported bundle and how often it changed.
         var bundleFingerprints: [String: String] = [:]
         var bundleUpdates: [String: Int] = [:]
@@ -161,6 +170,7 @@ public final class IdentityStore: Sendable {
             var src = s[source] ?? SourceState()
             src.generation += 1
             src.svids = entries
+            src.updateNextReverification()
             src.svidBundles = bundles
             src.synced = true
             src.countBundleChanges()
@@ -280,7 +290,7 @@ public final class IdentityStore: Sendable {
     public func snapshot(now: Date) async -> [SourceSnapshot] {
         var stale: [(source: String, generation: Int, index: Int, entry: Entry)] = []
         state.withLock { s in
-            for (source, src) in s {
+            for (source, src) in s where now >= src.nextReverification {
                 for (index, entry) in src.svids.enumerated() where entry.report.needsReverification(at: now) {
                     stale.append((source, src.generation, index, entry))
                 }
@@ -292,6 +302,7 @@ public final class IdentityStore: Sendable {
                 // Only write back if no newer message replaced the source meanwhile.
                 guard s[item.source]?.generation == item.generation else { return }
                 s[item.source]?.svids[item.index].report = report
+                s[item.source]?.updateNextReverification()
             }
         }
         let (ticked, statuses) = renewals.withLock { tracker in

@@ -14,7 +14,8 @@ public struct PEMBlock: Hashable, Sendable {
 /// A tolerant PEM reader, matching what go-spiffe accepts: text outside blocks (comments, OpenSSL
 /// "Bag Attributes") is ignored, CRLF and stray whitespace are fine, blocks of any type are
 /// returned so callers pick the ones they need. A block that never ends (a half-written file) or
-/// whose body is not base64 is an error: the whole file is then unusable.
+/// whose body is not base64 is an error: the whole file is then unusable. Works on bytes: PEM
+/// decoding is the hottest path when thousands of files are loaded.
 public enum PEM {
     public enum ParseError: Error, Hashable, Sendable, CustomStringConvertible {
         case noBlocks
@@ -34,32 +35,42 @@ public enum PEM {
         }
     }
 
-    public static func parse(_ data: [UInt8]) throws(ParseError) -> [PEMBlock] {
-        try parse(String(decoding: data, as: UTF8.self))
+    public static func parse(_ text: String) throws(ParseError) -> [PEMBlock] {
+        try parse(Array(text.utf8))
     }
 
-    public static func parse(_ text: String) throws(ParseError) -> [PEMBlock] {
+    public static func parse(_ data: [UInt8]) throws(ParseError) -> [PEMBlock] {
         var blocks: [PEMBlock] = []
         var currentType: String?
-        var body = ""
-        for rawLine in text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" || $0 == "\r" }) {
-            let line = rawLine.trimmingCharacters(in: .whitespaces)
-            if let type = marker(line, kind: "BEGIN") {
+        var body: [UInt8] = []
+        var index = 0
+        let count = data.count
+        while index < count {
+            var end = index
+            while end < count && data[end] != 0x0A && data[end] != 0x0D { end += 1 }
+            var start = index
+            index = end + 1
+            var stop = end
+            while start < stop && (data[start] == 0x20 || data[start] == 0x09) { start += 1 }
+            while stop > start && (data[stop - 1] == 0x20 || data[stop - 1] == 0x09) { stop -= 1 }
+            if start == stop { continue }
+            let line = data[start..<stop]
+            if let type = marker(line, begin: true) {
                 // A BEGIN inside a block means the previous block was cut short.
                 if let open = currentType { throw .unterminated(type: open) }
                 currentType = type
-                body = ""
-            } else if let type = marker(line, kind: "END") {
+                body.removeAll(keepingCapacity: true)
+            } else if let type = marker(line, begin: false) {
                 guard let open = currentType else { continue }
                 guard open == type else { throw .mismatchedEnd(begin: open, end: type) }
                 guard !body.isEmpty else { throw .emptyBlock(type: open) }
-                guard let der = Data(base64Encoded: body) else { throw .invalidBase64(type: open) }
-                blocks.append(PEMBlock(type: open, der: Array(der)))
+                guard let der = Base64.decode(body) else { throw .invalidBase64(type: open) }
+                blocks.append(PEMBlock(type: open, der: der))
                 currentType = nil
             } else if currentType != nil {
                 // RFC 1421 headers (Proc-Type, DEK-Info) are not base64; skip them.
-                if line.contains(":") { continue }
-                body += line
+                if line.contains(UInt8(ascii: ":")) { continue }
+                body.append(contentsOf: line)
             }
         }
         if let open = currentType { throw .unterminated(type: open) }
@@ -82,9 +93,60 @@ public enum PEM {
         return out
     }
 
-    private static func marker(_ line: String, kind: String) -> String? {
-        let prefix = "-----\(kind) "
-        guard line.hasPrefix(prefix), line.hasSuffix("-----"), line.count >= prefix.count + 5 else { return nil }
-        return String(line.dropFirst(prefix.count).dropLast(5))
+    private static let beginPrefix = Array("-----BEGIN ".utf8)
+    private static let endPrefix = Array("-----END ".utf8)
+    private static let dashes = Array("-----".utf8)
+
+    private static func marker(_ line: ArraySlice<UInt8>, begin: Bool) -> String? {
+        let prefix = begin ? beginPrefix : endPrefix
+        guard line.count >= prefix.count + dashes.count, line.starts(with: prefix), line.suffix(5).elementsEqual(dashes)
+        else { return nil }
+        return String(decoding: line.dropFirst(prefix.count).dropLast(dashes.count), as: UTF8.self)
+    }
+}
+
+/// Strict standard base64 (RFC 4648 §4, padded), decoding bytes without going through String or Data.
+enum Base64 {
+    private static let table: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (i, c) in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8.enumerated() {
+            table[Int(c)] = UInt8(i)
+        }
+        return table
+    }()
+
+    static func decode(_ input: [UInt8]) -> [UInt8]? {
+        guard input.count % 4 == 0, !input.isEmpty else { return nil }
+        var padding = 0
+        if input[input.count - 1] == UInt8(ascii: "=") { padding += 1 }
+        if input[input.count - 2] == UInt8(ascii: "=") { padding += 1 }
+        var output = [UInt8]()
+        output.reserveCapacity(input.count / 4 * 3)
+        return input.withUnsafeBufferPointer { bytes -> [UInt8]? in
+            table.withUnsafeBufferPointer { table -> [UInt8]? in
+                var i = 0
+                let full = input.count - (padding > 0 ? 4 : 0)
+                while i < full {
+                    let a = table[Int(bytes[i])], b = table[Int(bytes[i + 1])]
+                    let c = table[Int(bytes[i + 2])], d = table[Int(bytes[i + 3])]
+                    if (a | b | c | d) & 0x80 != 0 { return nil }
+                    output.append(a << 2 | b >> 4)
+                    output.append(b << 4 | c >> 2)
+                    output.append(c << 6 | d)
+                    i += 4
+                }
+                if padding > 0 {
+                    let a = table[Int(bytes[i])], b = table[Int(bytes[i + 1])]
+                    if (a | b) & 0x80 != 0 { return nil }
+                    output.append(a << 2 | b >> 4)
+                    if padding == 1 {
+                        let c = table[Int(bytes[i + 2])]
+                        if c & 0x80 != 0 { return nil }
+                        output.append(b << 4 | c >> 2)
+                    }
+                }
+                return output
+            }
+        }
     }
 }
