@@ -20,7 +20,12 @@ public final class IdentityStore: Sendable {
 
     private struct SourceState: Sendable {
         var generation = 0
-        var svids: [Entry] = []
+        var svids: [Entry] = [] {
+            // Scrapes take the reports alone, sorted once here for the exposition: a copy-on-write
+            // array instead of copying and sorting every entry on each scrape.
+            didSet { reports = svids.map(\.report).sorted { $0.spiffeID < $1.spiffeID } }
+        }
+        private(set) var reports: [X509SVIDReport] = []
         /// Bundles from a dedicated bundle stream (FetchX509Bundles), preferred when present.
         var streamedBundles: [String: TrustBundle]?
         /// Bundles that came with the SVIDs (own + federated), used until a bundle stream delivers.
@@ -307,17 +312,17 @@ public final class IdentityStore: Sendable {
         }
         let (ticked, statuses) = renewals.withLock { tracker in
             let events = tracker.tick(now: now)
-            return (events, Dictionary(grouping: tracker.status(now: now), by: \.key.source))
+            return (events, Dictionary(grouping: tracker.orderedStatus(now: now), by: \.key.source))
         }
         record(ticked, now: now)
         let jwtStatuses = jwtRenewals.withLock { tracker in
             tracker.tick(now: now)
-            return Dictionary(grouping: tracker.status(now: now)) { SourceSnapshot.splitJWTTrackerSource($0.key.source).source }
+            return Dictionary(grouping: tracker.orderedStatus(now: now)) { SourceSnapshot.splitJWTTrackerSource($0.key.source).source }
         }
         return state.withLock { s in
             s.map { source, src -> SourceSnapshot in
                 var snapshot = SourceSnapshot(
-                    source: source, svids: src.svids.map(\.report), bundles: src.exportedBundles,
+                    source: source, svids: src.reports, bundles: src.exportedBundles,
                     renewals: statuses[source] ?? [], bundleUpdates: src.bundleUpdates)
                 snapshot.jwtSVIDs = src.jwt.keys.sorted().flatMap { src.jwt[$0]!.map(\.report) }
                 snapshot.jwtBundles = src.jwtBundles

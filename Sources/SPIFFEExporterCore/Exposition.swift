@@ -55,6 +55,14 @@ public struct Sample: Sendable, Hashable {
 public struct MetricFamily: Sendable {
     public let descriptor: MetricDescriptor
     public var samples: [Sample]
+    /// Writers of sample lines in exposition order (see ``SeriesLineFormat``), run at render time
+    /// before `samples` are written. Only the producer that owns a family renders it this way.
+    public var lineWriters: [LineWriter] = []
+
+    public struct LineWriter: Sendable {
+        public var estimatedBytes: Int
+        public var write: @Sendable (inout [UInt8]) -> Void
+    }
 
     public init(_ descriptor: MetricDescriptor, samples: [Sample] = []) {
         self.descriptor = descriptor
@@ -80,6 +88,16 @@ public struct ScrapeBuilder: Sendable {
 
     public mutating func add(_ family: MetricFamily) {
         add(family.descriptor, family.samples)
+        families[family.descriptor.name]?.lineWriters.append(contentsOf: family.lineWriters)
+    }
+
+    /// Adds a family whose sample lines its producer writes at render time, straight into the
+    /// response (high-cardinality families: no `Sample` per series).
+    public mutating func add(
+        _ descriptor: MetricDescriptor, estimatedBytes: Int, lines: @escaping @Sendable (inout [UInt8]) -> Void
+    ) {
+        if families[descriptor.name] == nil { families[descriptor.name] = MetricFamily(descriptor) }
+        families[descriptor.name]?.lineWriters.append(MetricFamily.LineWriter(estimatedBytes: estimatedBytes, write: lines))
     }
 
     /// Adds a family with no samples so its HELP/TYPE appear even before any series exists.
@@ -91,7 +109,8 @@ public struct ScrapeBuilder: Sendable {
         // One buffer sized for the whole body up front (~140 bytes a sample with two labels), so a
         // 10,000-identity scrape does not regrow and copy it a dozen times.
         let samples = families.values.reduce(0) { $0 + $1.samples.count }
-        var writer = ExpositionWriter(format: format, reserving: max(16 * 1024, samples * 144))
+        let rendered = families.values.reduce(0) { $0 + $1.lineWriters.reduce(0) { $0 + $1.estimatedBytes } }
+        var writer = ExpositionWriter(format: format, reserving: max(16 * 1024, samples * 144 + rendered + families.count * 256))
         for name in families.keys.sorted() {
             guard let family = families[name] else { continue }
             writer.write(family)
@@ -122,6 +141,7 @@ public struct ExpositionWriter {
         append(" ")
         append(d.type.rawValue)
         append("\n")
+        for writer in family.lineWriters { writer.write(&out) }
         let prefix = LabelPrefix(d)
         family.samples.withUnsafeBufferPointer { samples in
             // Sort indices, not samples: moving a Sample retains and releases its strings.
@@ -211,10 +231,14 @@ public struct ExpositionWriter {
         out.append(UInt8(ascii: "\n"))
     }
 
-    /// ``formatValue(_:)`` without a String for the common case, an integral value.
     private mutating func appendValue(_ v: Double) {
+        Self.appendValue(v, to: &out)
+    }
+
+    /// ``formatValue(_:)`` without a String for the common case, an integral value.
+    static func appendValue(_ v: Double, to out: inout [UInt8]) {
         guard v.isFinite, v == v.rounded(), abs(v) < 1e15 else {
-            append(Self.formatValue(v))
+            out.append(contentsOf: formatValue(v).utf8)
             return
         }
         var n = Int64(v)
@@ -250,6 +274,10 @@ public struct ExpositionWriter {
     }
 
     private mutating func appendEscaped(_ s: String, quotes: Bool) {
+        Self.appendEscaped(s, quotes: quotes, to: &out)
+    }
+
+    static func appendEscaped(_ s: String, quotes: Bool, to out: inout [UInt8]) {
         // Fast path: nothing to escape (nearly always), copy the bytes at once.
         let copied = s.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
             for byte in bytes where byte == UInt8(ascii: "\\") || byte == UInt8(ascii: "\n") || (quotes && byte == 0x22) {
@@ -309,6 +337,80 @@ public struct ExpositionWriter {
     /// Bucket bound text for the `le` label.
     public static func formatBound(_ v: Double) -> String {
         v.isInfinite ? "+Inf" : v.description
+    }
+}
+
+/// How sample lines of one family are written straight into bytes by a producer that emits many
+/// series in exposition order (the per-identity families), so no `Sample`, label array or sort is
+/// made per series. Leading label values are escaped once into a ``LabelTable`` shared by the
+/// identity's families.
+public struct SeriesLineFormat: Sendable {
+    private let head: [UInt8]
+    private let trailingLabel: [UInt8]
+
+    public init(_ descriptor: MetricDescriptor) {
+        head = Array("\(descriptor.name){".utf8)
+        trailingLabel = descriptor.labels.count > 1 ? Array(",\(descriptor.labels[descriptor.labels.count - 1])=\"".utf8) : []
+    }
+
+    /// Bytes of a line that do not depend on label values or the value.
+    public var fixedBytes: Int { head.count + trailingLabel.count + 4 }
+
+    /// A series whose label values are exactly `labels` (rendered by a ``LabelTable``).
+    public func write(_ labels: UnsafeBufferPointer<UInt8>, _ value: Double, to out: inout [UInt8]) {
+        out.append(contentsOf: head)
+        out.append(contentsOf: labels)
+        out.append(UInt8(ascii: "}"))
+        out.append(UInt8(ascii: " "))
+        ExpositionWriter.appendValue(value, to: &out)
+        out.append(UInt8(ascii: "\n"))
+    }
+
+    /// A series whose label values are `labels` followed by the descriptor's last label = `last`.
+    public func write(_ labels: UnsafeBufferPointer<UInt8>, last: String, _ value: Double, to out: inout [UInt8]) {
+        out.append(contentsOf: head)
+        out.append(contentsOf: labels)
+        out.append(contentsOf: trailingLabel)
+        ExpositionWriter.appendEscaped(last, quotes: true, to: &out)
+        out.append(UInt8(ascii: "\""))
+        out.append(UInt8(ascii: "}"))
+        out.append(UInt8(ascii: " "))
+        ExpositionWriter.appendValue(value, to: &out)
+        out.append(UInt8(ascii: "\n"))
+    }
+}
+
+/// Rows of leading label pairs (`source="a",spiffe_id="b"`), escaped once into one buffer and
+/// shared by every family of a row; the label names are fixed per table.
+public struct LabelTable: Sendable {
+    public private(set) var bytes: [UInt8] = []
+    private var ends: [Int] = []
+    private let names: [[UInt8]]
+
+    public init(names: [String] = ["source", "spiffe_id"]) {
+        self.names = names.enumerated().map { Array(($0.offset > 0 ? "," : "").utf8) + Array("\($0.element)=\"".utf8) }
+    }
+
+    public var count: Int { ends.count }
+
+    public mutating func append(_ values: [String]) {
+        for (name, value) in zip(names, values) {
+            bytes.append(contentsOf: name)
+            ExpositionWriter.appendEscaped(value, quotes: true, to: &bytes)
+            bytes.append(UInt8(ascii: "\""))
+        }
+        ends.append(bytes.count)
+    }
+
+    /// Calls `body` with each row's index and rendered labels, in order.
+    public func forEachRow(_ body: (Int, UnsafeBufferPointer<UInt8>) -> Void) {
+        bytes.withUnsafeBufferPointer { all in
+            var start = 0
+            for (row, end) in ends.enumerated() {
+                body(row, UnsafeBufferPointer(rebasing: all[start..<end]))
+                start = end
+            }
+        }
     }
 }
 

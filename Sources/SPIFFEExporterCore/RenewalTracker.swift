@@ -65,6 +65,13 @@ public struct RenewalTracker: Sendable {
         public var deadline: Date?
         /// Past the deadline with no replacement; `nil` while the identity is absent.
         public var overdue: Bool?
+
+        public init(key: Key, outcomes: [RenewalOutcome: Int], deadline: Date?, overdue: Bool?) {
+            self.key = key
+            self.outcomes = outcomes
+            self.deadline = deadline
+            self.overdue = overdue
+        }
     }
 
     public enum Event: Sendable, Hashable {
@@ -82,6 +89,8 @@ public struct RenewalTracker: Sendable {
 
     public var configuration: Configuration
     private var identities: [Key: IdentityState] = [:]
+    /// Keys in order, kept between scrapes; cleared wherever an identity is added or removed.
+    private var sortedKeys: [Key]?
     private var lastNow: Date = .distantPast
 
     public init(configuration: Configuration = Configuration()) {
@@ -107,6 +116,7 @@ public struct RenewalTracker: Sendable {
             let key = Key(source: source, identity: identity)
             guard var state = identities[key] else {
                 identities[key] = IdentityState(generation: generation)
+                sortedKeys = nil
                 continue
             }
             let wasMissing = state.missingSince != nil
@@ -136,44 +146,61 @@ public struct RenewalTracker: Sendable {
     }
 
     /// Counts generations that expired unreplaced and forgets identities gone past their grace.
+    /// Events come out ordered by key.
     @discardableResult
     public mutating func tick(now: Date) -> [Event] {
         let now = advance(now)
-        var events: [Event] = []
-        for key in identities.keys.sorted() {
-            guard var state = identities[key] else { continue }
+        // A scrape ticks every identity: walk the dictionary unsorted, sort only what happened.
+        var forgotten: [Key] = []
+        var missed: [Key] = []
+        for (key, state) in identities {
             if let since = state.missingSince {
-                if now.timeIntervalSince(since) >= configuration.disappearanceGrace {
-                    identities[key] = nil
-                    events.append(.forgotten(key))
-                }
-                continue
-            }
-            if !state.resolved && now > state.generation.notAfter {
-                state.resolved = true
-                state.outcomes[.missed, default: 0] += 1
-                identities[key] = state
-                events.append(.renewal(key, .missed))
+                if now.timeIntervalSince(since) >= configuration.disappearanceGrace { forgotten.append(key) }
+            } else if !state.resolved && now > state.generation.notAfter {
+                missed.append(key)
             }
         }
-        return events
+        guard !forgotten.isEmpty || !missed.isEmpty else { return [] }
+        var events: [(Key, Event)] = []
+        for key in forgotten {
+            identities[key] = nil
+            sortedKeys = nil
+            events.append((key, .forgotten(key)))
+        }
+        for key in missed {
+            identities[key]?.resolved = true
+            identities[key]?.outcomes[.missed, default: 0] += 1
+            events.append((key, .renewal(key, .missed)))
+        }
+        return events.sorted { $0.0 < $1.0 }.map(\.1)
     }
 
     /// Forgets a whole source at once (removed by a configuration reload).
     public mutating func removeSource(_ source: String) {
         identities = identities.filter { $0.key.source != source }
+        sortedKeys = nil
     }
 
+    /// Every tracked identity, sorted by key.
     public func status(now: Date) -> [Status] {
+        (sortedKeys ?? identities.keys.sorted()).compactMap { status(of: $0, now: now) }
+    }
+
+    /// ``status(now:)`` that keeps the sorted key order for the next call (a scrape every few
+    /// seconds over 10,000 identities should not sort them every time).
+    public mutating func orderedStatus(now: Date) -> [Status] {
+        if sortedKeys == nil { sortedKeys = identities.keys.sorted() }
+        return status(now: now)
+    }
+
+    private func status(of key: Key, now: Date) -> Status? {
+        guard let state = identities[key] else { return nil }
         let now = max(lastNow, now)
-        return identities.keys.sorted().compactMap { key in
-            guard let state = identities[key] else { return nil }
-            let present = state.missingSince == nil
-            let deadline = deadline(of: state.generation)
-            return Status(
-                key: key, outcomes: state.outcomes, deadline: present ? deadline : nil,
-                overdue: present ? now > deadline : nil)
-        }
+        let present = state.missingSince == nil
+        let deadline = deadline(of: state.generation)
+        return Status(
+            key: key, outcomes: state.outcomes, deadline: present ? deadline : nil,
+            overdue: present ? now > deadline : nil)
     }
 
     static func outcome(replacedAt now: Date, deadline: Date, notAfter: Date) -> RenewalOutcome {

@@ -141,6 +141,10 @@ public struct X509SVIDReport: Sendable {
     public var decodeErrors: [String]
 
     public func problems(at now: Date) -> [SVIDProblem] {
+        // The common case, a healthy SVID, allocates nothing (scrapes ask this of every identity).
+        if staticProblems.isEmpty, chainTrusted != false, let leaf, now <= leaf.notAfter, now >= leaf.notBefore {
+            return []
+        }
         var problems = staticProblems
         if let leaf {
             if now > leaf.notAfter { problems.insert(.expired) }

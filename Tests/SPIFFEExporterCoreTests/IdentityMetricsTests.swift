@@ -66,3 +66,60 @@ import Testing
         #expect(text.contains(#"spiffe_x509_svid_renewal_deadline_timestamp_seconds{source="s",spiffe_id="spiffe://example.org/web"} \#(Int(at(125).timeIntervalSince1970))"#))
     }
 }
+
+@Suite struct IdentityOrderingTests {
+    private func renderedSeries(_ snapshots: [SourceSnapshot], now: Date) -> [String] {
+        var builder = ScrapeBuilder()
+        IdentityMetrics.collect(snapshots, now: now, into: &builder)
+        return String(decoding: builder.render(.prometheusText), as: UTF8.self)
+            .split(separator: "\n").filter { !$0.hasPrefix("#") }.map(String.init)
+    }
+
+    @Test func unsortedSourcesIdentitiesAndStatusesComeOutSortedAndDeduplicated() async throws {
+        let pki = try PKI()
+        let web = await pki.analyze()
+        var other = web
+        other.spiffeID = "spiffe://example.org/a"
+        var duplicate = web
+        duplicate.staticProblems.insert(.keyMismatch)
+        let statuses = ["spiffe://example.org/z", "spiffe://example.org/a"].map {
+            RenewalTracker.Status(key: .init(source: "b", identity: $0), outcomes: [.onTime: 2], deadline: at(9), overdue: false)
+        }
+        let lines = renderedSeries(
+            [
+                SourceSnapshot(source: "b", svids: [web, duplicate, other], bundles: [:], renewals: statuses),
+                SourceSnapshot(source: "a", svids: [web], bundles: [:]),
+            ], now: at(600))
+        let valid = lines.filter { $0.hasPrefix("spiffe_x509_svid_valid{") }
+        #expect(
+            valid == [
+                #"spiffe_x509_svid_valid{source="a",spiffe_id="spiffe://example.org/ns/prod/sa/web"} 1"#,
+                #"spiffe_x509_svid_valid{source="b",spiffe_id="spiffe://example.org/a"} 1"#,
+                // The duplicate (same series, key mismatch) is dropped: the first one wins.
+                #"spiffe_x509_svid_valid{source="b",spiffe_id="spiffe://example.org/ns/prod/sa/web"} 1"#,
+            ])
+        #expect(!lines.contains { $0.hasPrefix("spiffe_x509_svid_problem{") })
+        let deadlines = lines.filter { $0.hasPrefix("spiffe_x509_svid_renewal_deadline_timestamp_seconds{") }
+        #expect(deadlines.map { $0.contains("example.org/a\"") } == [true, false])
+        let renewals = lines.filter { $0.hasPrefix("spiffe_x509_svid_renewals_total{") }
+        #expect(renewals.count == 6)
+        #expect(renewals.first == #"spiffe_x509_svid_renewals_total{source="b",spiffe_id="spiffe://example.org/a",outcome="late"} 0"#)
+        #expect(renewals.last == #"spiffe_x509_svid_renewals_total{source="b",spiffe_id="spiffe://example.org/z",outcome="on_time"} 2"#)
+    }
+
+    @Test func orderedStatusFollowsIdentitiesAddedAndForgotten() {
+        var tracker = RenewalTracker(configuration: .init(deadlineFraction: 0.75, disappearanceGrace: 10))
+        func generation(_ fingerprint: String) -> SVIDGeneration {
+            SVIDGeneration(fingerprint: fingerprint, notBefore: at(0), notAfter: at(1000))
+        }
+        tracker.observe(source: "s", present: ["m": generation("1"), "c": generation("2")], now: at(0))
+        #expect(tracker.orderedStatus(now: at(1)).map(\.key.identity) == ["c", "m"])
+        tracker.observe(source: "s", present: ["m": generation("1"), "c": generation("2"), "a": generation("3")], now: at(2))
+        #expect(tracker.orderedStatus(now: at(3)).map(\.key.identity) == ["a", "c", "m"])
+        tracker.observe(source: "s", present: ["m": generation("1")], now: at(4))
+        #expect(tracker.orderedStatus(now: at(5)).map(\.key.identity) == ["a", "c", "m"])  // in their grace period
+        tracker.tick(now: at(20))
+        #expect(tracker.orderedStatus(now: at(21)).map(\.key.identity) == ["m"])
+        #expect(tracker.status(now: at(21)) == tracker.orderedStatus(now: at(21)))
+    }
+}
