@@ -3,7 +3,10 @@
 spiffe-exporter-bench.
 
   bench_baseline.py load DIR              read + parse + URI SAN + notAfter of DIR/svid-*.pem
-                                          (the `cryptography` package; no chain verification)
+                                          (the `cryptography` package; no chain verification),
+                                          then again adding the signature check against
+                                          DIR/bundle.pem (verify_directly_issued_by), for an
+                                          equal-work comparison
   bench_baseline.py render FILE [RUNS]    time prometheus_client's generate_latest() for the series
                                           of FILE (a /metrics body written by the Swift benchmark)
 
@@ -38,11 +41,29 @@ def bench_load(directory):
     elapsed = time.perf_counter() - start
     if ok != len(paths):
         sys.exit(f"only {ok} of {len(paths)} certificates had one spiffe:// URI SAN")
+
+    # The same, plus what the exporter also does: the leaf's signature checked against the CA.
+    with open(os.path.join(directory, "bundle.pem"), "rb") as f:
+        ca = x509.load_pem_x509_certificates(f.read())[0]
+    start = time.perf_counter()
+    verified = 0
+    for path in paths:
+        with open(path, "rb") as f:
+            data = f.read()
+        cert = x509.load_pem_x509_certificate(data)
+        san = cert.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
+        uris = san.get_values_for_type(x509.UniformResourceIdentifier)
+        not_after = cert.not_valid_after_utc
+        cert.verify_directly_issued_by(ca)  # raises if the signature or issuer does not match
+        if len(uris) == 1 and uris[0].startswith("spiffe://") and not_after is not None:
+            verified += 1
+    verify_elapsed = time.perf_counter() - start
     import cryptography
     return {
         "py_load_files": len(paths),
         "py_load_total_s": elapsed,
         "py_load_us_per_cert": elapsed / len(paths) * 1e6,
+        "py_load_verify_us_per_cert": verify_elapsed / len(paths) * 1e6,
         "py_cryptography_version": cryptography.__version__,
     }
 

@@ -6,7 +6,7 @@ import Synchronization
 
 /// The collectors of the current configuration. A reload swaps the whole set: the old collectors
 /// are cancelled and awaited before the new ones start, so two collectors never feed one source;
-/// sources that are gone are removed from the store and registry. The store keeps renewal state
+/// sources and probe targets that are gone are removed from the store and registry. The store keeps renewal state
 /// across a reload, so restarting a collector never counts a fake renewal.
 public final class CollectorSupervisor: Service, Sendable {
     /// What one configuration runs.
@@ -14,11 +14,16 @@ public final class CollectorSupervisor: Service, Sendable {
         public var services: [any Service]
         public var contributors: [any ScrapeContributor]
         public var sources: Set<String>
+        /// Probe targets (`target` label) of this configuration.
+        public var targets: Set<String>
 
-        public init(services: [any Service], contributors: [any ScrapeContributor], sources: Set<String>) {
+        public init(
+            services: [any Service], contributors: [any ScrapeContributor], sources: Set<String>, targets: Set<String> = []
+        ) {
             self.services = services
             self.contributors = contributors
             self.sources = sources
+            self.targets = targets
         }
     }
 
@@ -26,6 +31,7 @@ public final class CollectorSupervisor: Service, Sendable {
         var tasks: [Task<Void, Never>] = []
         var contributors: [any ScrapeContributor] = []
         var sources: Set<String> = []
+        var targets: Set<String> = []
         var stopped = false
     }
 
@@ -53,11 +59,17 @@ public final class CollectorSupervisor: Service, Sendable {
         }
         for task in old { task.cancel() }
         for task in old { await task.value }
-        let (removed, stopped) = state.withLock { s -> (Set<String>, Bool) in
+        let (removed, removedTargets, stopped) = state.withLock { s -> (Set<String>, Set<String>, Bool) in
             let removed = s.sources.subtracting(plan.sources)
+            let removedTargets = s.targets.subtracting(plan.targets)
             s.sources = plan.sources
+            s.targets = plan.targets
             s.contributors = plan.contributors
-            return (removed, s.stopped)
+            return (removed, removedTargets, s.stopped)
+        }
+        for target in removedTargets {
+            registry.removeSeries(label: "target", value: target)
+            logger.info("probe target removed by reload", metadata: ["target": "\(target)"])
         }
         for source in removed {
             store.unregister(source: source)

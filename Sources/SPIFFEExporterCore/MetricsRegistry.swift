@@ -45,11 +45,16 @@ public final class MetricsRegistry: Sendable {
 
     /// Drops every series whose `source` label is `source` (a source removed by a reload).
     public func removeSeries(source: String) {
+        removeSeries(label: "source", value: source)
+    }
+
+    /// Drops every series whose `label` is `value` (e.g. a probe `target` removed by a reload).
+    public func removeSeries(label: String, value: String) {
         state.withLock { s in
             for (name, d) in s.descriptors {
-                guard let index = d.labels.firstIndex(of: "source") else { continue }
-                s.values[name] = s.values[name]?.filter { $0.key.count <= index || $0.key[index] != source }
-                s.histograms[name] = s.histograms[name]?.filter { $0.key.count <= index || $0.key[index] != source }
+                guard let index = d.labels.firstIndex(of: label) else { continue }
+                s.values[name] = s.values[name]?.filter { $0.key.count <= index || $0.key[index] != value }
+                s.histograms[name] = s.histograms[name]?.filter { $0.key.count <= index || $0.key[index] != value }
             }
         }
     }

@@ -132,7 +132,7 @@ struct ResolvedSettings {
         try probe.addProbe(to: &components, bundleSources: try certFiles.sourceConfigurations().map(\.name))
         return CollectorSupervisor.Plan(
             services: components.services, contributors: components.contributors,
-            sources: components.plannedSources)
+            sources: components.plannedSources, targets: components.probeTargets)
     }
 
     /// Builds everything once on throwaway state: catches errors only plan building finds.

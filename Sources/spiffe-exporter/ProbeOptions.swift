@@ -24,8 +24,8 @@ struct ProbeOptions: ParsableArguments {
 
     @Option(
         name: .customLong("probe.timeout"),
-        help: "Deadline of one probe (connect, TLS handshake, close); at most --probe.interval.")
-    var timeout = "10s"
+        help: "Deadline of one probe (connect, TLS handshake, close); at most --probe.interval. (default: 10s, or --probe.interval if shorter)")
+    var timeout: String?
 
     func configuration() throws -> ProbeConfiguration {
         do {
@@ -53,6 +53,7 @@ extension ExporterComponents {
             configuration: configuration, identities: identities, registry: registry, logger: logger)
         services.append(probe)
         contributors.append(probe.contributor)
+        probeTargets.formUnion(configuration.targets.map(\.name))
     }
 }
 

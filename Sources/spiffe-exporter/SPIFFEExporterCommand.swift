@@ -232,6 +232,8 @@ struct ExporterComponents {
     }
 
     var plannedSources: Set<String> { store.sources(registeredSince: registrationRound) }
+    /// Probe targets of this configuration (their series go when a reload removes them).
+    var probeTargets: Set<String> = []
 
     mutating func addWorkloadAPI(_ configuration: WorkloadAPICollectorConfiguration) {
         services.append(WorkloadAPICollector(configuration: configuration, store: store, registry: registry, logger: logger))
@@ -250,7 +252,8 @@ enum ExporterRunner {
         let supervisor = CollectorSupervisor(store: components.store, registry: components.registry, logger: logger)
         await supervisor.apply(
             CollectorSupervisor.Plan(
-                services: components.services, contributors: components.contributors, sources: components.plannedSources))
+                services: components.services, contributors: components.contributors, sources: components.plannedSources,
+                targets: components.probeTargets))
         try await run(
             http: http, store: components.store, registry: components.registry, supervisor: supervisor, extraServices: [],
             reload: nil, logger: logger, onListening: onListening)

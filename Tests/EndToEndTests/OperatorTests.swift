@@ -21,16 +21,20 @@ struct OperatorTests {
             try await withExporter(["demo", "--web.listen-address", "127.0.0.1:0"]) { demo in
                 let socket = try await Self.demoSocket(demo)
                 let config = dir + "/config.yml"
-                func write(_ source: String) throws {
-                    try "workload_api:\n  - name: \(source)\n    address: unix://\(socket)\nweb:\n  listen_address: 127.0.0.1:0\n"
+                func write(_ source: String, probe: Bool = false) throws {
+                    // A probe target nothing listens on: its failure counter lives in the registry.
+                    let probes = probe ? "probes:\n  interval: 1s\n  targets:\n    - name: gone\n      address: 127.0.0.1:1\n" : ""
+                    try "workload_api:\n  - name: \(source)\n    address: unix://\(socket)\nweb:\n  listen_address: 127.0.0.1:0\n\(probes)"
                         .write(toFile: config, atomically: true, encoding: .utf8)
                 }
-                try write("agent_a")
+                try write("agent_a", probe: true)
                 try await withExporter(["--config.file", config]) { exporter in
                     let url = try await Self.metricsURL(exporter)
                     let base = String(url.dropLast("/metrics".count))
-                    try await eventually("agent_a synced") {
-                        Scrape(try await httpGet(url).body).samples("spiffe_x509_svid_valid", ["source": "agent_a"]).count == 2
+                    try await eventually("agent_a synced, probe target failing") {
+                        let scrape = Scrape(try await httpGet(url).body)
+                        return scrape.samples("spiffe_x509_svid_valid", ["source": "agent_a"]).count == 2
+                            && !scrape.samples("spiffe_probe_failures_total", ["target": "gone"]).isEmpty
                     }
                     #expect(Scrape(try await httpGet(url).body).value("spiffe_exporter_config_last_reload_successful") == 1)
 
@@ -42,6 +46,10 @@ struct OperatorTests {
                         return scrape.samples("spiffe_x509_svid_valid", ["source": "agent_b"]).count == 2
                             && scrape.samples("spiffe_x509_svid_valid", ["source": "agent_a"]).isEmpty
                     }
+                    // Nothing of the removed source or probe target stays behind.
+                    let reloaded = try await httpGet(url).body
+                    #expect(!reloaded.contains(#"source="agent_a""#))
+                    #expect(!reloaded.contains(#"target="gone""#))
 
                     try "workload_api: [unclosed".write(toFile: config, atomically: true, encoding: .utf8)
                     let bad = try await runTool("/usr/bin/env", ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", base + "/-/reload"])

@@ -24,15 +24,19 @@ public struct ProbeConfiguration: Sendable, Hashable {
     }
 
     /// Decodes flag values: targets as `NAME=host:port[,spiffe_id=...][,sni=...]`, durations as
-    /// `30s`, `500ms`, `1m`. The timeout may not exceed the interval (probes never overlap).
+    /// `30s`, `500ms`, `1m`. The timeout may not exceed the interval (probes never overlap); when
+    /// not given it is 10 s, or the interval if that is shorter.
     public static func parse(
-        targets: [String], interval: String, timeout: String
+        targets: [String], interval: String, timeout: String?
     ) throws(ProbeConfigurationError)
         -> ProbeConfiguration
     {
         let parsedTargets = try ProbeTarget.parseAll(targets)
         guard let intervalSeconds = try? DurationText.seconds(interval), intervalSeconds >= 1 else {
             throw .init(.invalidDuration, "--probe.interval=\(interval) (at least 1s)")
+        }
+        guard let timeout else {
+            return ProbeConfiguration(targets: parsedTargets, interval: intervalSeconds, timeout: min(defaultTimeout, intervalSeconds))
         }
         guard let timeoutSeconds = try? DurationText.seconds(timeout), timeoutSeconds > 0,
             timeoutSeconds <= intervalSeconds
