@@ -83,8 +83,9 @@ public struct CertFilesCollector: Service {
         self.clock = clock
         for source in sources {
             Self.preZero(source: source.name, registry: registry)
-            // Readiness waits for each directory's first load; globs hold no identities.
-            if case .spiffeHelperDirectory = source.kind { store.register(source: source.name) }
+            // Readiness waits for every source's first load (a glob of 10,000 files takes a moment):
+            // a scrape right after /readyz must not miss certificates that are there.
+            store.register(source: source.name)
         }
     }
 
@@ -471,6 +472,7 @@ public struct CertFilesCollector: Service {
         runtime.reported = reported.merging(stillReported) { current, _ in current }
         updateStatistics(source) { s in s.holds += holds }
         recordLoad(source: source, problems: reported, started: started, now: now)
+        store.markSynced(source: source)
         let settle = retryAt.map { $0.timeIntervalSince(Self.monotonicNow()) }
         return [settle, recheck].compactMap { $0 }.min()
     }
