@@ -299,6 +299,14 @@ class Checker:
                     ok = bool(options)
                     if name == "instance":
                         ok = ok and set(self.inst.values()) <= set(options)
+                    if name == "source":
+                        # Every kind of source must be selectable, not only Workload API ones.
+                        sel = ('{__name__=~"spiffe_x509_svid_valid|spiffe_certificate_expiry_timestamp_seconds",'
+                               f' instance=~"{values.get("instance", ".*")}"}}')
+                        want = {r["metric"].get("source", "") for r in self.query(f"count by (source) ({sel})")}
+                        missing = sorted(want - set(options))
+                        ok = ok and not missing
+                        err = err or (f"missing sources {missing}" if missing else "")
                     self.result(ok, f"{uid} variable ${name} query returns values ({len(options)}: "
                                     f"{', '.join(options[:4])}{', ...' if len(options) > 4 else ''})", err or q)
                     if v.get("includeAll") and v.get("allValue"):
