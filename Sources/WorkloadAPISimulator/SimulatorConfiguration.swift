@@ -22,6 +22,8 @@ public enum SimulatorFault: Sendable, Hashable {
     case wrongTrustDomain
     /// Serve a private key that belongs to a different certificate.
     case mismatchedKey
+    /// Serve the trust domain's bundle with no CA certificate in it (SVID and bundle streams).
+    case emptyBundle
 }
 
 public struct SimulatorConfiguration: Sendable {

@@ -311,7 +311,8 @@ public final class WorkloadAPISimulator: Sendable {
     func x509BundlesResponse() -> X509BundlesResponse {
         let s = state.withLock { $0 }
         var response = X509BundlesResponse()
-        response.bundles["spiffe://\(s.configuration.trustDomain)"] = Data(s.bundleRoots.flatMap { SVIDFactory.der($0.certificate) })
+        response.bundles["spiffe://\(s.configuration.trustDomain)"] =
+            s.configuration.fault == .emptyBundle ? Data() : Data(s.bundleRoots.flatMap { SVIDFactory.der($0.certificate) })
         for (domain, ca) in s.federated {
             response.bundles["spiffe://\(domain)"] = Data(SVIDFactory.der(ca.certificate))
         }
@@ -356,6 +357,8 @@ public final class WorkloadAPISimulator: Sendable {
             if let other = try? s.configuration.keyKind.generate() {
                 response.svids[0].x509SvidKey = Data(SVIDFactory.pkcs8(other))
             }
+        case .emptyBundle:
+            for index in response.svids.indices { response.svids[index].bundle = Data() }
         default:
             break
         }

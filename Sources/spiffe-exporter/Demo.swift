@@ -99,6 +99,7 @@ enum DemoFault: String, CaseIterable, ExpressibleByArgument {
     case expiredSVID = "expired-svid"
     case wrongTrustDomain = "wrong-trust-domain"
     case mismatchedKey = "mismatched-key"
+    case emptyBundle = "empty-bundle"
 
     var simulatorFault: SimulatorFault {
         switch self {
@@ -112,6 +113,7 @@ enum DemoFault: String, CaseIterable, ExpressibleByArgument {
         case .expiredSVID: .expiredSVID
         case .wrongTrustDomain: .wrongTrustDomain
         case .mismatchedKey: .mismatchedKey
+        case .emptyBundle: .emptyBundle
         }
     }
 }
