@@ -171,9 +171,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Test support shared by the test targets: waiting, temporary directories, external tools
+        // (curl, promtool), the exposition parser, the exporter as a child process, clocks.
+        .target(
+            name: "TestKit",
+            dependencies: [
+                "SPIFFEExporterCore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/TestKit",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SPIFFEExporterCoreTests",
-            dependencies: ["SPIFFEExporterCore", "SVIDFactory"],
+            dependencies: ["SPIFFEExporterCore", "SVIDFactory", "TestKit"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -184,6 +195,7 @@ let package = Package(
                 "SPIFFEExporterHTTP",
                 "WorkloadAPISimulator",
                 "SVIDFactory",
+                "TestKit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -196,6 +208,7 @@ let package = Package(
                 "SPIFFEExporterCore",
                 "SPIFFEExporterCollectors",
                 "SVIDFactory",
+                "TestKit",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -210,6 +223,7 @@ let package = Package(
                 "SPIFFEAgentAPIs",
                 "WorkloadAPISimulator",
                 "SVIDFactory",
+                "TestKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -230,7 +244,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: ["SVIDFactory"],
+            dependencies: ["SVIDFactory", "TestKit"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -240,6 +254,7 @@ let package = Package(
                 "SPIFFEExporterCollectors",
                 "WorkloadAPISimulator",
                 "SVIDFactory",
+                "TestKit",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -260,6 +275,7 @@ let package = Package(
                 "SPIFFEExporterHTTP",
                 "WorkloadAPISimulator",
                 "SVIDFactory",
+                "TestKit",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -274,6 +290,7 @@ let package = Package(
                 "SPIFFEExporterCore",
                 "SPIFFEExporterHTTP",
                 "SVIDFactory",
+                "TestKit",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),

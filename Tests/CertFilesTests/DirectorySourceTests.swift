@@ -4,6 +4,7 @@ import SPIFFEExporterCore
 import SVIDFactory
 import ServiceLifecycle
 import Synchronization
+import TestKit
 import Testing
 import X509
 
@@ -14,7 +15,7 @@ import X509
 /// spiffe-helper directories on real files in temporary directories, watched by the real collector
 /// (inotify thread, debounce, settle delay). Each scenario checks the reason, the recovery, and
 /// that /metrics stays valid for promtool.
-@Suite("Certificate files: spiffe-helper directories", .timeLimit(.minutes(1)))
+@Suite("Certificate files: spiffe-helper directories", .timeLimit(.minutes(1)), .pollingEvery(.milliseconds(5)))
 struct DirectorySourceTests {
     static let source = "helper"
 

@@ -2,6 +2,7 @@ import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SVIDFactory
+import TestKit
 import Testing
 import X509
 
@@ -10,7 +11,7 @@ import X509
 #endif
 
 /// Certificates matched by globs: `spiffe_certificate_*{source,path}` for every matched file.
-@Suite("Certificate files: globs", .timeLimit(.minutes(2)))
+@Suite("Certificate files: globs", .timeLimit(.minutes(2)), .pollingEvery(.milliseconds(5)))
 struct GlobSourceTests {
     static let source = "certs"
 

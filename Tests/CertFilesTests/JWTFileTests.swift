@@ -2,10 +2,11 @@ import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SVIDFactory
+import TestKit
 import Testing
 
 /// spiffe-helper's JWT-SVID and JWT bundle files go through the spiffe_jwt_svid_* families.
-@Suite("Certificate files: JWT-SVID files", .timeLimit(.minutes(1)))
+@Suite("Certificate files: JWT-SVID files", .timeLimit(.minutes(1)), .pollingEvery(.milliseconds(5)))
 struct JWTFileTests {
     @Test func jwtFilesAreValidatedAgainstTheJWTBundleFile() async throws {
         try await withTemporaryDirectory { directory in

@@ -1,10 +1,9 @@
-import Dispatch
 import Foundation
-import Logging
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SVIDFactory
 import Synchronization
+import TestKit
 import Testing
 import X509
 
@@ -14,69 +13,7 @@ import X509
     import Musl
 #endif
 
-// MARK: Time
-
-/// Certificates are built relative to this instant and the collector's clock is pinned to it, so
-/// nothing expires and expiry values are exact.
-let referenceTime = Date(timeIntervalSince1970: 1_893_456_000)  // 2030-01-01T00:00:00Z
-
-func at(_ offset: TimeInterval) -> Date { referenceTime.addingTimeInterval(offset) }
-
-struct TimedOut: Error, CustomStringConvertible {
-    var description: String
-}
-
-/// Polls `probe` every 5 ms until it returns a value; fails the test after `timeout`. Waits for an
-/// event, never for time to pass.
-@discardableResult
-func eventually<T>(
-    timeout: Duration = .seconds(10),
-    _ what: @autoclosure () -> String,
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ probe: () async throws -> T?
-) async throws -> T {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while true {
-        if let value = try await probe() { return value }
-        if clock.now >= deadline {
-            let message = "timed out after \(timeout) waiting for: \(what())"
-            Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
-            throw TimedOut(description: message)
-        }
-        try await Task.sleep(for: .milliseconds(5))
-    }
-}
-
-func eventually(
-    timeout: Duration = .seconds(10),
-    _ what: @autoclosure () -> String,
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ condition: () async throws -> Bool
-) async throws {
-    try await eventually(timeout: timeout, what(), sourceLocation: sourceLocation) {
-        try await condition() ? true : nil
-    }
-}
-
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
 // MARK: Files
-
-/// A fresh directory under /tmp, removed afterwards.
-func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    var template = Array("/tmp/certfiles-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    let path = try #require(made.map { String(cString: $0) }, "mkdtemp failed: errno \(errno)")
-    defer {
-        // Restore permissions a test may have removed so the cleanup can descend.
-        _ = chmod(path, 0o755)
-        try? FileManager.default.removeItem(atPath: path)
-    }
-    return try await body(path)
-}
 
 enum Files {
     /// Like Go's `os.WriteFile`, which spiffe-helper uses: open with O_TRUNC, write, close, in place.
@@ -176,8 +113,6 @@ func writeHelperFiles(_ directory: String, _ svid: IssuedSVID, ca: TestCA, atomi
 
 // MARK: Collector harness
 
-let quietLogger = Logger(label: "cert-files-tests") { _ in SwiftLogNoOpLogHandler() }
-
 /// One collector with its store, registry and /metrics view.
 struct Harness: Sendable {
     let store = IdentityStore()
@@ -218,18 +153,13 @@ struct Harness: Sendable {
 
     /// Runs the collector for the duration of `body`, then cancels it and waits for it to stop.
     func run<T>(_ body: () async throws -> T) async throws -> T {
-        let collector = self.collector
-        return try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask { try await collector.run() }
-            defer { group.cancelAll() }
-            return try await body()
-        }
+        try await whileRunning(collector.run, body)
     }
 
     /// `promtool check metrics` finds nothing to complain about in the current exposition.
     func expectValidExposition(sourceLocation: SourceLocation = #_sourceLocation) async throws {
         let text = await scrape().text
-        let (status, output) = try await promtool(text)
+        let (status, output) = try await promtoolCheck(text)
         #expect(status == 0 && output.isEmpty, "promtool check metrics: \(output)", sourceLocation: sourceLocation)
     }
 }
@@ -250,105 +180,4 @@ func globSource(
 ) -> CertFilesSourceConfiguration {
     CertFilesSourceConfiguration(
         name: name, kind: .glob(patterns: patterns), refreshInterval: refresh, settleDelay: settleDelay)
-}
-
-// MARK: Exposition
-
-struct ScrapedSample: Sendable, Hashable {
-    var name: String
-    var labels: [String: String]
-    var value: Double
-}
-
-/// A parsed Prometheus text exposition (enough of the format for these tests).
-struct Scrape: Sendable {
-    let text: String
-    let samples: [ScrapedSample]
-
-    init(text: String) {
-        self.text = text
-        samples = text.split(separator: "\n").compactMap(Self.parse)
-    }
-
-    func samples(_ name: String, _ labels: [String: String] = [:]) -> [ScrapedSample] {
-        samples.filter { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }
-    }
-
-    /// The value of the single series matching, or nil when there is none (or several).
-    func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
-        let matching = samples(name, labels)
-        return matching.count == 1 ? matching[0].value : nil
-    }
-
-    static func parse(_ line: Substring) -> ScrapedSample? {
-        if line.isEmpty || line.hasPrefix("#") { return nil }
-        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
-            return nil
-        }
-        let series = line[..<space]
-        guard let brace = series.firstIndex(of: "{") else {
-            return ScrapedSample(name: String(series), labels: [:], value: value)
-        }
-        var labels: [String: String] = [:]
-        var rest = series[series.index(after: brace)...].dropLast()  // without the closing brace
-        while let equals = rest.firstIndex(of: "=") {
-            let name = String(rest[..<equals])
-            var index = rest.index(equals, offsetBy: 2)  // skip `="`
-            var text = ""
-            while index < rest.endIndex, rest[index] != "\"" {
-                if rest[index] == "\\" {
-                    index = rest.index(after: index)
-                    text.append(rest[index] == "n" ? "\n" : rest[index])
-                } else {
-                    text.append(rest[index])
-                }
-                index = rest.index(after: index)
-            }
-            labels[name] = text
-            rest = rest[min(rest.endIndex, rest.index(after: index))...]
-            if rest.hasPrefix(",") { rest = rest.dropFirst() }
-        }
-        return ScrapedSample(name: String(series[..<brace]), labels: labels, value: value)
-    }
-}
-
-// MARK: promtool
-
-/// Runs blocking work on a Dispatch thread, never on the Swift concurrency pool.
-func offloaded<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(returning: work()) }
-    }
-}
-
-let promtoolPath = "/usr/bin/promtool"
-
-/// `promtool check metrics` on `exposition`: its exit status and complaints.
-func promtool(_ exposition: String) async throws -> (status: Int32, output: String) {
-    try #require(FileManager.default.isExecutableFile(atPath: promtoolPath), "promtool not found at \(promtoolPath)")
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: promtoolPath)
-    process.arguments = ["check", "metrics"]
-    let stdin = Pipe()
-    let stdout = Pipe()
-    let stderr = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    let writer = stdin.fileHandleForWriting
-    let input = Data(exposition.utf8)
-    async let written: Void = offloaded {
-        try? writer.write(contentsOf: input)
-        try? writer.close()
-    }
-    async let out = offloaded { stdout.fileHandleForReading.readDataToEndOfFile() }
-    async let err = offloaded { stderr.fileHandleForReading.readDataToEndOfFile() }
-    _ = await written
-    let output = String(decoding: await out, as: UTF8.self) + String(decoding: await err, as: UTF8.self)
-    let status = await offloaded {
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-    return (status, output)
 }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
+import TestKit
 import Testing
 import WorkloadAPISimulator
 

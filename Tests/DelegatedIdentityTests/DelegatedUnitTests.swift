@@ -1,6 +1,7 @@
 import Foundation
 import SPIFFEAgentAPIs
 import SVIDFactory
+import TestKit
 import Testing
 import X509
 

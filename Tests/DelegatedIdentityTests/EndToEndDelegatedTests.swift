@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import Testing
 import WorkloadAPISimulator
 
@@ -140,25 +141,11 @@ final class ExporterRun: @unchecked Sendable {
         stderrPath = directory + "/exporter.err"
         FileManager.default.createFile(atPath: stdoutPath, contents: nil)
         FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.executableURL = try Self.binary()
+        process.executableURL = try exporterBinary()
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
         try process.run()
-    }
-
-    static func binary() throws -> URL {
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let candidates = [
-            ProcessInfo.processInfo.environment["SPIFFE_EXPORTER_BINARY"].map(URL.init(fileURLWithPath:)),
-            URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent(
-                "spiffe-exporter"),
-            packageRoot.appendingPathComponent(".build/debug/spiffe-exporter"),
-        ].compactMap { $0 }
-        return try #require(
-            candidates.first { FileManager.default.isExecutableFile(atPath: $0.path) },
-            "spiffe-exporter binary not found (swift build --build-tests); looked at \(candidates.map(\.path))")
     }
 
     var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
@@ -181,62 +168,5 @@ final class ExporterRun: @unchecked Sendable {
     func stop() async throws -> Int32 {
         if process.isRunning { kill(process.processIdentifier, SIGTERM) }
         return try await waitForExit()
-    }
-}
-
-struct HTTPResult: Sendable {
-    var status: Int
-    var body: String
-}
-
-func httpGet(_ url: String) async throws -> HTTPResult {
-    let marker = "\n--http-status--"
-    let result = try await runTool(
-        "/usr/bin/env", ["curl", "-sS", "--max-time", "5", "-w", "\(marker)%{http_code}", url])
-    try #require(result.status == 0, "curl \(url) failed: \(result.stderr)")
-    let text = String(decoding: result.stdout, as: UTF8.self)
-    let range = try #require(text.range(of: marker, options: .backwards))
-    return HTTPResult(status: try #require(Int(text[range.upperBound...])), body: String(text[..<range.lowerBound]))
-}
-
-struct ToolResult: Sendable {
-    var status: Int32
-    var stdout: Data
-    var stderr: String
-}
-
-/// Runs a tool to completion; pipe I/O on Dispatch threads so large outputs cannot deadlock.
-func runTool(_ path: String, _ arguments: [String], input: Data = Data()) async throws -> ToolResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let stdin = Pipe()
-    let stdout = Pipe()
-    let stderr = Pipe()
-    process.standardInput = stdin
-    process.standardOutput = stdout
-    process.standardError = stderr
-    try process.run()
-    let writer = stdin.fileHandleForWriting
-    async let written: Void = offloaded {
-        try? writer.write(contentsOf: input)
-        try? writer.close()
-    }
-    async let out = offloaded { stdout.fileHandleForReading.readDataToEndOfFile() }
-    async let err = offloaded { stderr.fileHandleForReading.readDataToEndOfFile() }
-    _ = await written
-    let output = await out
-    let errors = String(decoding: await err, as: UTF8.self)
-    let status = await offloaded {
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-    return ToolResult(status: status, stdout: output, stderr: errors)
-}
-
-/// Blocking work on a Dispatch thread, never on the Swift concurrency pool.
-func offloaded<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        DispatchQueue.global().async { continuation.resume(returning: work()) }
     }
 }

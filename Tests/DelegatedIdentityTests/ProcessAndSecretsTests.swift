@@ -7,6 +7,7 @@ import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SVIDFactory
 import ServiceLifecycle
+import TestKit
 import Testing
 import WorkloadAPISimulator
 import X509

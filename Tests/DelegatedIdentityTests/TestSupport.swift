@@ -6,6 +6,7 @@ import SPIFFEAgentAPIs
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import Synchronization
+import TestKit
 import Testing
 import WorkloadAPISimulator
 
@@ -15,68 +16,7 @@ import WorkloadAPISimulator
     import Musl
 #endif
 
-// The helpers of SPIFFEExporterIntegrationTests/TestSupport.swift that these tests need (test
-// targets cannot import each other), plus delegated-specific ones.
-
-struct TimedOut: Error, CustomStringConvertible {
-    var description: String
-}
-
-/// Polls `probe` every 20 ms until it returns a value; fails the test with `what` after `timeout`.
-/// Waiting is always for an event, never for time to pass.
-@discardableResult
-func eventually<T>(
-    timeout: Duration = .seconds(10),
-    _ what: @autoclosure () -> String,
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ probe: () async throws -> T?
-) async throws -> T {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while true {
-        if let value = try await probe() { return value }
-        if clock.now >= deadline {
-            let message = "timed out after \(timeout) waiting for: \(what())"
-            Issue.record(Comment(rawValue: message), sourceLocation: sourceLocation)
-            throw TimedOut(description: message)
-        }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-}
-
-func eventually(
-    timeout: Duration = .seconds(10),
-    _ what: @autoclosure () -> String,
-    sourceLocation: SourceLocation = #_sourceLocation,
-    _ condition: () async throws -> Bool
-) async throws {
-    try await eventually(timeout: timeout, what(), sourceLocation: sourceLocation) {
-        try await condition() ? true : nil
-    }
-}
-
-/// A fresh short directory under /tmp (socket paths must stay below 108 bytes), removed afterwards.
-func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    var template = Array("/tmp/spd-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    let path = try #require(made.map { String(cString: $0) }, "mkdtemp failed: errno \(errno)")
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
-}
-
-/// A wall clock the simulator can be pushed forward on, so a rotation always yields a new
-/// (second-granular) notAfter without waiting.
-final class ShiftableClock: Sendable {
-    private let offset = Mutex<TimeInterval>(0)
-
-    func advance(by seconds: TimeInterval) {
-        offset.withLock { $0 += seconds }
-    }
-
-    var now: @Sendable () -> Date {
-        { [self] in Date().addingTimeInterval(offset.withLock { $0 }) }
-    }
-}
+// Delegated-specific helpers; the generic ones are in TestKit.
 
 /// Creates and starts a simulator, runs `body`, stops the simulator however `body` ends. Keep
 /// collectors inside `body` so they end before the simulator stops (apple/swift-nio#3481).
@@ -85,12 +25,8 @@ func withSimulator<T>(
     clock: ShiftableClock? = nil,
     _ body: (WorkloadAPISimulator) async throws -> T
 ) async throws -> T {
-    let simulator =
-        if let clock {
-            try WorkloadAPISimulator(configuration: configuration, clock: clock.now)
-        } else {
-            try WorkloadAPISimulator(configuration: configuration)
-        }
+    // A clock never advanced reads the wall clock, as the simulator's default does.
+    let simulator = try WorkloadAPISimulator(configuration: configuration, clock: (clock ?? ShiftableClock()).now)
     try await simulator.start()
     do {
         let result = try await body(simulator)
@@ -130,11 +66,6 @@ func drainConnections(_ configuration: SimulatorConfiguration) async {
         }
     }
 }
-
-let quietLogger = Logger(label: "delegated-tests") { _ in SwiftLogNoOpLogHandler() }
-
-/// Reconnects fast so tests do not wait on production backoff.
-let fastBackoff = Backoff(initial: 0.05, multiplier: 2, cap: 0.5)
 
 /// A simulated node: the Workload API socket, the admin socket and these workloads.
 func nodeConfiguration(
@@ -210,57 +141,7 @@ func withDelegatedCollector<T>(
 ) async throws -> T {
     let collector = DelegatedIdentityCollector(
         configuration: configuration, store: exporter.store, registry: exporter.registry, logger: logger)
-    return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await collector.run() }
-        defer { group.cancelAll() }
-        return try await body(collector)
-    }
-}
-
-// MARK: Reading the exposition
-
-struct ScrapedSample: Sendable, Hashable {
-    var name: String
-    var labels: [String: String]
-    var value: Double
-}
-
-/// A parsed text-format scrape (label values here never need unescaping).
-struct Scrape: Sendable {
-    let text: String
-    let samples: [ScrapedSample]
-
-    init(text: String) {
-        self.text = text
-        self.samples = text.split(separator: "\n").compactMap(Self.parse)
-    }
-
-    func samples(_ name: String, _ labels: [String: String] = [:]) -> [ScrapedSample] {
-        samples.filter { sample in sample.name == name && labels.allSatisfy { sample.labels[$0.key] == $0.value } }
-    }
-
-    func value(_ name: String, _ labels: [String: String] = [:]) -> Double? {
-        let matching = samples(name, labels)
-        return matching.count == 1 ? matching[0].value : nil
-    }
-
-    static func parse(_ line: Substring) -> ScrapedSample? {
-        if line.hasPrefix("#") || line.isEmpty { return nil }
-        guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
-            return nil
-        }
-        let series = line[..<space]
-        guard let brace = series.firstIndex(of: "{") else {
-            return ScrapedSample(name: String(series), labels: [:], value: value)
-        }
-        var labels: [String: String] = [:]
-        for pair in series[series.index(after: brace)..<series.index(before: series.endIndex)].split(separator: "\",") {
-            let parts = pair.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2 else { continue }
-            labels[String(parts[0])] = String(parts[1].drop(while: { $0 == "\"" }).prefix(while: { $0 != "\"" }))
-        }
-        return ScrapedSample(name: String(series[..<brace]), labels: labels, value: value)
-    }
+    return try await whileRunning(collector.run) { try await body(collector) }
 }
 
 // MARK: Logs

@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import Testing
 
 /// The built `spiffe-exporter` binary as an operator runs it: flags in, HTTP and logs out, signals
@@ -38,7 +39,7 @@ struct EndToEndTests {
         try await eventually("both demo SVIDs appear in /metrics") { () async throws -> Scrape? in
             let response = try await httpGet(url)
             guard response.status == 200 else { return nil }
-            let scrape = Scrape(response.body)
+            let scrape = Scrape(text: response.body)
             let found = Self.demoIDs.compactMap { scrape.value("spiffe_x509_svid_valid", Self.workloadAPI($0)) }
             return found.count == Self.demoIDs.count ? scrape : nil
         }
@@ -93,7 +94,7 @@ struct EndToEndTests {
                 let scrape = try await eventually("socket_not_found is counted") { () async throws -> Scrape? in
                     let response = try await httpGet("http://\(address)/metrics")
                     #expect(response.status == 200)
-                    let scrape = Scrape(response.body)
+                    let scrape = Scrape(text: response.body)
                     let failures = scrape.value(
                         "spiffe_workload_api_connection_failures_total",
                         ["source": "workload_api", "reason": "socket_not_found"])
@@ -172,7 +173,7 @@ struct EndToEndTests {
                     first.value("spiffe_x509_svid_expiry_timestamp_seconds", Self.workloadAPI(id)))
                 let rotated = try await eventually(timeout: .seconds(20), "the expiry of \(id) changes") {
                     () async throws -> Scrape? in
-                    let scrape = Scrape(try await httpGet(url).body)
+                    let scrape = Scrape(text: try await httpGet(url).body)
                     let expiry = scrape.value("spiffe_x509_svid_expiry_timestamp_seconds", Self.workloadAPI(id))
                     return expiry.map { $0 != initialExpiry } == true ? scrape : nil
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import TestKit
 import Testing
 
 /// Operator-facing behaviour of the binary: config file, reload, --strict, check, shutdown.
@@ -32,17 +33,17 @@ struct OperatorTests {
                     let url = try await Self.metricsURL(exporter)
                     let base = String(url.dropLast("/metrics".count))
                     try await eventually("agent_a synced, probe target failing") {
-                        let scrape = Scrape(try await httpGet(url).body)
+                        let scrape = Scrape(text: try await httpGet(url).body)
                         return scrape.samples("spiffe_x509_svid_valid", ["source": "agent_a"]).count == 2
                             && !scrape.samples("spiffe_probe_failures_total", ["target": "gone"]).isEmpty
                     }
-                    #expect(Scrape(try await httpGet(url).body).value("spiffe_exporter_config_last_reload_successful") == 1)
+                    #expect(Scrape(text: try await httpGet(url).body).value("spiffe_exporter_config_last_reload_successful") == 1)
 
                     try write("agent_b")
                     let reload = try await runTool("/usr/bin/env", ["curl", "-sS", "-X", "POST", base + "/-/reload"])
                     #expect(String(decoding: reload.stdout, as: UTF8.self) == "config reloaded\n")
                     try await eventually("agent_b replaces agent_a") {
-                        let scrape = Scrape(try await httpGet(url).body)
+                        let scrape = Scrape(text: try await httpGet(url).body)
                         return scrape.samples("spiffe_x509_svid_valid", ["source": "agent_b"]).count == 2
                             && scrape.samples("spiffe_x509_svid_valid", ["source": "agent_a"]).isEmpty
                     }
@@ -54,14 +55,14 @@ struct OperatorTests {
                     try "workload_api: [unclosed".write(toFile: config, atomically: true, encoding: .utf8)
                     let bad = try await runTool("/usr/bin/env", ["curl", "-sS", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", base + "/-/reload"])
                     #expect(String(decoding: bad.stdout, as: UTF8.self) == "500")
-                    let after = Scrape(try await httpGet(url).body)
+                    let after = Scrape(text: try await httpGet(url).body)
                     #expect(after.value("spiffe_exporter_config_last_reload_successful") == 0)
                     #expect(after.samples("spiffe_x509_svid_valid", ["source": "agent_b"]).count == 2)
 
                     try write("agent_c")
                     exporter.signal(SIGHUP)
                     try await eventually("SIGHUP reloads to agent_c") {
-                        let scrape = Scrape(try await httpGet(url).body)
+                        let scrape = Scrape(text: try await httpGet(url).body)
                         return scrape.samples("spiffe_x509_svid_valid", ["source": "agent_c"]).count == 2
                             && scrape.value("spiffe_exporter_config_last_reload_successful") == 1
                     }

@@ -2,6 +2,7 @@ import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SVIDFactory
+import TestKit
 import Testing
 
 /// Property test: label values taken from input (SPIFFE IDs, trust domains, JWT audiences, file

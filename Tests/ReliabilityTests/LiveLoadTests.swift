@@ -1,5 +1,6 @@
 import Foundation
 import SVIDFactory
+import TestKit
 import Testing
 
 #if canImport(Glibc)

@@ -1,5 +1,6 @@
 import Foundation
 import SVIDFactory
+import TestKit
 import Testing
 import WorkloadAPISimulator
 
@@ -67,7 +68,7 @@ struct UnprivilegedUserTests {
             }
             let url = "http://\(groups[0]):\(groups[1])/metrics"
             let scrape = try await eventually("all three sources report\n\(exporter.transcript)") { () -> Scrape? in
-                let scrape = Scrape(try await httpGet(url).body)
+                let scrape = Scrape(text: try await httpGet(url).body)
                 let ready = scrape.value("spiffe_x509_svid_valid", ["source": "workload_api"]) == 1
                     && scrape.value("spiffe_x509_svid_valid", ["source": "readable"]) == 1
                     && (scrape.value("spiffe_cert_file_load_errors_total", ["source": "locked", "reason": "permission_denied"]) ?? 0) >= 1

@@ -1,12 +1,8 @@
 import Foundation
 import SPIFFEExporterCore
 import SVIDFactory
+import TestKit
 import X509
-
-/// Every certificate in the tests is built relative to this instant, so nothing expires.
-let referenceTime = Date(timeIntervalSince1970: 1_893_456_000)  // 2030-01-01T00:00:00Z
-
-func at(_ offset: TimeInterval) -> Date { referenceTime.addingTimeInterval(offset) }
 
 /// A SPIRE-like PKI: one root (24 h, issued 1 h before the reference time) and a 1 h leaf issued
 /// 10 s before it.

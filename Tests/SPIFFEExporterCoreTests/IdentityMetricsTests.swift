@@ -1,6 +1,7 @@
 import Foundation
 import SPIFFEExporterCore
 import SVIDFactory
+import TestKit
 import Testing
 
 @Suite struct IdentityMetricsTests {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import SPIFFEExporterCore
 import SVIDFactory
+import TestKit
 import Testing
 import _CryptoExtras
 

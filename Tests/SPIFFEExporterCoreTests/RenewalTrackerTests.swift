@@ -1,5 +1,6 @@
 import Foundation
 import SPIFFEExporterCore
+import TestKit
 import Testing
 
 @Suite struct RenewalTrackerTests {

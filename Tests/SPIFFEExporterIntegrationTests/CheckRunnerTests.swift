@@ -2,6 +2,7 @@ import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SVIDFactory
+import TestKit
 import Testing
 import WorkloadAPISimulator
 

@@ -1,6 +1,7 @@
 import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
+import TestKit
 import Testing
 import WorkloadAPISimulator
 

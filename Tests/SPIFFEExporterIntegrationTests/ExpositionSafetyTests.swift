@@ -2,6 +2,7 @@ import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SVIDFactory
+import TestKit
 import Testing
 
 /// A root and one SVID issued now (the store's analysis and the scrape use the wall clock).
@@ -78,7 +79,7 @@ struct ExpositionSafetyTests {
             #expect(domains == ["example.org", hostileDomain])
 
             if format == .prometheusText {
-                let check = try await promtoolProblems(text)
+                let check = try await promtoolCheck(text)
                 #expect(check.status == 0, "promtool check metrics: \(check.output)\n\(text)")
             } else {
                 #expect(text.hasSuffix("# EOF\n"))

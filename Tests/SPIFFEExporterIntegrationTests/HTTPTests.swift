@@ -5,6 +5,7 @@ import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SPIFFEExporterHTTP
 import Synchronization
+import TestKit
 import Testing
 import WorkloadAPISimulator
 
@@ -51,7 +52,7 @@ struct HTTPTests {
                     text.contains(
                         "spiffe_x509_svid_valid{source=\"workload_api\",spiffe_id=\"\(StaticPKI.spiffeID)\"} 1\n"))
                 #expect(!text.contains("# EOF"))
-                let check = try await promtoolProblems(text)
+                let check = try await promtoolCheck(text)
                 #expect(check.status == 0, "promtool check metrics: \(check.output)")
             }
         }
@@ -99,7 +100,7 @@ struct HTTPTests {
                 #expect(
                     plain.contains(
                         "spiffe_x509_svid_valid{source=\"workload_api\",spiffe_id=\"\(StaticPKI.spiffeID)\"} 1\n"))
-                let check = try await promtoolProblems(plain)
+                let check = try await promtoolCheck(plain)
                 #expect(check.status == 0, "promtool check metrics: \(check.output)")
             }
             // An explicit refusal of gzip is honoured.

@@ -2,6 +2,7 @@ import Foundation
 import GRPCCore
 import GRPCNIOTransportHTTP2
 import SPIFFEWorkloadAPI
+import TestKit
 import Testing
 import WorkloadAPISimulator
 

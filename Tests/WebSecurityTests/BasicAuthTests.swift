@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdBcrypt
 import HummingbirdTesting
+import TestKit
 import Testing
 
 @testable import SPIFFEExporterHTTP

@@ -3,6 +3,7 @@ import HummingbirdBcrypt
 import SPIFFEExporterCore
 import SVIDFactory
 import Synchronization
+import TestKit
 import Testing
 
 @testable import SPIFFEExporterHTTP

@@ -3,6 +3,7 @@ import HummingbirdBcrypt
 import SPIFFEExporterCore
 import SPIFFEExporterHTTP
 import SVIDFactory
+import TestKit
 import Testing
 
 /// Real TLS on 127.0.0.1 with a live server, checked with curl.

@@ -6,6 +6,7 @@ import SPIFFEExporterHTTP
 import SVIDFactory
 import ServiceLifecycle
 import Synchronization
+import TestKit
 import Testing
 import X509
 
@@ -17,8 +18,6 @@ import Musl
 import Darwin
 #endif
 
-let quietLogger = Logger(label: "web-security-tests") { _ in SwiftLogNoOpLogHandler() }
-
 /// A fixed exposition: these tests are about who may read it, not what it says.
 struct StubMetrics: MetricsProvider {
     static let body = "# TYPE spiffe_exporter_stub gauge\nspiffe_exporter_stub 1\n"
@@ -27,36 +26,7 @@ struct StubMetrics: MetricsProvider {
     func unsyncedSources() -> [String] { [] }
 }
 
-// MARK: Waiting
-
-struct TimedOut: Error, CustomStringConvertible {
-    var description: String
-}
-
-/// Polls `probe` every 20 ms until it returns a value; fails after `timeout`. Waiting is for an
-/// event, never for time to pass.
-func eventually<T>(
-    timeout: Duration = .seconds(10), _ what: String, _ probe: () async throws -> T?
-) async throws -> T {
-    let clock = ContinuousClock()
-    let deadline = clock.now + timeout
-    while true {
-        if let value = try await probe() { return value }
-        if clock.now >= deadline { throw TimedOut(description: "timed out after \(timeout) waiting for \(what)") }
-        try await Task.sleep(for: .milliseconds(20))
-    }
-}
-
 // MARK: Files
-
-/// Runs `body` with a fresh directory under /tmp and removes it afterwards.
-func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
-    var template = Array("/tmp/spx-web-XXXXXX".utf8CString)
-    let made = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
-    let path = try #require(made.map { String(cString: $0) }, "mkdtemp failed: errno \(errno)")
-    defer { try? FileManager.default.removeItem(atPath: path) }
-    return try await body(path)
-}
 
 func write(_ text: String, to path: String) throws {
     try Data(text.utf8).write(to: URL(fileURLWithPath: path))
@@ -185,39 +155,11 @@ func curl(
     if let user { arguments += ["--user", user] }
     if let clientCert { arguments += ["--cert", clientCert.cert, "--key", clientCert.key] }
     arguments.append("\(scheme)://localhost:\(port)\(path)")
-    let result = try await run("/usr/bin/curl", arguments)
-    let lines = result.stdout.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
+    let result = try await runTool("/usr/bin/curl", arguments)
+    let lines = String(decoding: result.stdout, as: UTF8.self).split(
+        separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
     let body = (try? String(contentsOfFile: bodyFile, encoding: .utf8)) ?? ""
     return CurlResult(
         exitStatus: result.status, httpCode: lines.first.flatMap { Int($0) } ?? 0, body: body,
         certs: lines.count > 1 ? String(lines[1]) : "", stderr: result.stderr)
-}
-
-/// Runs a tool to completion; pipes are drained on Dispatch threads, never on the concurrency pool.
-func run(_ path: String, _ arguments: [String]) async throws -> (status: Int32, stdout: String, stderr: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let stdout = Pipe()
-    let stderr = Pipe()
-    process.standardOutput = stdout
-    process.standardError = stderr
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    async let out = offloaded { stdout.fileHandleForReading.readDataToEndOfFile() }
-    async let err = offloaded { stderr.fileHandleForReading.readDataToEndOfFile() }
-    let (outData, errData) = await (out, err)
-    let status = await offloaded {
-        process.waitUntilExit()
-        return process.terminationStatus
-    }
-    return (status, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-}
-
-/// Blocking work gets a thread of its own: Dispatch's global pool has as many threads as cores
-/// on Linux, and pipe reads parked there would starve everything else that uses it.
-func offloaded<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-    await withCheckedContinuation { continuation in
-        Thread { continuation.resume(returning: work()) }.start()
-    }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import HummingbirdBcrypt
 import SPIFFEExporterHTTP
+import TestKit
 import Testing
 
 @Suite("Web configuration parsing")
