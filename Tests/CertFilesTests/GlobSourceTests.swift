@@ -170,6 +170,32 @@ struct GlobSourceTests {
         }
     }
 
+    @Test("Readiness waits for every source's first load: once ready, every certificate is in the first scrape")
+    func readinessWaitsForFirstLoad() async throws {
+        try await withTemporaryDirectory { directory in
+            let ca = try TestCA()
+            let certificates = try (0..<4).map { try ca.svid("/w\($0)", lifetime: 1000 + Double($0)).chainPEM }
+            let count = 500
+            try Files.makeDirectory(directory + "/tls")
+            for index in 0..<count {
+                try Files.writeInPlace(directory + "/tls/c\(index).pem", certificates[index % certificates.count])
+            }
+            try Files.makeDirectory(directory + "/helper")
+            try writeHelperFiles(directory + "/helper", try ca.svid("/helper", lifetime: 2000), ca: ca)
+            let harness = Harness([
+                globSource([directory + "/tls/*.pem"]), directorySource(path: directory + "/helper"),
+            ])
+            #expect(Set(harness.metrics.unsyncedSources()) == [Self.source, "helper"])
+            try await harness.run {
+                try await eventually("every source has loaded once") { harness.metrics.unsyncedSources().isEmpty }
+                // Nothing arrives after readiness: the first scrape already holds every file.
+                let scrape = await harness.scrape()
+                #expect(scrape.samples("spiffe_certificate_expiry_timestamp_seconds").count == count)
+                #expect(scrape.value("spiffe_x509_svid_valid", ["source": "helper"]) == 1)
+            }
+        }
+    }
+
     @Test("A glob root that does not exist yet is awaited")
     func rootAppearsLater() async throws {
         try await withTemporaryDirectory { base in

@@ -158,9 +158,7 @@ struct Harness: Sendable {
 
     /// `promtool check metrics` finds nothing to complain about in the current exposition.
     func expectValidExposition(sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let text = await scrape().text
-        let (status, output) = try await promtoolCheck(text)
-        #expect(status == 0 && output.isEmpty, "promtool check metrics: \(output)", sourceLocation: sourceLocation)
+        try await expectPromtoolClean(await scrape().text, sourceLocation: sourceLocation)
     }
 }
 

@@ -15,14 +15,14 @@ struct CollectorFaultTests {
     /// Waits until the healthy SVID is exported as valid with no problem series left.
     static func expectRecovered(_ exporter: Exporter, sourceLocation: SourceLocation = #_sourceLocation) async throws {
         try await eventually(
-            "the collector recovers: \(workload) valid and no problem series", sourceLocation: sourceLocation
+            "the collector recovers: up, \(workload) valid and no problem series", sourceLocation: sourceLocation
         ) {
             let scrape = await exporter.scrape()
-            return scrape.value("spiffe_x509_svid_valid", ["spiffe_id": workload]) == 1
+            return exporter.up == 1
+                && scrape.value("spiffe_x509_svid_valid", ["spiffe_id": workload]) == 1
                 && scrape.samples("spiffe_x509_svid_valid").count == 1
                 && scrape.samples("spiffe_x509_svid_problem").isEmpty
         }
-        #expect(exporter.up == 1, sourceLocation: sourceLocation)
     }
 
     // MARK: Faults in the SVIDs themselves
@@ -42,6 +42,9 @@ struct CollectorFaultTests {
             fault: .wrongTrustDomain, spiffeID: "spiffe://wrong-example.org/workload", problem: .trustDomainMismatch,
             malformed: false),
         IdentityFault(fault: .mismatchedKey, spiffeID: workload, problem: .keyMismatch, malformed: false),
+        // An agent serving no CA for its own trust domain: nothing to verify the chain against, and
+        // an empty mandatory `bundle` field, which is also a malformed response.
+        IdentityFault(fault: .emptyBundle, spiffeID: workload, problem: .bundleMissing, malformed: true),
     ]
 
     @Test(
@@ -73,6 +76,7 @@ struct CollectorFaultTests {
                     }
                     // A bad SVID is data, not a broken stream.
                     #expect(exporter.up == 1)
+                    try await exporter.expectValidExposition()
                     #expect(simulator.statistics.calls["FetchX509SVID"] == 1)
 
                     simulator.setFault(.none)
@@ -124,6 +128,7 @@ struct CollectorFaultTests {
                     #expect(exporter.metrics.unsyncedSources().isEmpty)
                     #expect(exporter.up == 0)
                     #expect(await exporter.scrape().samples("spiffe_x509_svid_valid").isEmpty)
+                    try await exporter.expectValidExposition()
                     let scrape = await exporter.scrape()
                     #expect(
                         scrape.value(
@@ -164,6 +169,7 @@ struct CollectorFaultTests {
                     // The socket is there and accepting: this is not a socket problem.
                     #expect(exporter.failures(.socketNotFound) == 0)
                     #expect(exporter.failures(.connectionRefused) == 0)
+                    try await exporter.expectValidExposition()
 
                     simulator.setFault(.none)
                     try await Self.expectRecovered(exporter)
@@ -177,7 +183,7 @@ struct CollectorFaultTests {
     func slowFirstResponse() async throws {
         try await withTemporaryDirectory { directory in
             let socket = directory + "/agent.sock"
-            let configuration = SimulatorConfiguration(socketPath: socket, fault: .slowFirstResponse(.seconds(3)))
+            let configuration = SimulatorConfiguration(socketPath: socket, fault: .slowFirstResponse(.seconds(5)))
             try await withSimulator(configuration) { simulator in
                 let exporter = Exporter()
                 let collector = collectorConfiguration(socketPath: socket, firstResponseTimeout: .milliseconds(300))
@@ -189,10 +195,15 @@ struct CollectorFaultTests {
                         exporter.failures(.timeout) >= 1
                             && exporter.requests("FetchX509SVID", code: "DeadlineExceeded") >= 1
                     }
-                    // The deadline, not the 3 s delay, ended the attempt.
-                    #expect(ContinuousClock.now - started < .seconds(3))
+                    // The deadline, not the 5 s delay, ended the attempt.
+                    #expect(ContinuousClock.now - started < .seconds(5))
                     #expect(exporter.metrics.unsyncedSources() == ["workload_api"])
                     #expect(exporter.up == 0)
+                    try await exporter.expectValidExposition()
+                    // Waiting out each deadline is the backoff: no hammering while the agent is slow.
+                    let elapsed = (ContinuousClock.now - started).seconds
+                    let calls = simulator.statistics.calls["FetchX509SVID", default: 0]
+                    #expect(Double(calls) <= elapsed / 0.3 + 2, "\(calls) calls in \(elapsed) s")
 
                     simulator.setFault(.none)
                     try await Self.expectRecovered(exporter)
@@ -228,6 +239,7 @@ struct CollectorFaultTests {
                     // Each stream delivered its message before it was dropped.
                     #expect(exporter.failures(.unavailable) == 0)
                     #expect(exporter.failures(.other) == 0)
+                    try await exporter.expectValidExposition()
 
                     simulator.setFault(.none)
                     try await eventually("streams that stay open: one subscriber per RPC and up 1") {
@@ -239,7 +251,87 @@ struct CollectorFaultTests {
         }
     }
 
+    @Test("a first response after 500 ms is no failure, and its latency is recorded as about 500 ms")
+    func slowButInTimeFirstResponse() async throws {
+        try await withTemporaryDirectory { directory in
+            let socket = directory + "/agent.sock"
+            let configuration = SimulatorConfiguration(
+                socketPath: socket, fault: .slowFirstResponse(.milliseconds(500)))
+            try await withSimulator(configuration) { simulator in
+                let exporter = Exporter()
+                // The default first-response timeout (10 s) leaves a 500 ms agent well inside.
+                try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
+                    try await Self.expectRecovered(exporter)
+                    let scrape = await exporter.scrape()
+                    let labels = ["source": "workload_api", "rpc": "FetchX509SVID"]
+                    let count = try #require(scrape.value("spiffe_workload_api_request_duration_seconds_count", labels))
+                    let sum = try #require(scrape.value("spiffe_workload_api_request_duration_seconds_sum", labels))
+                    #expect(count == 1)
+                    // At least the delay; well under a second more on a loaded machine.
+                    #expect(sum >= 0.5 && sum < 1.5, "recorded \(sum) s")
+                    var fast = labels
+                    fast["le"] = "0.25"
+                    #expect(scrape.value("spiffe_workload_api_request_duration_seconds_bucket", fast) == 0)
+                    var slow = labels
+                    slow["le"] = "2.5"
+                    #expect(scrape.value("spiffe_workload_api_request_duration_seconds_bucket", slow) == 1)
+                    #expect(exporter.failures(.timeout) == 0)
+                    #expect(simulator.statistics.calls["FetchX509SVID"] == 1)
+                    try await exporter.expectValidExposition()
+                }
+            }
+        }
+    }
+
     // MARK: The socket itself
+
+    @Test("a socket file deleted under a live agent keeps the stream; reconnects fail until it is recreated")
+    func socketDeletedAndRecreated() async throws {
+        try await withTemporaryDirectory { directory in
+            let socket = directory + "/agent.sock"
+            try await withSimulator(SimulatorConfiguration(socketPath: socket)) { simulator in
+                let exporter = Exporter()
+                try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
+                    try await Self.expectRecovered(exporter)
+
+                    // Unlinking the path does not close accepted connections: the open stream still
+                    // delivers, and nothing is counted as a failure.
+                    #expect(unlink(socket) == 0)
+                    let callsBefore = simulator.statistics.calls["FetchX509SVID", default: 0]
+                    try simulator.rotate()
+                    let rotated = try #require(simulator.currentSVIDs.first).leaf.notValidAfter.timeIntervalSince1970
+                    try await eventually("the rotation arrives on the stream opened before the unlink") {
+                        await exporter.scrape().value("spiffe_x509_svid_expiry_timestamp_seconds") == rotated
+                    }
+                    #expect(exporter.failures(.socketNotFound) == 0)
+
+                    // Once the streams end (the agent answers Unavailable), every reconnect finds no
+                    // socket file.
+                    simulator.setFault(.unavailable)
+                    try await eventually("socket_not_found counted after the streams ended") {
+                        exporter.failures(.socketNotFound) >= 2 && exporter.up == 0
+                    }
+                    #expect(exporter.failures(.connectionRefused) == 0)
+                    // The identity the workload still holds stays exported while the agent is unreachable.
+                    #expect(await exporter.scrape().value("spiffe_x509_svid_valid", ["spiffe_id": Self.workload]) == 1)
+                    try await exporter.expectValidExposition()
+                    // Attempts against a missing path never reach the agent.
+                    let callsWhileMissing = simulator.statistics.calls["FetchX509SVID", default: 0]
+                    try await eventually("more socket_not_found attempts") { exporter.failures(.socketNotFound) >= 4 }
+                    #expect(simulator.statistics.calls["FetchX509SVID", default: 0] == callsWhileMissing)
+                    #expect(callsWhileMissing <= callsBefore + 2)
+
+                    // The agent recreates its socket (as on restart): recovery within the backoff cap.
+                    simulator.setFault(.none)
+                    await simulator.stop()
+                    let recreated = ContinuousClock.now
+                    try await simulator.start()
+                    try await Self.expectRecovered(exporter)
+                    #expect(ContinuousClock.now - recreated < .seconds(fastBackoff.cap + 5))
+                }
+            }
+        }
+    }
 
     @Test("no socket file counts socket_not_found; readiness waits for the agent to appear")
     func socketNotFoundThenAgentAppears() async throws {
@@ -256,6 +348,7 @@ struct CollectorFaultTests {
                     let scrape = await exporter.scrape()
                     #expect(scrape.samples("spiffe_x509_svid_valid").isEmpty)
                     #expect(scrape.value("spiffe_workload_api_up") == 0)
+                    try await exporter.expectValidExposition()
 
                     // The agent starts late: the collector keeps retrying and becomes ready.
                     try await simulator.start()
@@ -277,6 +370,7 @@ struct CollectorFaultTests {
                 try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
                     try await eventually("connection_refused counted") { exporter.failures(.connectionRefused) >= 2 }
                     #expect(exporter.failures(.socketNotFound) == 0)
+                    try await exporter.expectValidExposition()
                     #expect(exporter.metrics.unsyncedSources() == ["workload_api"])
                     #expect(exporter.up == 0)
 

@@ -123,6 +123,11 @@ struct Exporter: Sendable {
     func scrape(now: Date = Date()) async -> Scrape {
         Scrape(text: await scrapeText(now: now))
     }
+
+    /// `promtool check metrics` finds nothing to complain about in the current exposition.
+    func expectValidExposition(sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        try await expectPromtoolClean(await scrapeText(), sourceLocation: sourceLocation)
+    }
 }
 
 func collectorConfiguration(

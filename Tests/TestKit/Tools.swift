@@ -81,6 +81,12 @@ public func promtoolCheck(_ exposition: String) async throws -> (status: Int32, 
     return (result.status, String(decoding: result.stdout, as: UTF8.self) + result.stderr)
 }
 
+/// Expects `promtool check metrics` (lint included) to find nothing to complain about.
+public func expectPromtoolClean(_ exposition: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+    let (status, output) = try await promtoolCheck(exposition)
+    #expect(status == 0 && output.isEmpty, "promtool check metrics: \(output)", sourceLocation: sourceLocation)
+}
+
 // MARK: Text
 
 /// Finds the first match of `pattern` in `text` and returns its capture groups.
