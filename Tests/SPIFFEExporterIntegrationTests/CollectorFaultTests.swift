@@ -359,6 +359,57 @@ struct CollectorFaultTests {
         }
     }
 
+    struct Impostor: Sendable, CustomTestStringConvertible {
+        var name: String
+        var reply: [UInt8]
+        var hold: Bool
+        var reason: ConnectionFailureReason
+        var testDescription: String { "\(name) → \(reason.rawValue)" }
+    }
+
+    static let impostors: [Impostor] = [
+        Impostor(
+            name: "HTTP/1.1 and garbage, then close",
+            reply: Array("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n\u{0}\u{FF}garbage".utf8), hold: false,
+            reason: .unavailable),
+        Impostor(name: "accepts and never answers", reply: [], hold: true, reason: .timeout),
+    ]
+
+    @Test("a peer on the socket that is not an agent is a counted failure, never a hang", arguments: impostors)
+    func impostorOnSocket(_ impostor: Impostor) async throws {
+        try await withTemporaryDirectory { directory in
+            let socket = directory + "/agent.sock"
+            try await withSimulator(SimulatorConfiguration(socketPath: socket), started: false) { simulator in
+                let server = try ImpostorSocketServer(path: socket, reply: impostor.reply, hold: impostor.hold)
+                let exporter = Exporter()
+                let collector = collectorConfiguration(socketPath: socket, firstResponseTimeout: .milliseconds(500))
+                try await withCollector(collector, feeding: exporter) {
+                    let started = ContinuousClock.now
+                    try await eventually("\(impostor.reason.rawValue) counted twice") {
+                        exporter.failures(impostor.reason) >= 2
+                    }
+                    let counted = ConnectionFailureReason.allCases.filter { exporter.failures($0) > 0 }
+                    #expect(counted == [impostor.reason], "reasons counted: \(counted)")
+                    #expect(exporter.up == 0)
+                    #expect(exporter.metrics.unsyncedSources() == ["workload_api"])
+                    #expect(await exporter.scrape().samples("spiffe_x509_svid_valid").isEmpty)
+                    try await exporter.expectValidExposition()
+                    // Backoff between attempts: two streams per attempt, each attempt at least
+                    // initial/2 after the previous one.
+                    let elapsed = (ContinuousClock.now - started).seconds
+                    let allowed = 2 * (Int(elapsed / (fastBackoff.initial / 2)) + 2)
+                    #expect(server.connections <= allowed, "\(server.connections) connections in \(elapsed) s")
+
+                    // The real agent takes its socket back.
+                    server.stop()
+                    try await simulator.start()
+                    try await Self.expectRecovered(exporter)
+                }
+                server.stop()
+            }
+        }
+    }
+
     @Test("a stale socket file nobody listens on counts connection_refused")
     func connectionRefused() async throws {
         try await withTemporaryDirectory { directory in
