@@ -91,6 +91,7 @@ struct GlobSourceTests {
                 try await eventually("held back") { harness.statistics(Self.source).holds >= 1 }
                 #expect(expiry(await harness.scrape(), path) == at(1000).timeIntervalSince1970)
                 #expect(harness.errors(Self.source, .parseError) == 0)
+                try await harness.expectValidExposition()
                 try Files.writeInPlace(path, next)
                 try await eventually("completed") {
                     expiry(await harness.scrape(), path) == at(2000).timeIntervalSince1970

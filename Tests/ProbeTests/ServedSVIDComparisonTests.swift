@@ -7,7 +7,7 @@ import X509
 
 /// Pure parts of the probe: comparison with the newest known SVID, staleness at an injected
 /// time, SPIFFE verification of a presented chain, and rendering.
-@Suite struct ServedSVIDComparisonTests {
+@Suite(.timeLimit(.minutes(1))) struct ServedSVIDComparisonTests {
     static let reference = Date(timeIntervalSince1970: 1_893_456_000)  // 2030-01-01T00:00:00Z
 
     func at(_ offset: TimeInterval) -> Date { Self.reference.addingTimeInterval(offset) }

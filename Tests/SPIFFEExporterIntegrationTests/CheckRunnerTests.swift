@@ -7,7 +7,7 @@ import Testing
 import WorkloadAPISimulator
 
 /// `spiffe-exporter check` against the simulator's fault modes: each maps to the documented exit code.
-@Suite struct CheckRunnerTests {
+@Suite(.timeLimit(.minutes(1))) struct CheckRunnerTests {
     /// The check returns as soon as it has an answer; the timeout only matters for the slow agent.
     func check(_ fault: SimulatorFault, audiences: [[String]] = [], timeout: Double = 15) async throws -> CheckReport {
         try await withTemporaryDirectory { dir in
@@ -83,7 +83,7 @@ import WorkloadAPISimulator
 
 /// The `check` row of the served-certificate probe: a TLS server that reloads is current, one that
 /// does not is a warning after a rotation.
-@Suite struct ProbeCheckTests {
+@Suite(.timeLimit(.minutes(1))) struct ProbeCheckTests {
     @Test(arguments: [true, false])
     func servedCertificateRow(reloads: Bool) async throws {
         try await withTemporaryDirectory { dir in

@@ -209,6 +209,7 @@ struct CollectorStreamingTests {
                     #expect(exporter.failures(.streamClosed) >= 1)
                     // The last known SVID stays exported while the agent is down.
                     #expect(await exporter.scrape().value("spiffe_x509_svid_valid") == 1)
+                    try await exporter.expectValidExposition()
 
                     // A restarted agent mints new SVIDs (start() alone re-serves the old ones).
                     clock.advance(by: 5)

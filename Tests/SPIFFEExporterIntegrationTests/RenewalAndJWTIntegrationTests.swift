@@ -7,7 +7,7 @@ import WorkloadAPISimulator
 
 /// Renewal tracking and JWT-SVIDs driven by the simulator over a real Unix socket. SVID lifetimes
 /// are a few seconds so rotation happens during the test; the tests wait for events, not time.
-@Suite struct RenewalAndJWTIntegrationTests {
+@Suite(.timeLimit(.minutes(1))) struct RenewalAndJWTIntegrationTests {
     @Test func rotationAtHalfLifeCountsOnTime() async throws {
         try await withTemporaryDirectory { dir in
             let config = SimulatorConfiguration(socketPath: dir + "/agent.sock", svidTTL: 4)
@@ -131,7 +131,7 @@ import WorkloadAPISimulator
     }
 }
 
-@Suite struct CARotationIntegrationTests {
+@Suite(.timeLimit(.minutes(1))) struct CARotationIntegrationTests {
     @Test func bothRootsAppearDuringRotationAndTheOldOneLeaves() async throws {
         try await withTemporaryDirectory { dir in
             let config = SimulatorConfiguration(socketPath: dir + "/agent.sock")
@@ -139,16 +139,27 @@ import WorkloadAPISimulator
                 let exporter = Exporter()
                 try await withCollector(collectorConfiguration(socketPath: dir + "/agent.sock"), feeding: exporter) {
                     let td = ["trust_domain": "example.org"]
-                    try await eventually("one root") {
-                        await exporter.scrape().samples("spiffe_trust_bundle_ca_expiry_timestamp_seconds", td).count == 1
+                    try await eventually("one root and the SVID") {
+                        let scrape = await exporter.scrape()
+                        return scrape.samples("spiffe_trust_bundle_ca_expiry_timestamp_seconds", td).count == 1
+                            && scrape.value("spiffe_x509_svid_valid", ["source": "workload_api"]) == 1
                     }
                     let first = try #require(await exporter.scrape().samples("spiffe_trust_bundle_ca_expiry_timestamp_seconds", td).first?.labels["ca"])
                     #expect(await exporter.scrape().value("spiffe_trust_bundle_updates_total", td) == 1)
 
                     try simulator.prepareNextCA()
+                    // Both streams carry the new bundle (the SVID stream's copy is what verifies the SVID).
                     try await eventually("two roots") {
                         await exporter.scrape().samples("spiffe_trust_bundle_ca_expiry_timestamp_seconds", td).count == 2
+                            && exporter.store.entries(source: "workload_api").first?.bundles.own?.certificates.count == 2
                     }
+                    // Two roots is a normal state: the SVID still verifies, nothing is a problem.
+                    let during = await exporter.scrape()
+                    #expect(during.value("spiffe_x509_svid_valid", ["source": "workload_api"]) == 1, "\(during.text)")
+                    #expect(during.samples("spiffe_x509_svid_problem").isEmpty)
+                    #expect(during.value("spiffe_trust_bundle_certificates", td) == 2)
+                    #expect(exporter.failures(.malformedResponse) == 0)
+                    try await exporter.expectValidExposition()
                     try simulator.activateNewestCA()
                     simulator.pruneOldestCA()
                     try await eventually("only the new root") {
