@@ -45,7 +45,8 @@ import WorkloadAPISimulator
     }
 
     @Test func slowAgentTimesOut() async throws {
-        let report = try await check(.slowFirstResponse(.seconds(60)), timeout: 2)
+        // The simulator's stop waits for the held-back response, so keep the delay short.
+        let report = try await check(.slowFirstResponse(.seconds(4)), timeout: 1)
         #expect(report.status == .unknown)
         #expect(report.failures.first?.reason == "timeout")
     }
