@@ -1,14 +1,8 @@
 import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
-import SVIDFactory
 import TestKit
 import Testing
-import X509
-
-#if canImport(Glibc)
-    import Glibc
-#endif
 
 /// The scale case on its own: its 10,000 writes and parses would slow the latency checks of the
 /// other suites, so `scripts/test.sh` runs it in the first pass, apart from them.

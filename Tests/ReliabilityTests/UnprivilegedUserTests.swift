@@ -21,15 +21,22 @@ struct UnprivilegedUserTests {
         "as nobody: Workload API and cert files work; an unreadable key is permission_denied",
         .enabled(if: canDropPrivileges, "needs root and setpriv(1) to switch to nobody"))
     func runsAsNobody() async throws {
+        try await Self.withAgent { directory, _, socketPath in
+            // Connecting to a unix socket needs write permission on it; the agent's is 0777.
+            #expect(chmod(socketPath, 0o777) == 0)
+            try await Self.scrapeAsNobody(directory: directory, socketPath: socketPath)
+        }
+    }
+
+    /// A simulated agent in a fresh directory that `nobody` may search, stopped after `body`.
+    static func withAgent(_ body: (String, WorkloadAPISimulator, String) async throws -> Void) async throws {
         try await withTemporaryDirectory { directory in
             #expect(chmod(directory, 0o755) == 0)
             let configuration = SimulatorConfiguration(socketPath: directory + "/agent.sock")
             let simulator = try WorkloadAPISimulator(configuration: configuration)
             try await simulator.start()
             do {
-                // Connecting to a unix socket needs write permission on it; the agent's is 0777.
-                #expect(chmod(configuration.socketPath, 0o777) == 0)
-                try await Self.scrapeAsNobody(directory: directory, socketPath: configuration.socketPath)
+                try await body(directory, simulator, configuration.socketPath)
                 await simulator.stop()
             } catch {
                 await simulator.stop()
@@ -42,52 +49,42 @@ struct UnprivilegedUserTests {
         "as nobody: a socket it may not connect to is permission_denied, and a chmod recovers it",
         .enabled(if: canDropPrivileges, "needs root and setpriv(1) to switch to nobody"))
     func socketWithoutPermission() async throws {
-        try await withTemporaryDirectory { directory in
-            #expect(chmod(directory, 0o755) == 0)
-            let configuration = SimulatorConfiguration(socketPath: directory + "/agent.sock")
-            let simulator = try WorkloadAPISimulator(configuration: configuration)
-            try await simulator.start()
-            do {
-                // Root's socket, mode 0700: nobody gets EACCES on connect.
-                #expect(chmod(configuration.socketPath, 0o700) == 0)
-                try await withExporter([
-                    "--reuid=65534", "--regid=65534", "--clear-groups", "--", try exporterBinary().path,
-                    "--web.listen-address", "127.0.0.1:0",
-                    "--collector.workload-api.address", "unix://" + configuration.socketPath,
-                ], executable: Self.setpriv) { exporter in
-                    let groups = try await eventually("the exporter listens as nobody\n\(exporter.transcript)") {
-                        try captures(#"msg=listening .*address=([0-9.]+):([0-9]+)"#, in: exporter.stderr)
-                    }
-                    let url = "http://\(groups[0]):\(groups[1])/metrics"
-                    let failures = ["source": "workload_api", "reason": "permission_denied"]
-                    let denied = try await eventually("permission_denied counted twice\n\(exporter.transcript)") {
-                        () -> Scrape? in
-                        let scrape = Scrape(text: try await httpGet(url).body)
-                        return (scrape.value("spiffe_workload_api_connection_failures_total", failures) ?? 0) >= 2
-                            ? scrape : nil
-                    }
-                    #expect(denied.value("spiffe_workload_api_up", ["source": "workload_api"]) == 0)
-                    #expect(denied.samples("spiffe_x509_svid_valid").isEmpty)
-                    try await expectPromtoolClean(denied.text)
-                    // The agent never saw a call: the connect itself was refused by the kernel.
-                    #expect(simulator.statistics.calls["FetchX509SVID", default: 0] == 0)
-                    #expect(exporter.process.isRunning)
-
-                    // Fixing the mode is enough: the next attempt (backoff cap 30 s) connects.
-                    #expect(chmod(configuration.socketPath, 0o777) == 0)
-                    let fixed = ContinuousClock.now
-                    try await eventually(timeout: .seconds(40), "the identity is exported after the chmod") {
-                        let scrape = Scrape(text: try await httpGet(url).body)
-                        return scrape.value("spiffe_workload_api_up", ["source": "workload_api"]) == 1
-                            && scrape.value("spiffe_x509_svid_valid", ["source": "workload_api"]) == 1
-                    }
-                    #expect(ContinuousClock.now - fixed < .seconds(32))
-                    #expect(simulator.statistics.calls["FetchX509SVID", default: 0] == 1)
+        try await Self.withAgent { _, simulator, socketPath in
+            // Root's socket, mode 0700: nobody gets EACCES on connect.
+            #expect(chmod(socketPath, 0o700) == 0)
+            try await withExporter([
+                "--reuid=65534", "--regid=65534", "--clear-groups", "--", try exporterBinary().path,
+                "--web.listen-address", "127.0.0.1:0",
+                "--collector.workload-api.address", "unix://" + socketPath,
+            ], executable: Self.setpriv) { exporter in
+                let groups = try await eventually("the exporter listens as nobody\n\(exporter.transcript)") {
+                    try captures(#"msg=listening .*address=([0-9.]+):([0-9]+)"#, in: exporter.stderr)
                 }
-                await simulator.stop()
-            } catch {
-                await simulator.stop()
-                throw error
+                let url = "http://\(groups[0]):\(groups[1])/metrics"
+                let failures = ["source": "workload_api", "reason": "permission_denied"]
+                let denied = try await eventually("permission_denied counted twice\n\(exporter.transcript)") {
+                    () -> Scrape? in
+                    let scrape = Scrape(text: try await httpGet(url).body)
+                    return (scrape.value("spiffe_workload_api_connection_failures_total", failures) ?? 0) >= 2
+                        ? scrape : nil
+                }
+                #expect(denied.value("spiffe_workload_api_up", ["source": "workload_api"]) == 0)
+                #expect(denied.samples("spiffe_x509_svid_valid").isEmpty)
+                try await expectPromtoolClean(denied.text)
+                // The agent never saw a call: the connect itself was refused by the kernel.
+                #expect(simulator.statistics.calls["FetchX509SVID", default: 0] == 0)
+                #expect(exporter.process.isRunning)
+
+                // Fixing the mode is enough: the next attempt (backoff cap 30 s) connects.
+                #expect(chmod(socketPath, 0o777) == 0)
+                let fixed = ContinuousClock.now
+                try await eventually(timeout: .seconds(40), "the identity is exported after the chmod") {
+                    let scrape = Scrape(text: try await httpGet(url).body)
+                    return scrape.value("spiffe_workload_api_up", ["source": "workload_api"]) == 1
+                        && scrape.value("spiffe_x509_svid_valid", ["source": "workload_api"]) == 1
+                }
+                #expect(ContinuousClock.now - fixed < .seconds(32))
+                #expect(simulator.statistics.calls["FetchX509SVID", default: 0] == 1)
             }
         }
     }

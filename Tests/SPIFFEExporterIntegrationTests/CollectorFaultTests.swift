@@ -25,6 +25,22 @@ struct CollectorFaultTests {
         }
     }
 
+    /// A healthy agent and a collector that has synced with it, in a fresh directory.
+    static func withHealthyAgent(
+        _ body: (WorkloadAPISimulator, Exporter, String) async throws -> Void
+    ) async throws {
+        try await withTemporaryDirectory { directory in
+            let socket = directory + "/agent.sock"
+            try await withSimulator(SimulatorConfiguration(socketPath: socket)) { simulator in
+                let exporter = Exporter()
+                try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
+                    try await expectRecovered(exporter)
+                    try await body(simulator, exporter, socket)
+                }
+            }
+        }
+    }
+
     // MARK: Faults in the SVIDs themselves
 
     struct IdentityFault: Sendable, CustomTestStringConvertible {
@@ -51,38 +67,30 @@ struct CollectorFaultTests {
         "a bad SVID pushed on an open stream is reported as a problem, and the next good one clears it",
         arguments: identityFaults)
     func identityFault(_ testCase: IdentityFault) async throws {
-        try await withTemporaryDirectory { directory in
-            let socket = directory + "/agent.sock"
-            try await withSimulator(SimulatorConfiguration(socketPath: socket)) { simulator in
-                let exporter = Exporter()
-                try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
-                    try await Self.expectRecovered(exporter)
-
-                    simulator.setFault(testCase.fault)
-                    let scrape = try await eventually("problem \(testCase.problem.rawValue) on \(testCase.spiffeID)") {
-                        () async -> Scrape? in
-                        let scrape = await exporter.scrape()
-                        let problem = scrape.value(
-                            "spiffe_x509_svid_problem",
-                            ["spiffe_id": testCase.spiffeID, "reason": testCase.problem.rawValue])
-                        return problem == 1 ? scrape : nil
-                    }
-                    #expect(scrape.value("spiffe_x509_svid_valid", ["spiffe_id": testCase.spiffeID]) == 0)
-                    #expect(scrape.samples("spiffe_x509_svid_valid").count == 1, "the replaced identity must vanish")
-                    if testCase.malformed {
-                        #expect(exporter.failures(.malformedResponse) >= 1)
-                    } else {
-                        #expect(exporter.failures(.malformedResponse) == 0)
-                    }
-                    // A bad SVID is data, not a broken stream.
-                    #expect(exporter.up == 1)
-                    try await exporter.expectValidExposition()
-                    #expect(simulator.statistics.calls["FetchX509SVID"] == 1)
-
-                    simulator.setFault(.none)
-                    try await Self.expectRecovered(exporter)
-                }
+        try await Self.withHealthyAgent { simulator, exporter, _ in
+            simulator.setFault(testCase.fault)
+            let scrape = try await eventually("problem \(testCase.problem.rawValue) on \(testCase.spiffeID)") {
+                () async -> Scrape? in
+                let scrape = await exporter.scrape()
+                let problem = scrape.value(
+                    "spiffe_x509_svid_problem",
+                    ["spiffe_id": testCase.spiffeID, "reason": testCase.problem.rawValue])
+                return problem == 1 ? scrape : nil
             }
+            #expect(scrape.value("spiffe_x509_svid_valid", ["spiffe_id": testCase.spiffeID]) == 0)
+            #expect(scrape.samples("spiffe_x509_svid_valid").count == 1, "the replaced identity must vanish")
+            if testCase.malformed {
+                #expect(exporter.failures(.malformedResponse) >= 1)
+            } else {
+                #expect(exporter.failures(.malformedResponse) == 0)
+            }
+            // A bad SVID is data, not a broken stream.
+            #expect(exporter.up == 1)
+            try await exporter.expectValidExposition()
+            #expect(simulator.statistics.calls["FetchX509SVID"] == 1)
+
+            simulator.setFault(.none)
+            try await Self.expectRecovered(exporter)
         }
     }
 
@@ -287,49 +295,41 @@ struct CollectorFaultTests {
 
     @Test("a socket file deleted under a live agent keeps the stream; reconnects fail until it is recreated")
     func socketDeletedAndRecreated() async throws {
-        try await withTemporaryDirectory { directory in
-            let socket = directory + "/agent.sock"
-            try await withSimulator(SimulatorConfiguration(socketPath: socket)) { simulator in
-                let exporter = Exporter()
-                try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
-                    try await Self.expectRecovered(exporter)
-
-                    // Unlinking the path does not close accepted connections: the open stream still
-                    // delivers, and nothing is counted as a failure.
-                    #expect(unlink(socket) == 0)
-                    let callsBefore = simulator.statistics.calls["FetchX509SVID", default: 0]
-                    try simulator.rotate()
-                    let rotated = try #require(simulator.currentSVIDs.first).leaf.notValidAfter.timeIntervalSince1970
-                    try await eventually("the rotation arrives on the stream opened before the unlink") {
-                        await exporter.scrape().value("spiffe_x509_svid_expiry_timestamp_seconds") == rotated
-                    }
-                    #expect(exporter.failures(.socketNotFound) == 0)
-
-                    // Once the streams end (the agent answers Unavailable), every reconnect finds no
-                    // socket file.
-                    simulator.setFault(.unavailable)
-                    try await eventually("socket_not_found counted after the streams ended") {
-                        exporter.failures(.socketNotFound) >= 2 && exporter.up == 0
-                    }
-                    #expect(exporter.failures(.connectionRefused) == 0)
-                    // The identity the workload still holds stays exported while the agent is unreachable.
-                    #expect(await exporter.scrape().value("spiffe_x509_svid_valid", ["spiffe_id": Self.workload]) == 1)
-                    try await exporter.expectValidExposition()
-                    // Attempts against a missing path never reach the agent.
-                    let callsWhileMissing = simulator.statistics.calls["FetchX509SVID", default: 0]
-                    try await eventually("more socket_not_found attempts") { exporter.failures(.socketNotFound) >= 4 }
-                    #expect(simulator.statistics.calls["FetchX509SVID", default: 0] == callsWhileMissing)
-                    #expect(callsWhileMissing <= callsBefore + 2)
-
-                    // The agent recreates its socket (as on restart): recovery within the backoff cap.
-                    simulator.setFault(.none)
-                    await simulator.stop()
-                    let recreated = ContinuousClock.now
-                    try await simulator.start()
-                    try await Self.expectRecovered(exporter)
-                    #expect(ContinuousClock.now - recreated < .seconds(fastBackoff.cap + 5))
-                }
+        try await Self.withHealthyAgent { simulator, exporter, socket in
+            // Unlinking the path does not close accepted connections: the open stream still
+            // delivers, and nothing is counted as a failure.
+            #expect(unlink(socket) == 0)
+            let callsBefore = simulator.statistics.calls["FetchX509SVID", default: 0]
+            try simulator.rotate()
+            let rotated = try #require(simulator.currentSVIDs.first).leaf.notValidAfter.timeIntervalSince1970
+            try await eventually("the rotation arrives on the stream opened before the unlink") {
+                await exporter.scrape().value("spiffe_x509_svid_expiry_timestamp_seconds") == rotated
             }
+            #expect(exporter.failures(.socketNotFound) == 0)
+
+            // Once the streams end (the agent answers Unavailable), every reconnect finds no
+            // socket file.
+            simulator.setFault(.unavailable)
+            try await eventually("socket_not_found counted after the streams ended") {
+                exporter.failures(.socketNotFound) >= 2 && exporter.up == 0
+            }
+            #expect(exporter.failures(.connectionRefused) == 0)
+            // The identity the workload still holds stays exported while the agent is unreachable.
+            #expect(await exporter.scrape().value("spiffe_x509_svid_valid", ["spiffe_id": Self.workload]) == 1)
+            try await exporter.expectValidExposition()
+            // Attempts against a missing path never reach the agent.
+            let callsWhileMissing = simulator.statistics.calls["FetchX509SVID", default: 0]
+            try await eventually("more socket_not_found attempts") { exporter.failures(.socketNotFound) >= 4 }
+            #expect(simulator.statistics.calls["FetchX509SVID", default: 0] == callsWhileMissing)
+            #expect(callsWhileMissing <= callsBefore + 2)
+
+            // The agent recreates its socket (as on restart): recovery within the backoff cap.
+            simulator.setFault(.none)
+            await simulator.stop()
+            let recreated = ContinuousClock.now
+            try await simulator.start()
+            try await Self.expectRecovered(exporter)
+            #expect(ContinuousClock.now - recreated < .seconds(fastBackoff.cap + 5))
         }
     }
 
