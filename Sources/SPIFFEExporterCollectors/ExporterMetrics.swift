@@ -12,6 +12,8 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
     public let contributors: [any ScrapeContributor]
     /// Contributors that change with reloads (the supervisor's current plan).
     public let dynamicContributors: (@Sendable () -> [any ScrapeContributor])?
+    /// Text of the per-identity families kept between scrapes (only what changed is rendered).
+    private let renderCache = IdentityRenderCache()
 
     public init(
         store: IdentityStore, registry: MetricsRegistry, version: String, revision: String,
@@ -30,7 +32,7 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
     public func scrape(format: ExpositionFormat, now: Date) async -> [UInt8] {
         var builder = ScrapeBuilder()
         let snapshots = await store.snapshot(now: now)
-        IdentityMetrics.collect(snapshots, now: now, into: &builder)
+        IdentityMetrics.collect(snapshots, now: now, cache: renderCache, into: &builder)
         registry.collect(into: &builder)
         for contributor in contributors + (dynamicContributors?() ?? []) {
             await contributor.collect(now: now, into: &builder)

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// What one source currently holds, as the store hands it to a scrape.
 public struct SourceSnapshot: Sendable {
@@ -51,7 +52,10 @@ public enum IdentityMetrics {
         return i >= count ? Array(0..<count) : (0..<count).sorted(by: isBefore)
     }
 
-    public static func collect(_ sources: [SourceSnapshot], now: Date, into builder: inout ScrapeBuilder) {
+    /// `cache` keeps the per-identity X.509 families' text between scrapes (see ``IdentityRenderCache``).
+    public static func collect(
+        _ sources: [SourceSnapshot], now: Date, cache: IdentityRenderCache? = nil, into builder: inout ScrapeBuilder
+    ) {
         var bundleCerts: [Sample] = []
         var bundleValid: [Sample] = []
         var bundleEarliest: [Sample] = []
@@ -124,7 +128,7 @@ public enum IdentityMetrics {
                 updates.append(Sample([snapshot.source, trustDomain], Double(count)))
             }
         }
-        addX509Families(svids, renewals, nowSeconds: nowSeconds, into: &builder)
+        addX509Families(svids, renewals, nowSeconds: nowSeconds, cache: cache, into: &builder)
         builder.add(MetricCatalog.bundleCertificates, bundleCerts)
         builder.add(MetricCatalog.bundleValidCertificates, bundleValid)
         builder.add(MetricCatalog.bundleEarliestExpiry, bundleEarliest)
@@ -144,7 +148,8 @@ extension IdentityMetrics {
     /// What the X.509 families need of each identity, as plain columns: rendering 90,000 series
     /// then copies bytes and doubles, with no reference counting per series.
     struct X509Columns: Sendable {
-        var labels = LabelTable()
+        var sources: [String] = []
+        var ids: [String] = []
         var notBefore: [Double?] = []
         var notAfter: [Double?] = []
         /// Reason codes of failing checks, sorted; empty (no allocation) for a healthy SVID.
@@ -152,7 +157,8 @@ extension IdentityMetrics {
         var problemCount = 0
 
         mutating func append(source: String, _ report: X509SVIDReport, now: Date) {
-            labels.append([source, report.spiffeID])
+            sources.append(source)
+            ids.append(report.spiffeID)
             notBefore.append(report.leaf?.notBefore.timeIntervalSince1970)
             notAfter.append(report.leaf?.notAfter.timeIntervalSince1970)
             let failing = report.problems(at: now)
@@ -162,14 +168,16 @@ extension IdentityMetrics {
     }
 
     struct RenewalColumns: Sendable {
-        var labels = LabelTable()
+        var sources: [String] = []
+        var ids: [String] = []
         /// Counts per identity in ``outcomesByLabel`` order.
         var outcomes: [Double] = []
         var overdue: [Double?] = []
         var deadline: [Double?] = []
 
         mutating func append(source: String, _ status: RenewalTracker.Status) {
-            labels.append([source, status.key.identity])
+            sources.append(source)
+            ids.append(status.key.identity)
             for outcome in outcomesByLabel { outcomes.append(Double(status.outcomes[outcome] ?? 0)) }
             overdue.append(status.overdue.map { $0 ? 1 : 0 })
             deadline.append(status.deadline?.timeIntervalSince1970)
@@ -177,51 +185,151 @@ extension IdentityMetrics {
     }
 
     /// The per-identity X.509 families (9 series an identity: ~90,000 for 10,000 identities) are
-    /// written by the builder straight into the response buffer: no `Sample` per series.
+    /// written straight into the response buffer: no `Sample` per series. With a `cache`, a family
+    /// whose inputs did not change since the previous scrape is copied from its text then.
     static func addX509Families(
-        _ svids: X509Columns, _ renewals: RenewalColumns, nowSeconds: Double, into builder: inout ScrapeBuilder
+        _ svids: X509Columns, _ renewals: RenewalColumns, nowSeconds: Double, cache: IdentityRenderCache?,
+        into builder: inout ScrapeBuilder
     ) {
+        let x509 = IdentityRenderCache.labels(.x509, sources: svids.sources, ids: svids.ids, cache: cache)
+        let renewal = IdentityRenderCache.labels(.renewal, sources: renewals.sources, ids: renewals.ids, cache: cache)
         func add(
-            _ d: MetricDescriptor, _ table: LabelTable, lines: Int,
+            _ d: MetricDescriptor, _ table: IdentityRenderCache.Labels, lines: Int, inputs: IdentityRenderCache.Inputs?,
             _ body: @escaping @Sendable (_ row: Int, _ labels: UnsafeBufferPointer<UInt8>, _ f: SeriesLineFormat, _ out: inout [UInt8]) -> Void
         ) {
             let format = SeriesLineFormat(d)
-            builder.add(d, estimatedBytes: lines * format.fixedBytes + table.bytes.count) { out in
-                table.forEachRow { row, labels in body(row, labels, format, &out) }
+            let estimatedBytes = lines * (format.fixedBytes + 24) + table.table.bytes.count
+            let render: @Sendable (inout [UInt8]) -> Void = { out in
+                table.table.forEachRow { row, labels in body(row, labels, format, &out) }
             }
+            guard let cache, let inputs else {
+                builder.add(d, estimatedBytes: estimatedBytes, lines: render)
+                return
+            }
+            let text = cache.text(of: d.name, labels: table, inputs: inputs, estimatedBytes: estimatedBytes, render: render)
+            builder.add(d, estimatedBytes: text.count) { out in out.append(contentsOf: text) }
         }
-        let rows = svids.labels.count
-        add(MetricCatalog.x509SVIDExpiry, svids.labels, lines: rows) { row, labels, f, out in
+        let rows = svids.sources.count
+        add(MetricCatalog.x509SVIDExpiry, x509, lines: rows, inputs: .values(svids.notAfter)) { row, labels, f, out in
             if let v = svids.notAfter[row] { f.write(labels, v, to: &out) }
         }
-        add(MetricCatalog.x509SVIDIssued, svids.labels, lines: rows) { row, labels, f, out in
+        add(MetricCatalog.x509SVIDIssued, x509, lines: rows, inputs: .values(svids.notBefore)) { row, labels, f, out in
             if let v = svids.notBefore[row] { f.write(labels, v, to: &out) }
         }
-        add(MetricCatalog.x509SVIDExpiresIn, svids.labels, lines: rows) { row, labels, f, out in
+        // A countdown: different at every scrape, never worth keeping.
+        add(MetricCatalog.x509SVIDExpiresIn, x509, lines: rows, inputs: nil) { row, labels, f, out in
             if let v = svids.notAfter[row] { f.write(labels, v - nowSeconds, to: &out) }
         }
-        add(MetricCatalog.x509SVIDValid, svids.labels, lines: rows) { row, labels, f, out in
+        add(MetricCatalog.x509SVIDValid, x509, lines: rows, inputs: .problems(svids.problems)) { row, labels, f, out in
             f.write(labels, svids.problems[row].isEmpty ? 1 : 0, to: &out)
         }
-        builder.add(MetricCatalog.x509SVIDProblem, estimatedBytes: svids.problemCount * 160) { out in
-            guard svids.problemCount > 0 else { return }
-            let f = SeriesLineFormat(MetricCatalog.x509SVIDProblem)
-            svids.labels.forEachRow { row, labels in
-                for problem in svids.problems[row] { f.write(labels, last: problem, 1, to: &out) }
-            }
+        add(MetricCatalog.x509SVIDProblem, x509, lines: svids.problemCount, inputs: .problems(svids.problems)) { row, labels, f, out in
+            for problem in svids.problems[row] { f.write(labels, last: problem, 1, to: &out) }
         }
         let outcomeCount = outcomesByLabel.count
-        add(MetricCatalog.x509SVIDRenewals, renewals.labels, lines: renewals.labels.count * outcomeCount) { row, labels, f, out in
+        let renewalRows = renewals.sources.count
+        add(MetricCatalog.x509SVIDRenewals, renewal, lines: renewalRows * outcomeCount, inputs: .counts(renewals.outcomes)) {
+            row, labels, f, out in
             for (i, outcome) in outcomesByLabel.enumerated() {
                 f.write(labels, last: outcome.rawValue, renewals.outcomes[row * outcomeCount + i], to: &out)
             }
         }
-        add(MetricCatalog.x509SVIDRenewalOverdue, renewals.labels, lines: renewals.labels.count) { row, labels, f, out in
+        add(MetricCatalog.x509SVIDRenewalOverdue, renewal, lines: renewalRows, inputs: .values(renewals.overdue)) { row, labels, f, out in
             if let v = renewals.overdue[row] { f.write(labels, v, to: &out) }
         }
-        add(MetricCatalog.x509SVIDRenewalDeadline, renewals.labels, lines: renewals.labels.count) { row, labels, f, out in
+        add(MetricCatalog.x509SVIDRenewalDeadline, renewal, lines: renewalRows, inputs: .values(renewals.deadline)) { row, labels, f, out in
             if let v = renewals.deadline[row] { f.write(labels, v, to: &out) }
         }
+    }
+}
+
+/// The text of the per-identity X.509 families from earlier scrapes, reused family by family when
+/// that family's inputs are equal to the ones it was rendered from. Between rotations only
+/// `spiffe_x509_svid_expires_in_seconds` changes, so a scrape renders one line an identity instead
+/// of nine. Inputs are compared, not versioned by the store, so reused text is by construction
+/// what a fresh render would give (a test checks exactly that).
+public final class IdentityRenderCache: Sendable {
+    public init() {}
+
+    enum Table: Hashable, Sendable { case x509, renewal }
+
+    /// Escaped label rows and the generation that tells tables apart, so text rendered with older
+    /// labels is never taken for the current ones.
+    struct Labels: Sendable {
+        var table: LabelTable
+        var generation: Int
+    }
+
+    enum Inputs: Equatable, Sendable {
+        case values([Double?])
+        case counts([Double])
+        case problems([[String]])
+    }
+
+    private struct Rows: Sendable {
+        var sources: [String]
+        var ids: [String]
+        var labels: Labels
+    }
+
+    private struct Text: Sendable {
+        var generation: Int
+        var inputs: Inputs
+        var bytes: [UInt8]
+    }
+
+    private struct State: Sendable {
+        var rows: [Table: Rows] = [:]
+        var texts: [String: Text] = [:]
+        var generation = 0
+        var renders = 0
+    }
+
+    private let state = Mutex(State())
+
+    /// Family texts rendered (not reused) so far; for tests.
+    var renders: Int { state.withLock(\.renders) }
+
+    /// The label table for these rows: the cached one when the rows are the same.
+    static func labels(_ table: Table, sources: [String], ids: [String], cache: IdentityRenderCache?) -> Labels {
+        if let cached = cache?.state.withLock({ state -> Labels? in
+            guard let rows = state.rows[table], rows.sources == sources, rows.ids == ids else { return nil }
+            return rows.labels
+        }) {
+            return cached
+        }
+        var labels = LabelTable()
+        for (source, id) in zip(sources, ids) { labels.append([source, id]) }
+        guard let cache else { return Labels(table: labels, generation: 0) }
+        return cache.state.withLock { state in
+            state.generation += 1
+            let fresh = Labels(table: labels, generation: state.generation)
+            state.rows[table] = Rows(sources: sources, ids: ids, labels: fresh)
+            return fresh
+        }
+    }
+
+    /// The family's text: the kept one if it was rendered with these labels from equal inputs,
+    /// otherwise rendered now (outside the lock: concurrent scrapes do not wait on each other).
+    func text(
+        of family: String, labels: Labels, inputs: Inputs, estimatedBytes: Int, render: (inout [UInt8]) -> Void
+    ) -> [UInt8] {
+        if let kept = state.withLock({ state -> [UInt8]? in
+            guard let text = state.texts[family], text.generation == labels.generation, text.inputs == inputs else { return nil }
+            return text.bytes
+        }) {
+            return kept
+        }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(estimatedBytes)
+        render(&bytes)
+        state.withLock { state in
+            state.renders += 1
+            // A newer table may have replaced these labels meanwhile: keep only the newest text.
+            if let current = state.texts[family], current.generation > labels.generation { return }
+            state.texts[family] = Text(generation: labels.generation, inputs: inputs, bytes: bytes)
+        }
+        return bytes
     }
 }
 

@@ -9,7 +9,7 @@ import Testing
 
 /// The CI part of scripts/load-test.sh: a live exporter with 1,000 identities keeps answering
 /// scrapes while 1,000 idle connections are held open and a client reads its scrape 1 byte at a
-/// time. (The wrk run at 200 requests/s needs a release build; see docs/reliability.md.)
+/// time. The wrk run at 200 requests/s is WrkLoadTests.
 @Suite("Live load (quick)", .timeLimit(.minutes(1)))
 struct LiveLoadTests {
     /// A blocking TCP connection to 127.0.0.1:port, closed on deinit.

@@ -6,35 +6,51 @@ import Synchronization
 /// for every file matched by a glob, fresh at each scrape: a file that stops matching, or stops
 /// parsing, simply stops being emitted.
 public final class CertificateFilesContributor: ScrapeContributor {
-    private let files = Mutex<[String: [String: CertificateFileSummary]]>([:])
+    private struct State: Sendable {
+        var files: [String: [String: CertificateFileSummary]] = [:]
+        /// Every file's labels escaped once and sorted by (source, path) when the set changes, so a
+        /// scrape copies bytes instead of building and sorting a `Sample` per file.
+        var table = LabelTable(names: ["source", "path"])
+        var notAfter: [Double] = []
+    }
+
+    private let state = Mutex(State())
 
     public init() {}
 
     func replace(source: String, files newFiles: [String: CertificateFileSummary]) {
-        files.withLock { $0[source] = newFiles }
+        state.withLock { state in
+            state.files[source] = newFiles
+            var table = LabelTable(names: ["source", "path"])
+            var notAfter: [Double] = []
+            for source in state.files.keys.sorted() {
+                guard let certificates = state.files[source] else { continue }
+                for path in certificates.keys.sorted() {
+                    guard let summary = certificates[path] else { continue }
+                    table.append([source, path])
+                    notAfter.append(summary.notAfter.timeIntervalSince1970)
+                }
+            }
+            state.table = table
+            state.notAfter = notAfter
+        }
     }
 
     /// The certificates currently exported for `source`, by path.
     public func certificates(source: String) -> [String: CertificateFileSummary] {
-        files.withLock { $0[source] ?? [:] }
+        state.withLock { $0.files[source] ?? [:] }
     }
 
     public func collect(now: Date, into builder: inout ScrapeBuilder) async {
-        let snapshot = files.withLock { $0 }
+        let (table, notAfter) = state.withLock { ($0.table, $0.notAfter) }
         let nowSeconds = now.timeIntervalSince1970
-        var expiry: [Sample] = []
-        var expiresIn: [Sample] = []
-        let total = snapshot.values.reduce(0) { $0 + $1.count }
-        expiry.reserveCapacity(total)
-        expiresIn.reserveCapacity(total)
-        for (source, certificates) in snapshot {
-            for (path, summary) in certificates {
-                let notAfter = summary.notAfter.timeIntervalSince1970
-                expiry.append(Sample([source, path], notAfter))
-                expiresIn.append(Sample([source, path], notAfter - nowSeconds))
-            }
+        let expiry = SeriesLineFormat(MetricCatalog.certificateExpiry)
+        builder.add(MetricCatalog.certificateExpiry, estimatedBytes: table.count * (expiry.fixedBytes + 20) + table.bytes.count) { out in
+            table.forEachRow { row, labels in expiry.write(labels, notAfter[row], to: &out) }
         }
-        builder.add(MetricCatalog.certificateExpiry, expiry)
-        builder.add(MetricCatalog.certificateExpiresIn, expiresIn)
+        let expiresIn = SeriesLineFormat(MetricCatalog.certificateExpiresIn)
+        builder.add(MetricCatalog.certificateExpiresIn, estimatedBytes: table.count * (expiresIn.fixedBytes + 20) + table.bytes.count) { out in
+            table.forEachRow { row, labels in expiresIn.write(labels, notAfter[row] - nowSeconds, to: &out) }
+        }
     }
 }
