@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Load test of /metrics with 1,000 identities (docs/reliability.md). Not run in CI.
+# Load test of /metrics with 1,000 identities (docs/reliability.md), against any binary (e.g. a
+# release build). CI runs the same checks as Tests/ReliabilityTests/{Wrk,Live}LoadTests.swift.
 #   1. wrk: CONNECTIONS (50) connections for DURATION (60 s), each paced by a Lua delay of 240 ms
 #      between requests (Debian's wrk has no --rate; 50 x ~4.1/s = just over 200 requests/s
 #      offered); errors and p99.
