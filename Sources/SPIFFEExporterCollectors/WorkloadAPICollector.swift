@@ -153,7 +153,9 @@ public struct WorkloadAPICollector: Service {
                     message: "\(rpc.rawValue) ended: \(outcome.code), \(reason.rawValue)"))
             store.setLastFailure(source: source, reason: reason.rawValue)
         }
-        let level: Logger.Level = outcome.messages > 0 ? .info : .warning
+        // InvalidArgument means this client is wrong (facts §8.10), not the agent: say it loudest.
+        let level: Logger.Level =
+            outcome.reason == .invalidArgument ? .error : outcome.messages > 0 ? .info : .warning
         logger.log(
             level: level, "Workload API stream ended",
             metadata: [
@@ -286,6 +288,9 @@ public struct WorkloadAPICollector: Service {
                 store.markSynced(source: configuration.source)
             } else if rpc == .fetchX509Bundles {
                 store.clearStreamedBundles(source: configuration.source)
+            } else if rpc == .fetchJWTBundles {
+                // Redacted bundles must not linger (facts §8.7); the tokens lose their verification too.
+                store.replaceJWTBundles(source: configuration.source, bundles: [:])
             }
         case .invalidArgument where detail.hasPrefix("Can't deserialize"):
             reason = .malformedResponse

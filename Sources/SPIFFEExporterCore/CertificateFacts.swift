@@ -24,15 +24,10 @@ public struct CertificateFacts: Sendable, Hashable {
         notBefore = certificate.notValidBefore
         notAfter = certificate.notValidAfter
         serialNumber = Self.hex(certificate.serialNumber.bytes)
-        var isCA = false
+        let isCA = certificate.isCertificateAuthority
         var uris: [String] = []
         var keyUsage: KeyUsage?
         // Extensions that fail to decode are treated as absent; profile checks then flag the leaf.
-        if let constraints = try? certificate.extensions.basicConstraints,
-            case .isCertificateAuthority = constraints
-        {
-            isCA = true
-        }
         if let sans = try? certificate.extensions.subjectAlternativeNames {
             for name in sans {
                 if case .uniformResourceIdentifier(let uri) = name { uris.append(uri) }

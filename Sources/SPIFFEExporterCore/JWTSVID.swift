@@ -10,7 +10,7 @@ public enum JWTSVIDProblem: String, CaseIterable, Hashable, Sendable, Comparable
     case algNotAllowed = "alg_not_allowed"
     /// `typ` present but neither `JWT` nor `JOSE`.
     case typInvalid = "typ_invalid"
-    /// A required claim (`sub`, `aud`, `exp`) or the `kid` header is missing or mistyped.
+    /// A required claim (`sub`, `aud`, `exp`) is missing or mistyped.
     case missingClaim = "missing_claim"
     /// `sub` is not a valid SPIFFE ID with a path.
     case invalidSPIFFEID = "invalid_spiffe_id"
@@ -20,7 +20,7 @@ public enum JWTSVIDProblem: String, CaseIterable, Hashable, Sendable, Comparable
     case expired
     /// No JWT bundle for the subject's trust domain.
     case bundleMissing = "bundle_missing"
-    /// The bundle has no key with the token's `kid`.
+    /// The bundle has no key with the token's `kid`, or the token has no `kid`.
     case unknownKid = "unknown_kid"
     /// The signature does not verify with the bundle key (or the key type does not fit `alg`).
     case signatureInvalid = "signature_invalid"
@@ -172,7 +172,6 @@ public enum JWTSVIDAnalyzer {
         }
         let kid = header["kid"] as? String
         report.keyID = kid
-        if kid == nil { problems.insert(.missingClaim) }
 
         var trustDomain: String?
         if let sub = claims["sub"] as? String {
@@ -206,9 +205,10 @@ public enum JWTSVIDAnalyzer {
         }
         if let iat = (claims["iat"] as? NSNumber)?.doubleValue { report.issuedAt = Date(timeIntervalSince1970: iat) }
 
-        if let trustDomain, let alg, allowedAlgorithms.contains(alg), let kid {
+        if let trustDomain, let alg, allowedAlgorithms.contains(alg) {
             if let bundle = bundles[trustDomain], !bundle.keys.isEmpty {
-                if let key = bundle.keys[kid] {
+                // A token without `kid` is legal but matches no key: unverifiable, not malformed (facts §8.45).
+                if let kid, let key = bundle.keys[kid] {
                     let signingInput = Data("\(parts[0]).\(parts[1])".utf8)
                     if !verify(alg: alg, key: key, signature: signature, input: signingInput) {
                         problems.insert(.signatureInvalid)

@@ -35,6 +35,10 @@ public enum MetricCatalog {
     public static let x509SVIDIssued = MetricDescriptor(
         "spiffe_x509_svid_issued_timestamp_seconds", .gauge,
         "NotBefore of the X.509-SVID leaf certificate, in Unix seconds.", labels: ["source", "spiffe_id"])
+    public static let x509SVIDIntermediateExpiry = MetricDescriptor(
+        "spiffe_x509_svid_intermediate_expiry_timestamp_seconds", .gauge,
+        "Earliest NotAfter of the intermediate CA certificates served with the X.509-SVID, in Unix seconds; absent without intermediates.",
+        labels: ["source", "spiffe_id"])
     public static let x509SVIDExpiresIn = MetricDescriptor(
         "spiffe_x509_svid_expires_in_seconds", .gauge,
         "Seconds from the scrape until the X.509-SVID leaf expires; negative once expired.",
@@ -120,7 +124,7 @@ public enum MetricCatalog {
     public static var all: [MetricDescriptor] { foundation + renewal + jwt + certFiles + delegated + probe + operations }
 
     static let foundation: [MetricDescriptor] = [
-        x509SVIDExpiry, x509SVIDIssued, x509SVIDExpiresIn, x509SVIDValid, x509SVIDProblem,
+        x509SVIDExpiry, x509SVIDIssued, x509SVIDExpiresIn, x509SVIDValid, x509SVIDProblem, x509SVIDIntermediateExpiry,
         bundleCertificates, bundleValidCertificates, bundleEarliestExpiry, bundleLatestExpiry, bundleCAExpiry,
         bundleUpdates,
         workloadAPIUp, workloadAPIRequests, workloadAPIConnectionFailures, workloadAPIRequestDuration,

@@ -88,6 +88,11 @@ public struct X509SVIDMaterial: Sendable {
             if certificates.isEmpty {
                 chainOK = false
                 errors.append("no CERTIFICATE block found")
+            } else if certificates.allSatisfy(\.isCertificateAuthority) {
+                // spiffe-helper's omit_expired drops an expired leaf and leaves the intermediates
+                // (facts §8.40): there is no SVID here, not a CA leaf under the CA's own ID.
+                chainOK = false
+                errors.append("no end-entity certificate: only CA certificates (an expired leaf omitted?)")
             }
         } catch {
             chainOK = false
@@ -291,5 +296,14 @@ struct SPIFFELeafPolicy: VerifierPolicy {
             return .failsToMeetPolicy(reason: "leaf URI SAN is not exactly \(expected)")
         }
         return .meetsPolicy
+    }
+}
+
+extension Certificate {
+    var isCertificateAuthority: Bool {
+        guard let constraints = try? extensions.basicConstraints, case .isCertificateAuthority = constraints else {
+            return false
+        }
+        return true
     }
 }

@@ -24,6 +24,9 @@ public enum SimulatorFault: Sendable, Hashable {
     case mismatchedKey
     /// Serve the trust domain's bundle with no CA certificate in it (SVID and bundle streams).
     case emptyBundle
+    /// Send X509SVIDResponse messages with an empty `svids` list (a non-SPIRE server; SPIRE says
+    /// PermissionDenied instead).
+    case emptySVIDList
 }
 
 public struct SimulatorConfiguration: Sendable {

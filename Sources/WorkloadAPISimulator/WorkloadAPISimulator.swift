@@ -330,6 +330,7 @@ public final class WorkloadAPISimulator: Sendable {
     }
 
     private func applyFault(_ fault: SimulatorFault, to response: inout X509SVIDResponse, state s: State) {
+        if fault == .emptySVIDList { response.svids = [] }
         guard !response.svids.isEmpty else { return }
         let now = clock()
         switch fault {

@@ -354,6 +354,25 @@ struct SPIFFEHelperEvaluatorTests {
         #expect(result.svid?.report.problems(at: referenceTime).contains(.parseError) == true)
     }
 
+    @Test func onlyIntermediatesLeftByOmitExpiredKeepThePreviousIdentity() async throws {
+        // spiffe-helper's omit_expired drops an expired leaf and writes the intermediates alone
+        // (facts §8.40): that is no SVID, not a CA certificate posing as one under spiffe://example.org.
+        let intermediate = try SVIDFactory.intermediateCA(issuer: root, notBefore: at(-3600), notAfter: at(86400))
+        let onlyIntermediates = Array(SVIDFactory.pem("CERTIFICATE", intermediate.der).utf8)
+        let result = await evaluate(
+            inputs(cert: .content(onlyIntermediates)), previous: "spiffe://example.org/web")
+        #expect(result.problems["svid.pem"] == .parseError)
+        let report = try #require(result.svid?.report)
+        #expect(report.spiffeID == "spiffe://example.org/web")
+        #expect(report.problems(at: referenceTime).contains(.parseError))
+        #expect(!report.problems(at: referenceTime).contains(.caLeaf))
+
+        // A misordered chain (intermediate first, leaf after) is still an SVID with a CA leaf.
+        let misordered = onlyIntermediates + Array(svid.chainPEM.utf8)
+        let misorderedResult = await evaluate(inputs(cert: .content(misordered)))
+        #expect(misorderedResult.svid?.report.problems(at: referenceTime).contains(.caLeaf) == true)
+    }
+
     @Test func emptyFilesAreParseErrors() async {
         let result = await evaluate(inputs(cert: .content([]), key: .content([]), bundle: .content([])))
         #expect(

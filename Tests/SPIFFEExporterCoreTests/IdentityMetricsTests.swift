@@ -40,6 +40,21 @@ import Testing
             ])
     }
 
+    @Test func intermediateExpiryIsExportedOnlyForChainsWithIntermediates() async throws {
+        // The intermediate (12 h) outlives this leaf (1 h); the series is there so one that does not can be found.
+        let chained = try await PKI(spiffeID: "spiffe://example.org/chained", intermediate: true).analyze()
+        let direct = try await PKI(spiffeID: "spiffe://example.org/direct").analyze()
+        var builder = ScrapeBuilder()
+        IdentityMetrics.collect(
+            [SourceSnapshot(source: "s", svids: [chained, direct], bundles: [:])], now: referenceTime, into: &builder)
+        let lines = String(decoding: builder.render(.prometheusText), as: UTF8.self)
+            .split(separator: "\n").filter { $0.hasPrefix("spiffe_x509_svid_intermediate_expiry_timestamp_seconds{") }
+        #expect(
+            lines == [
+                #"spiffe_x509_svid_intermediate_expiry_timestamp_seconds{source="s",spiffe_id="spiffe://example.org/chained"} \#(Int(at(12 * 3600).timeIntervalSince1970))"#
+            ])
+    }
+
     @Test func countdownGoesNegativeAfterExpiry() async throws {
         let report = try await PKI().analyze()
         var builder = ScrapeBuilder()

@@ -93,7 +93,7 @@ import Testing
         let snapshots = Self.snapshots(Self.steps[0], template: template)
         _ = Self.render(snapshots, now: 100, cache: cache)
         let first = cache.renders
-        #expect(first == 7)  // every family but the countdown, which is never kept
+        #expect(first == 8)  // every family but the countdown, which is never kept
         _ = Self.render(snapshots, now: 160, cache: cache)
         #expect(cache.renders == first)
         // A rotation re-renders the families of the rotated value, not the others.

@@ -84,7 +84,8 @@ import _CryptoExtras
         let noKid = JWTFactory.sign(
             header: ["alg": "ES256"], claims: ["sub": id, "aud": "db", "exp": Int(at(300).timeIntervalSince1970)],
             authority: authority)
-        #expect(problems(noKid) == [.missingClaim])
+        // Legal per the JWT-SVID spec, yet no bundle key can be chosen: unverifiable, not malformed.
+        #expect(problems(noKid) == [.unknownKid])
     }
 
     @Test func claims() {
@@ -119,5 +120,20 @@ import _CryptoExtras
         jwk["use"] = "x509-svid"
         let spiffe = try? JSONSerialization.data(withJSONObject: ["keys": [jwk]])
         #expect(JWTBundle(jwks: Array(spiffe ?? Data())).keys.isEmpty)
+        // ... while its jwt-svid entries are (facts §8.46: with `use` and without, both accepted).
+        jwk["use"] = "jwt-svid"
+        let jwtUse = try? JSONSerialization.data(withJSONObject: ["keys": [jwk]])
+        #expect(JWTBundle(jwks: Array(jwtUse ?? Data())).keys.count == 1)
+    }
+
+    @Test func fractionalExpIsAccepted() {
+        // NumericDate may carry a fraction (facts §8.44).
+        let token = JWTFactory.sign(
+            header: ["alg": "ES256", "kid": "kid-1"],
+            claims: ["sub": id, "aud": ["db"], "exp": at(300).timeIntervalSince1970 + 0.5], authority: authority)
+        #expect(problems(token).isEmpty)
+        let report = JWTSVIDAnalyzer.analyze(token: token, reportedSPIFFEID: id, audiences: ["db"], bundles: bundles)
+        let expected = at(300).timeIntervalSince1970 + 0.5
+        #expect(abs((report.expiresAt?.timeIntervalSince1970 ?? 0) - expected) < 0.001)
     }
 }

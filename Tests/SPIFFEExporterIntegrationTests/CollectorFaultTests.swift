@@ -94,6 +94,25 @@ struct CollectorFaultTests {
         }
     }
 
+    @Test("a message with no SVID is discarded and counted; the identities held stay (facts §8.6)")
+    func emptySVIDList() async throws {
+        try await Self.withHealthyAgent { simulator, exporter, _ in
+            let malformedBefore = exporter.failures(.malformedResponse)
+            simulator.setFault(.emptySVIDList)
+            try await eventually("malformed_response counted") {
+                exporter.failures(.malformedResponse) > malformedBefore
+            }
+            let scrape = await exporter.scrape()
+            #expect(scrape.value("spiffe_x509_svid_valid", ["spiffe_id": Self.workload]) == 1)
+            #expect(scrape.samples("spiffe_x509_svid_problem").isEmpty)
+            #expect(exporter.up == 1)
+            try await exporter.expectValidExposition()
+            simulator.setFault(.none)
+            try simulator.rotate()
+            try await Self.expectRecovered(exporter)
+        }
+    }
+
     @Test("garbage DER keeps the identity, labelled by the spiffe_id field, with parse_error only")
     func garbageDERDetails() async throws {
         try await withTemporaryDirectory { directory in

@@ -112,6 +112,31 @@ import WorkloadAPISimulator
         }
     }
 
+    @Test func permissionDeniedWithdrawsTheJWTBundlesToo() async throws {
+        // Facts §8.7: after PermissionDenied nothing the agent redacted may stay exported.
+        try await withTemporaryDirectory { dir in
+            let config = SimulatorConfiguration(socketPath: dir + "/agent.sock")
+            try await withSimulator(config) { simulator in
+                let exporter = Exporter()
+                var collector = collectorConfiguration(socketPath: dir + "/agent.sock")
+                collector.jwtAudiences = [["db"]]
+                try await withCollector(collector, feeding: exporter) {
+                    try await eventually("JWT bundle keys and a valid JWT-SVID") {
+                        let scrape = await exporter.scrape()
+                        return !scrape.samples("spiffe_jwt_bundle_keys").isEmpty
+                            && scrape.value("spiffe_jwt_svid_valid") == 1
+                    }
+                    simulator.setFault(.noIdentity)
+                    simulator.dropStreams()
+                    try await eventually("PermissionDenied on FetchJWTBundles") {
+                        exporter.requests("FetchJWTBundles", code: "PermissionDenied") >= 1
+                    }
+                    #expect(await exporter.scrape().samples("spiffe_jwt_bundle_keys").isEmpty)
+                }
+            }
+        }
+    }
+
     @Test func jwtNoIdentityIsCounted() async throws {
         try await withTemporaryDirectory { dir in
             let config = SimulatorConfiguration(socketPath: dir + "/agent.sock", fault: .noIdentity)
