@@ -182,6 +182,16 @@ public final class WorkloadAPISimulator: Sendable {
         broadcast()
     }
 
+    /// The federation relationship with `trustDomain` is deleted: its X.509 and JWT bundles leave
+    /// every stream's next message (SPIRE redacts by omission).
+    public func removeFederation(trustDomain: String) {
+        state.withLock { s in
+            s.federated[trustDomain] = nil
+            s.federatedJWTAuthorities[trustDomain] = nil
+        }
+        broadcast()
+    }
+
     /// Ends every open stream cleanly.
     public func dropStreams() {
         state.withLock { s in

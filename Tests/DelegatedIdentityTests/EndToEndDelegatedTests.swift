@@ -139,8 +139,8 @@ final class ExporterRun: @unchecked Sendable {
     init(directory: String, arguments: [String]) throws {
         stdoutPath = directory + "/exporter.out"
         stderrPath = directory + "/exporter.err"
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stdoutPath, contents: nil)
+        _ = FileManager.default.createFile(atPath: stderrPath, contents: nil)
         process.executableURL = try exporterBinary()
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))

@@ -113,6 +113,36 @@ struct CollectorFaultTests {
         }
     }
 
+    @Test("a federated trust domain missing from the next messages leaves /metrics (facts §8.13)")
+    func removedFederationIsRedacted() async throws {
+        try await withTemporaryDirectory { directory in
+            let socket = directory + "/agent.sock"
+            let configuration = SimulatorConfiguration(socketPath: socket, federatedTrustDomains: ["partner.example"])
+            try await withSimulator(configuration) { simulator in
+                let exporter = Exporter()
+                var collector = collectorConfiguration(socketPath: socket)
+                collector.jwtAudiences = [["db"]]
+                try await withCollector(collector, feeding: exporter) {
+                    let partner = ["trust_domain": "partner.example"]
+                    try await eventually("the partner's X.509 and JWT bundles") {
+                        let scrape = await exporter.scrape()
+                        return scrape.value("spiffe_trust_bundle_certificates", partner) == 1
+                            && scrape.value("spiffe_jwt_bundle_keys", partner) == 1
+                    }
+                    simulator.removeFederation(trustDomain: "partner.example")
+                    try await eventually("the partner's bundles gone, the own ones kept") {
+                        let scrape = await exporter.scrape()
+                        return scrape.samples("spiffe_trust_bundle_certificates", partner).isEmpty
+                            && scrape.samples("spiffe_trust_bundle_ca_expiry_timestamp_seconds", partner).isEmpty
+                            && scrape.samples("spiffe_jwt_bundle_keys", partner).isEmpty
+                            && scrape.value("spiffe_trust_bundle_certificates", ["trust_domain": "example.org"]) == 1
+                    }
+                    #expect(exporter.up == 1)
+                }
+            }
+        }
+    }
+
     @Test("garbage DER keeps the identity, labelled by the spiffe_id field, with parse_error only")
     func garbageDERDetails() async throws {
         try await withTemporaryDirectory { directory in
