@@ -45,7 +45,7 @@ enum StatusPage {
     }
 
     static func iso(_ date: Date) -> String {
-        ISO8601DateFormatter().string(from: date)
+        RFC3339.string(from: date)
     }
 
     static func escape(_ text: String) -> String {

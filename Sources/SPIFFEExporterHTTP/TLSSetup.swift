@@ -200,7 +200,7 @@ final class FileTLSSource: TLSHandlerFactory {
                     metadata: [
                         "cert_file": "\(configuration.certFile)", "serial": "\(loaded.serial)",
                         "previous_serial": "\(state.loaded.serial)",
-                        "not_after": "\(loaded.notAfter.map { ISO8601DateFormatter().string(from: $0) } ?? "-")",
+                        "not_after": "\(loaded.notAfter.map { RFC3339.string(from: $0) } ?? "-")",
                     ])
                 state.loaded = loaded
                 state.failedStamps = nil
@@ -510,7 +510,7 @@ final class SPIFFETLSSource: TLSHandlerFactory {
                 "SPIFFE TLS: serving X.509-SVID",
                 metadata: [
                     "spiffe_id": "\(facts.uriSANs.first ?? "-")", "serial": "\(facts.serialNumber)",
-                    "not_after": "\(ISO8601DateFormatter().string(from: facts.notAfter))",
+                    "not_after": "\(RFC3339.string(from: facts.notAfter))",
                 ])
             state.cached = Cached(chain: chain, context: context)
             state.lastProblem = nil

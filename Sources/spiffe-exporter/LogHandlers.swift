@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import SPIFFEExporterCore
 
 /// `--log.format=logfmt|json` on stderr, the two formats Prometheus exporters offer.
 struct ExporterLogHandler: LogHandler {
@@ -34,9 +35,7 @@ struct ExporterLogHandler: LogHandler {
     }
 
     static func timestamp() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date())
+        RFC3339.string(from: Date(), fractionalDigits: 3)
     }
 
     static func logfmtValue(_ value: String) -> String {
