@@ -4,7 +4,8 @@
 # webhook, stay silent for a healthy exporter, and every query of both dashboards returns data.
 #
 # Started on free loopback ports in a temporary directory (all stopped on exit):
-#   healthy    `spiffe-exporter demo`, 40 s SVIDs (rotated at half-life, on time)
+#   healthy    `spiffe-exporter demo --demo.intermediate`, 40 s SVIDs issued by an intermediate CA
+#              (rotated at half-life, on time)
 #   stalled    `spiffe-exporter demo --demo.fault stalled-rotation`, 20 s SVIDs that never rotate
 #   agentdown  plain `spiffe-exporter` pointed at a socket nothing listens on (agent down)
 #   mismatch   `spiffe-exporter demo --demo.fault mismatched-key` (frontend key ≠ certificate)
@@ -164,7 +165,7 @@ echo "== starting (binary: $bin, temp: $tmp)"
 start webhook python3 "$helper" webhook --listen "127.0.0.1:$p_hook" --out "$tmp/webhook.jsonl"
 start alertmanager "$alertmanager" --config.file="$tmp/alertmanager/alertmanager.yml" \
     --storage.path="$tmp/alertmanager/data" --web.listen-address="127.0.0.1:$p_am" --cluster.listen-address=
-start healthy "$bin" demo --web.listen-address "$i_healthy" --demo.svid-ttl 40s
+start healthy "$bin" demo --web.listen-address "$i_healthy" --demo.svid-ttl 40s --demo.intermediate
 start stalled "$bin" demo --web.listen-address "$i_stalled" --demo.svid-ttl 20s --demo.fault stalled-rotation
 start agentdown "$bin" --web.listen-address "$i_agentdown" \
     --collector.workload-api.address "unix://$tmp/agentdown/missing/agent.sock"

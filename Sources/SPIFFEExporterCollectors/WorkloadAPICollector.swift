@@ -497,8 +497,9 @@ public struct WorkloadAPICollector: Service {
         }
     }
 
-    /// Several SVIDs may share one SPIFFE ID (different hints); the first is the one exported, as
-    /// go-spiffe keeps the first of repeated hints.
+    /// Several SVIDs may share one SPIFFE ID (two entries with different hints or selectors). The
+    /// metric contract keys series by (source, spiffe_id), so one must stand for the ID: the first,
+    /// because `svids[0]` is the default SVID a workload uses when it asks for no hint.
     static func dedupe(_ entries: [IdentityStore.Entry]) -> [IdentityStore.Entry] {
         var seen: Set<String> = []
         return entries.filter { seen.insert($0.report.spiffeID).inserted }

@@ -24,6 +24,11 @@ struct Demo: AsyncParsableCommand {
     var fault: DemoFault = .none
 
     @Flag(
+        name: .customLong("demo.intermediate"),
+        help: "Issue the SVIDs from an intermediate CA, as a SPIRE server with an UpstreamAuthority does.")
+    var intermediate = false
+
+    @Flag(
         name: .customLong("demo.stale-server"),
         help: "The probed demo TLS server never reloads its SVID after a rotation (spiffe_served_svid_current 0).")
     var staleServer = false
@@ -43,6 +48,7 @@ struct Demo: AsyncParsableCommand {
             trustDomain: trustDomain,
             spiffeIDs: ["spiffe://\(trustDomain)/ns/demo/sa/frontend", "spiffe://\(trustDomain)/ns/demo/sa/backend"],
             svidTTL: ttl,
+            useIntermediate: intermediate,
             federatedTrustDomains: ["partner.example"],
             fault: fault.simulatorFault,
             jwtTTL: ttl)
