@@ -63,7 +63,8 @@ struct WrkLoadTests {
                 #expect(run.status == 0, "wrk failed: \(run.stderr)")
                 let report = try #require(WrkReport(output), "unreadable wrk output:\n\(output)")
                 print("WrkLoadTests: \(report.requests) requests in \(report.duration) s = \(report.rate) requests/s; "
-                    + "latency p50 \(report.p50 * 1000) ms, p99 \(report.p99 * 1000) ms; errors \(report.errors)")
+                    + "latency p50 \(String(format: "%.2f", report.p50 * 1000)) ms, "
+                    + "p99 \(String(format: "%.2f", report.p99 * 1000)) ms; errors \(report.errors)")
                 #expect(report.errors == 0, "\(output)")
                 #expect(report.duration >= Double(Self.seconds) - 1)
                 #expect(report.rate >= Self.requiredRate, "\(output)")

@@ -34,6 +34,25 @@ import Testing
         #expect(identity.bundleCAExpiresAt == at(40 * 86400))
     }
 
+    @Test func intermediateExpiringBeforeTheLeafWarnsThenCrits() async throws {
+        let root = try SVIDFactory.rootCA(trustDomain: "example.org", notBefore: at(-3600), notAfter: at(86400))
+        let intermediate = try SVIDFactory.intermediateCA(issuer: root, notBefore: at(-3600), notAfter: at(1800))
+        let svid = try SVIDFactory.svid(
+            spiffeID: "spiffe://example.org/x", issuer: intermediate, notBefore: at(-10), notAfter: at(3600))
+        let material = X509SVIDMaterial.fromWorkloadAPI(spiffeID: svid.spiffeID, hint: "", chainDER: svid.chainDER, keyDER: svid.keyPKCS8DER)
+        let bundle = TrustBundle(trustDomain: "example.org", certificates: [root.certificate])
+        let report = await X509SVIDAnalyzer.analyze(material, bundles: BundleSet(own: bundle), now: at(0))
+        // The leaf alone would be OK at t = 0 (see the test above); its chain breaks at t = 1800.
+        let early = CheckEvaluator.x509(report, source: "s", bundle: bundle, thresholds: thresholds, now: at(0))
+        #expect(early.status == .warning)
+        #expect(early.summary == "intermediate CA expires in 30m0s, before the leaf")
+        // Within the renewal grace (3610 × 0.25 s) of the intermediate's NotAfter: critical.
+        #expect(CheckEvaluator.x509(report, source: "s", bundle: bundle, thresholds: thresholds, now: at(1000)).status == .critical)
+        // An intermediate that outlives the leaf changes nothing.
+        let chained = try await PKI(intermediate: true).analyze()
+        #expect(CheckEvaluator.x509(chained, source: "s", bundle: nil, thresholds: thresholds, now: at(0)).status == .ok)
+    }
+
     @Test func invalidIsCriticalAndFailuresAreUnknown() async throws {
         let report = try await PKI().analyze(now: at(7200))
         let expired = CheckEvaluator.x509(report, source: "s", bundle: nil, thresholds: thresholds, now: at(7200))

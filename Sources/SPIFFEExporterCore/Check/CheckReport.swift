@@ -136,8 +136,17 @@ public enum CheckEvaluator {
             guard leaf.lifetime > 0 else { return nil }
             return min(100, max(0, now.timeIntervalSince(leaf.notBefore) / leaf.lifetime * 100))
         }
-        let (status, summary) = classify(
+        var (status, summary) = classify(
             problems: problems, remaining: remaining, lifetime: lifetime, thresholds: thresholds)
+        // The chain stops verifying at an intermediate's NotAfter even while the leaf looks fine (facts §8.23).
+        if status < .critical, let leaf = report.leaf, let intermediateExpiry = report.intermediates.map(\.notAfter).min(),
+            intermediateExpiry < leaf.notAfter
+        {
+            let left = intermediateExpiry.timeIntervalSince(now)
+            let critical = left < thresholds.effective(thresholds.critical, lifetime: lifetime)
+            status = max(status, critical ? .critical : .warning)
+            summary = "intermediate CA expires in \(CheckFormatter.duration(left)), before the leaf"
+        }
         return CheckIdentity(
             source: source, kind: "x509", spiffeID: report.spiffeID, audience: nil, expiresAt: report.leaf?.notAfter,
             expiresInSeconds: remaining, lifetimeUsedPercent: used, problems: problems,
