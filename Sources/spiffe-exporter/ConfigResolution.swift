@@ -128,8 +128,12 @@ struct ResolvedSettings {
             components.addWorkloadAPI(configuration)
         }
         try certFiles.addCollectors(to: &components)
-        try delegated.addCollectors(to: &components, workloadAPIAddress: workloadAPI.first?.address)
-        try probe.addProbe(to: &components, bundleSources: try certFiles.sourceConfigurations().map(\.name))
+        try delegated.addCollectors(to: &components, workloadAPISources: workloadAPI.map { ($0.source, $0.address) })
+        // The probe presents the first Workload API source's SVID, under whatever name it was given,
+        // and may authenticate servers with the bundles of every source.
+        try probe.addProbe(
+            to: &components, clientSource: workloadAPI.first?.source,
+            bundleSources: workloadAPI.map(\.source) + (try certFiles.sourceConfigurations().map(\.name)))
         return CollectorSupervisor.Plan(
             services: components.services, contributors: components.contributors,
             sources: components.plannedSources, targets: components.probeTargets)

@@ -99,20 +99,27 @@ struct DelegatedOptions: ParsableArguments {
         return configuration
     }
 
-    func agentHealthConfiguration(workloadAPIAddress: WorkloadEndpointAddress) throws -> AgentHealthConfiguration {
+    func agentHealthConfiguration(source: String, workloadAPIAddress: WorkloadEndpointAddress) throws
+        -> AgentHealthConfiguration
+    {
         let interval = try Self.seconds(agentHealthInterval, flag: "--collector.agent-health.interval")
         let timeout = try Self.seconds(agentHealthTimeout, flag: "--collector.agent-health.timeout")
         guard interval >= 1 else { throw ValidationError("--collector.agent-health.interval must be at least 1s") }
         return AgentHealthConfiguration(
-            address: workloadAPIAddress, interval: .milliseconds(Int(interval * 1000)),
+            source: source, address: workloadAPIAddress, interval: .milliseconds(Int(interval * 1000)),
             timeout: .milliseconds(Int(timeout * 1000)))
     }
 
-    /// Adds the agent health check (when the Workload API is watched) and the delegated collector
-    /// (when configured). Call after the other sources, so their names are known.
-    func addCollectors(to components: inout ExporterComponents, workloadAPIAddress: WorkloadEndpointAddress?) throws {
-        if agentHealthEnabled, let workloadAPIAddress {
-            components.addAgentHealth(try agentHealthConfiguration(workloadAPIAddress: workloadAPIAddress))
+    /// Adds an agent health check per watched Workload API socket, labelled with that source's
+    /// name, and the delegated collector (when configured). Call after the other sources, so their
+    /// names are known.
+    func addCollectors(
+        to components: inout ExporterComponents, workloadAPISources: [(source: String, address: WorkloadEndpointAddress)]
+    ) throws {
+        if agentHealthEnabled {
+            for (source, address) in workloadAPISources {
+                components.addAgentHealth(try agentHealthConfiguration(source: source, workloadAPIAddress: address))
+            }
         }
         if let configuration = try delegatedConfiguration(reserved: components.plannedSources) {
             components.addDelegated(configuration)

@@ -35,11 +35,13 @@ struct ProbeOptions: ParsableArguments {
         }
     }
 
-    /// Adds the probe when at least one target is configured. `bundleSources` are the sources
-    /// besides the Workload API whose trust bundles may authenticate servers (spiffe-helper
-    /// directories).
-    func addProbe(to components: inout ExporterComponents, bundleSources: [String] = []) throws {
-        components.addProbe(try configuration(), bundleSources: bundleSources)
+    /// Adds the probe when at least one target is configured. `clientSource` is the source whose
+    /// SVID is presented (default `workload_api`); `bundleSources` are the further sources whose
+    /// trust bundles may authenticate servers (other Workload API sources, spiffe-helper directories).
+    func addProbe(to components: inout ExporterComponents, clientSource: String? = nil, bundleSources: [String] = []) throws {
+        var configuration = try configuration()
+        if let clientSource { configuration.clientSource = clientSource }
+        components.addProbe(configuration, bundleSources: bundleSources)
     }
 }
 

@@ -88,8 +88,8 @@ struct SIGHUPReloadService: Service {
     }
 }
 
-/// `--strict`: fails the start when a Workload API source has not synced within its timeout, keeps
-/// failing, or holds an invalid SVID.
+/// `--strict`: fails the start when a configured source has not synced within its timeout, keeps
+/// failing, or (for sources that deliver SVIDs) holds no SVID or an invalid one.
 struct StrictStartupCheck: Service {
     struct Failure: Error, CustomStringConvertible {
         var problems: [String]
@@ -97,11 +97,48 @@ struct StrictStartupCheck: Service {
     }
 
     let store: IdentityStore
-    let sources: [String]
+    /// Sources that must sync and hold only valid SVIDs: Workload API sources, spiffe-helper
+    /// directories, selector subscriptions of the Delegated Identity API.
+    let svidSources: [String]
+    /// Sources that must sync only: certificate globs (not SVIDs), process-name subscriptions
+    /// (the process may legitimately not run yet).
+    let otherSources: [String]
     let timeout: Double
     let logger: Logger
 
+    init(store: IdentityStore, svidSources: [String], otherSources: [String] = [], timeout: Double, logger: Logger) {
+        self.store = store
+        self.svidSources = svidSources
+        self.otherSources = otherSources
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    init(settings: ResolvedSettings, store: IdentityStore, logger: Logger) throws {
+        var svidSources = settings.workloadAPI.map(\.source)
+        var otherSources: [String] = []
+        var timeout = settings.workloadAPI.map { Serve.seconds($0.firstResponseTimeout) }.max() ?? 0
+        for source in try settings.certFiles.sourceConfigurations() {
+            switch source.kind {
+            case .spiffeHelperDirectory: svidSources.append(source.name)
+            case .glob: otherSources.append(source.name)
+            }
+        }
+        if let delegated = try settings.delegated.delegatedConfiguration() {
+            for subscription in delegated.delegated.subscriptions {
+                switch subscription.target {
+                case .selectors: svidSources.append(subscription.name)
+                case .processName: otherSources.append(subscription.name)
+                }
+            }
+            timeout = max(timeout, Serve.seconds(delegated.firstResponseTimeout))
+        }
+        // Files settle within a few seconds; streams get their first-response deadline.
+        self.init(store: store, svidSources: svidSources, otherSources: otherSources, timeout: max(timeout, 5), logger: logger)
+    }
+
     func run() async throws {
+        let sources = svidSources + otherSources
         let deadline = ContinuousClock.now + .milliseconds(Int((timeout + 2) * 1000))
         while ContinuousClock.now < deadline, sources.contains(where: { !store.isSynced(source: $0) }) {
             try await Task.sleep(for: .milliseconds(50))
@@ -113,6 +150,7 @@ struct StrictStartupCheck: Service {
                 problems.append("\(source): not synced within \(timeout)s (\(store.lastFailure(source: source) ?? "no answer"))")
                 continue
             }
+            guard svidSources.contains(source) else { continue }
             let svids = snapshots.first { $0.source == source }?.svids ?? []
             if svids.isEmpty {
                 problems.append("\(source): no SVID (\(store.lastFailure(source: source) ?? "empty"))")

@@ -180,10 +180,7 @@ struct Serve: AsyncParsableCommand {
         reloader.recordLoad(success: true)
         var extra: [any Service] = [SIGHUPReloadService(reloader: reloader, logger: logger)]
         if strict {
-            extra.append(
-                StrictStartupCheck(
-                    store: store, sources: settings.workloadAPI.map(\.source),
-                    timeout: settings.workloadAPI.map { Self.seconds($0.firstResponseTimeout) }.max() ?? 10, logger: logger))
+            extra.append(try StrictStartupCheck(settings: settings, store: store, logger: logger))
         }
         let reload: (@Sendable () async -> String?)?
         if configFile != nil {
