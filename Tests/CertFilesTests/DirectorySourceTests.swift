@@ -92,6 +92,44 @@ struct DirectorySourceTests {
         }
     }
 
+    @Test("Renewal tracking follows a file source: on time, then overdue, then missed")
+    func renewalOutcomesOfFiles() async throws {
+        try await withTemporaryDirectory { directory in
+            let ca = try TestCA()
+            let id = "spiffe://example.org/workload"
+            let labels = ["source": Self.source, "spiffe_id": id]
+            func renewals(_ scrape: Scrape, _ outcome: String) -> Double? {
+                scrape.value("spiffe_x509_svid_renewals_total", labels.merging(["outcome": outcome]) { $1 })
+            }
+            let now = Mutex(referenceTime)
+            // Generation 1: at(-10) … at(3600); renewal deadline at 0.75 of its lifetime, at(2697.5).
+            try writeHelperFiles(directory, try ca.svid(lifetime: 3600), ca: ca, atomically: true)
+            let harness = Harness([directorySource(path: directory)], clock: { now.withLock { $0 } })
+            try await harness.run {
+                try await eventually("generation 1 loaded") {
+                    await harness.svidExpiry(Self.source) == at(3600).timeIntervalSince1970
+                }
+                // The helper writes generation 2 at half-life: on time.
+                now.withLock { $0 = at(1800) }
+                let second = try SVIDFactory.svid(
+                    spiffeID: id, issuer: ca.root, notBefore: at(1790), notAfter: at(5400))
+                try writeHelperFiles(directory, second, ca: ca, atomically: true)
+                try await eventually("generation 2 counted on time") {
+                    renewals(await harness.scrape(now: at(1800)), "on_time") == 1
+                }
+                // Then the helper stalls: past generation 2's deadline (at(4497.5)) it is overdue …
+                let overdue = await harness.scrape(now: at(4600))
+                #expect(overdue.value("spiffe_x509_svid_renewal_overdue", labels) == 1)
+                #expect(renewals(overdue, "missed") == 0)
+                // … and once it expires with no replacement, a missed renewal.
+                let missed = await harness.scrape(now: at(5401))
+                #expect(renewals(missed, "missed") == 1)
+                #expect(renewals(missed, "on_time") == 1)
+                #expect(renewals(missed, "late") == 0)
+            }
+        }
+    }
+
     @Test("In-place rewrite with a pause between cert and key is not reported")
     func inPlaceRewriteWithPause() async throws {
         try await withTemporaryDirectory { directory in

@@ -119,11 +119,12 @@ struct Harness: Sendable {
     let registry = MetricsRegistry()
     let collector: CertFilesCollector
 
-    init(_ sources: [CertFilesSourceConfiguration], settings: CertFilesCollectorSettings = CertFilesCollectorSettings())
-    {
+    init(
+        _ sources: [CertFilesSourceConfiguration], settings: CertFilesCollectorSettings = CertFilesCollectorSettings(),
+        clock: @escaping @Sendable () -> Date = { referenceTime }
+    ) {
         collector = CertFilesCollector(
-            sources: sources, store: store, registry: registry, logger: quietLogger, settings: settings,
-            clock: { referenceTime })
+            sources: sources, store: store, registry: registry, logger: quietLogger, settings: settings, clock: clock)
     }
 
     var metrics: ExporterMetrics {
@@ -132,8 +133,8 @@ struct Harness: Sendable {
             contributors: [collector.contributor])
     }
 
-    func scrape() async -> Scrape {
-        Scrape(text: String(decoding: await metrics.scrape(format: .prometheusText, now: referenceTime), as: UTF8.self))
+    func scrape(now: Date = referenceTime) async -> Scrape {
+        Scrape(text: String(decoding: await metrics.scrape(format: .prometheusText, now: now), as: UTF8.self))
     }
 
     func errors(_ source: String, _ reason: CertFileLoadReason) -> Double {

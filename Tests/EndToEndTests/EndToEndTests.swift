@@ -66,7 +66,29 @@ struct EndToEndTests {
                         "spiffe_trust_bundle_certificates",
                         ["source": "workload_api", "trust_domain": "partner.example"]) == 1)
                 #expect(scrape.samples("spiffe_exporter_build_info").count == 1)
-                let check = try await promtoolCheck(scrape.text)
+
+                // Every kind of source shows up in the demo: spiffe-helper files written from the
+                // simulator, a glob over them, the node's workloads through the Delegated Identity
+                // API, the agent's health, and a probed TLS server serving the rotating backend SVID.
+                let full = try await eventually("every demo source delivers\n\(exporter.transcript)") { () async throws -> Scrape? in
+                    let scrape = Scrape(text: try await httpGet(url).body)
+                    let ready =
+                        scrape.value("spiffe_x509_svid_valid", ["source": "spiffe_helper"]) == 1
+                        && scrape.samples("spiffe_certificate_expires_in_seconds", ["source": "demo_files"]).count == 2
+                        && scrape.samples("spiffe_x509_svid_valid", ["source": "payments"]).count == 2
+                        && scrape.samples("spiffe_x509_svid_valid", ["source": "checkout"]).count == 1
+                        && scrape.samples("spiffe_x509_svid_valid", ["source": "exporter_process"]).count == 1
+                        && scrape.value("spiffe_agent_healthy", ["source": "workload_api"]) == 1
+                        && scrape.value("spiffe_probe_success", ["target": "demo_backend"]) == 1
+                    return ready ? scrape : nil
+                }
+                for source in ["spiffe_helper", "payments", "checkout", "exporter_process"] {
+                    for sample in full.samples("spiffe_x509_svid_valid", ["source": source]) {
+                        #expect(sample.value == 1, "\(source) \(sample.labels)")
+                    }
+                }
+                #expect(full.value("spiffe_served_svid_current", ["target": "demo_backend"]) == 1)
+                let check = try await promtoolCheck(full.text)
                 #expect(check.status == 0, "promtool check metrics: \(check.output)")
 
                 let ready = try await httpGet(url.replacingOccurrences(of: "/metrics", with: "/readyz"))
