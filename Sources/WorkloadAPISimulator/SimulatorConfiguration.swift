@@ -24,6 +24,10 @@ public enum SimulatorFault: Sendable, Hashable {
     case mismatchedKey
     /// Serve the trust domain's bundle with no CA certificate in it (SVID and bundle streams).
     case emptyBundle
+    /// Answer every call InvalidArgument, as SPIRE does to a request it considers malformed.
+    case rejectRequests
+    /// Answer every call Unimplemented: a gRPC server on the socket that is not a Workload API.
+    case unimplemented
     /// Send X509SVIDResponse messages with an empty `svids` list (a non-SPIRE server; SPIRE says
     /// PermissionDenied instead).
     case emptySVIDList

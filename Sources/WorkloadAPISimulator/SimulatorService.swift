@@ -20,6 +20,8 @@ struct SimulatorService: SpiffeWorkloadAPI.ServiceProtocol {
         switch simulator.currentFault {
         case .noIdentity: throw RPCError(code: .permissionDenied, message: "no identity issued")
         case .unavailable: throw RPCError(code: .unavailable, message: "workload attestation failed")
+        case .rejectRequests: throw RPCError(code: .invalidArgument, message: "request rejected by simulator")
+        case .unimplemented: throw RPCError(code: .unimplemented, message: "method not implemented")
         default: break
         }
     }

@@ -408,6 +408,31 @@ struct CollectorFaultTests {
         }
     }
 
+    @Test(
+        "InvalidArgument counts invalid_argument, any other code counts other; both keep the exporter serving",
+        arguments: [
+            (SimulatorFault.rejectRequests, ConnectionFailureReason.invalidArgument, "InvalidArgument"),
+            (SimulatorFault.unimplemented, ConnectionFailureReason.other, "Unimplemented"),
+        ])
+    func rejectedCalls(_ fault: SimulatorFault, _ reason: ConnectionFailureReason, _ code: String) async throws {
+        try await withTemporaryDirectory { directory in
+            let socket = directory + "/agent.sock"
+            try await withSimulator(SimulatorConfiguration(socketPath: socket, fault: fault)) { _ in
+                let exporter = Exporter()
+                try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
+                    try await eventually("\(reason.rawValue) counted") {
+                        exporter.failures(reason) >= 1 && exporter.requests("FetchX509SVID", code: code) >= 1
+                    }
+                    let counted = ConnectionFailureReason.allCases.filter { exporter.failures($0) > 0 }
+                    #expect(counted == [reason], "reasons counted: \(counted)")
+                    #expect(exporter.up == 0)
+                    #expect(!exporter.metrics.unsyncedSources().isEmpty)
+                    try await exporter.expectValidExposition()
+                }
+            }
+        }
+    }
+
     struct Impostor: Sendable, CustomTestStringConvertible {
         var name: String
         var reply: [UInt8]
