@@ -26,6 +26,7 @@ public struct ConfigFile: Sendable, Hashable {
     public var listenAddress: String?
     public var telemetryPath: String?
     public var webConfigFile: String?
+    public var maxRequests: Int?
     public var logLevel: String?
     public var logFormat: String?
     public var renewalDeadlineFraction: Double?
@@ -68,10 +69,12 @@ public enum ConfigFileParser {
         var config = ConfigFile()
         guard let root else { return config }  // an empty file configures nothing
         guard let top = reader.mapping(root, at: "top level", allowed: [
-            "web", "log", "renewal", "workload_api", "cert_files", "delegated", "probes",
+            "web", "log", "renewal", "workload_api", "cert_files", "delegated", "agent_health", "probes",
         ]) else { throw ConfigErrors(problems: reader.problems) }
 
-        if let web = top["web"].flatMap({ reader.mapping($0, at: "web", allowed: ["listen_address", "telemetry_path", "config_file"]) }) {
+        if let web = top["web"].flatMap({
+            reader.mapping($0, at: "web", allowed: ["listen_address", "telemetry_path", "config_file", "max_requests"])
+        }) {
             config.listenAddress = web["listen_address"].flatMap { reader.string($0, at: "web.listen_address") }
             if let address = config.listenAddress, let node = web["listen_address"] {
                 reader.check(node) { try ListenAddress(parsing: address) }
@@ -81,6 +84,13 @@ public enum ConfigFileParser {
                 reader.problem(node, "web.telemetry_path must start with /")
             }
             config.webConfigFile = web["config_file"].flatMap { reader.string($0, at: "web.config_file") }
+            if let node = web["max_requests"], let value = reader.double(node, at: "web.max_requests") {
+                if value >= 0, value == value.rounded(), value <= 1_000_000 {
+                    config.maxRequests = Int(value)
+                } else {
+                    reader.problem(node, "web.max_requests must be a whole number ≥ 0 (0 disables the limit)")
+                }
+            }
         }
         if let log = top["log"].flatMap({ reader.mapping($0, at: "log", allowed: ["level", "format"]) }) {
             config.logLevel = log["level"].flatMap { reader.string($0, at: "log.level") }
@@ -110,6 +120,9 @@ public enum ConfigFileParser {
         }
         if let node = top["delegated"] {
             config.delegatedArguments = reader.delegatedArguments(node)
+        }
+        if let node = top["agent_health"] {
+            config.delegatedArguments += reader.agentHealthArguments(node)
         }
         if let node = top["probes"] {
             config.probeArguments = reader.probeArguments(node)
@@ -333,11 +346,20 @@ struct Reader {
     }
 
     mutating func delegatedArguments(_ node: Node) -> [String] {
-        guard let fields = mapping(node, at: "delegated", allowed: ["address", "subscriptions"]) else { return [] }
+        guard
+            let fields = mapping(
+                node, at: "delegated", allowed: ["address", "subscriptions", "processes", "process_rescan_interval", "timeout"])
+        else { return [] }
         var args: [String] = []
         if let addressNode = fields["address"], let address = string(addressNode, at: "delegated.address") {
             check(addressNode) { _ = try WorkloadEndpointAddress(parsing: address) }
             args.append("--collector.delegated.address=\(address)")
+        }
+        if let interval = fields["process_rescan_interval"].flatMap({ duration($0, at: "delegated.process_rescan_interval") }) {
+            args.append("--collector.delegated.process-rescan-interval=\(interval)")
+        }
+        if let timeout = fields["timeout"].flatMap({ duration($0, at: "delegated.timeout") }) {
+            args.append("--collector.delegated.timeout=\(timeout)")
         }
         var seen: Set<String> = []
         for (index, item) in (fields["subscriptions"].flatMap { sequence($0, at: "delegated.subscriptions") } ?? []).enumerated() {
@@ -355,6 +377,42 @@ struct Reader {
                 continue
             }
             args.append("--collector.delegated.subscription=\(name)=\(selectors.joined(separator: ","))")
+        }
+        for (index, item) in (fields["processes"].flatMap { sequence($0, at: "delegated.processes") } ?? []).enumerated() {
+            let path = "delegated.processes[\(index)]"
+            guard let entry = mapping(item, at: path, allowed: ["name", "process"]) else { continue }
+            guard let nameNode = entry["name"], let processNode = entry["process"] else {
+                problem(item, "\(path) needs name and process")
+                continue
+            }
+            guard let name = sourceName(nameNode, at: path + ".name", seen: &seen),
+                let process = string(processNode, at: path + ".process")
+            else { continue }
+            if process.isEmpty || process.contains("/") {
+                problem(processNode, "\(path).process must be a process name (comm or the last component of argv[0])")
+                continue
+            }
+            args.append("--collector.delegated.process=\(name)=\(process)")
+        }
+        return args
+    }
+
+    mutating func agentHealthArguments(_ node: Node) -> [String] {
+        guard let fields = mapping(node, at: "agent_health", allowed: ["enabled", "interval", "timeout"]) else { return [] }
+        var args: [String] = []
+        if let enabledNode = fields["enabled"] {
+            switch string(enabledNode, at: "agent_health.enabled") {
+            case "true": args.append("--collector.agent-health")
+            case "false": args.append("--no-collector.agent-health")
+            case nil: break
+            default: problem(enabledNode, "agent_health.enabled must be true or false")
+            }
+        }
+        if let interval = fields["interval"].flatMap({ duration($0, at: "agent_health.interval") }) {
+            args.append("--collector.agent-health.interval=\(interval)")
+        }
+        if let timeout = fields["timeout"].flatMap({ duration($0, at: "agent_health.timeout") }) {
+            args.append("--collector.agent-health.timeout=\(timeout)")
         }
         return args
     }

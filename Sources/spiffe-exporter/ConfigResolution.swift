@@ -62,6 +62,7 @@ struct ResolvedSettings {
         if !raw.isGiven("web.listen-address"), let value = file.listenAddress { options.listenAddress = value }
         if !raw.isGiven("web.telemetry-path"), let value = file.telemetryPath { options.telemetryPath = value }
         if !raw.isGiven("web.config.file"), let value = file.webConfigFile { options.webConfigFile = value }
+        if !raw.isGiven("web.max-requests"), let value = file.maxRequests { options.maxRequests = value }
         if !raw.isGiven("log.level"), let value = file.logLevel { options.logLevel = value }
         if !raw.isGiven("log.format"), let value = file.logFormat { options.logFormat = value }
         if !raw.isGiven("renewal.deadline-fraction"), let value = file.renewalDeadlineFraction {

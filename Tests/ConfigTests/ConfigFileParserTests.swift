@@ -7,6 +7,7 @@ import Testing
           listen_address: 127.0.0.1:9841
           telemetry_path: /metrics
           config_file: /etc/spiffe-exporter/web.yml
+          max_requests: 8
         log:
           level: debug
           format: json
@@ -33,6 +34,14 @@ import Testing
           address: unix:///run/spire/admin.sock
           subscriptions:
             - {name: api, selectors: ["k8s:ns:payments", "k8s:sa:api"]}
+          processes:
+            - {name: nginx_pods, process: nginx}
+          process_rescan_interval: 10s
+          timeout: 5s
+        agent_health:
+          enabled: false
+          interval: 30s
+          timeout: 2s
         probes:
           interval: 15s
           targets:
@@ -43,6 +52,7 @@ import Testing
         let config = try ConfigFileParser.parse(full, file: "c.yml")
         #expect(config.listenAddress == "127.0.0.1:9841")
         #expect(config.webConfigFile == "/etc/spiffe-exporter/web.yml")
+        #expect(config.maxRequests == 8)
         #expect(config.logLevel == "debug" && config.logFormat == "json")
         #expect(config.renewalDeadlineFraction == 0.6)
         #expect(config.identityGracePeriod == "15m")
@@ -60,7 +70,13 @@ import Testing
         #expect(
             config.delegatedArguments == [
                 "--collector.delegated.address=unix:///run/spire/admin.sock",
+                "--collector.delegated.process-rescan-interval=10s",
+                "--collector.delegated.timeout=5s",
                 "--collector.delegated.subscription=api=k8s:ns:payments,k8s:sa:api",
+                "--collector.delegated.process=nginx_pods=nginx",
+                "--no-collector.agent-health",
+                "--collector.agent-health.interval=30s",
+                "--collector.agent-health.timeout=2s",
             ])
         #expect(
             config.probeArguments == [
@@ -119,6 +135,9 @@ import Testing
         ("key: [unclosed", "invalid YAML"),
         ("workload_api:\n  - name: a\n    jwt_audiences: [\"\"]", "audience set must not be empty"),
         ("delegated:\n  subscriptions:\n    - {name: a, selectors: [nocolon]}", "type:value"),
+        ("delegated:\n  processes:\n    - {name: a, process: /usr/bin/x}", "must be a process name"),
+        ("agent_health: {enabled: maybe}", "agent_health.enabled must be true or false"),
+        ("web: {max_requests: -1}", "web.max_requests must be a whole number"),
     ])
     func typeErrors(_ text: String, _ expected: String) {
         do {
