@@ -113,6 +113,7 @@ struct UnprivilegedUserTests {
             "--web.listen-address", "127.0.0.1:0", "--collector.workload-api.address", "unix://" + socketPath,
             "--collector.cert-files.dir", "readable=" + directory + "/readable",
             "--collector.cert-files.dir", "locked=" + directory + "/locked",
+            "--collector.cert-files.refresh-interval", "1s",
         ], executable: setpriv) { exporter in
             let groups = try await eventually("the exporter listens as nobody\n\(exporter.transcript)") {
                 try captures(#"msg=listening .*address=([0-9.]+):([0-9]+)"#, in: exporter.stderr)
@@ -130,6 +131,16 @@ struct UnprivilegedUserTests {
             let status = try String(contentsOfFile: "/proc/\(exporter.process.processIdentifier)/status", encoding: .utf8)
             #expect(status.contains("Uid:\t65534\t65534\t65534\t65534"), "not running as nobody: \(status)")
             #expect(status.contains("CapEff:\t0000000000000000"), "the exporter holds capabilities")
+
+            // Making the key readable recovers the source at the next re-read: the key check runs
+            // again and the load succeeds.
+            #expect(scrape.value("spiffe_cert_file_last_load_success_timestamp_seconds", ["source": "locked"]) == 0)
+            #expect(chmod(directory + "/locked/svid_key.pem", 0o644) == 0)
+            try await eventually(timeout: .seconds(10), "the locked source recovers\n\(exporter.transcript)") {
+                let scrape = Scrape(text: try await httpGet(url).body)
+                return scrape.value("spiffe_x509_svid_valid", ["source": "locked"]) == 1
+                    && (scrape.value("spiffe_cert_file_last_load_success_timestamp_seconds", ["source": "locked"]) ?? 0) > 0
+            }
         }
     }
 }
