@@ -112,6 +112,30 @@ struct ResolvedSettings {
                         jwtAudiences: audiences, jwtInterval: try sourceOptions.jwtFetchInterval()))
             }
         }
+        if serve.workloadAPIEnabled {
+            var names = Set(workloadAPI.map(\.source))
+            for text in serve.extraWorkloadAPISources {
+                let flag = "--collector.workload-api.source"
+                guard let equals = text.firstIndex(of: "="), CertFilesFlags.isValidSourceName(String(text[..<equals])) else {
+                    throw ValidationError("\(flag): expected NAME=ADDRESS with a name of letters, digits, '_', '-', '.', got \"\(text)\"")
+                }
+                let name = String(text[..<equals])
+                let addressText = String(text[text.index(after: equals)...])
+                guard names.insert(name).inserted else {
+                    throw ValidationError("\(flag): source name \"\(name)\" is used twice")
+                }
+                let address: WorkloadEndpointAddress
+                do {
+                    address = try WorkloadEndpointAddress(parsing: addressText)
+                } catch {
+                    throw ValidationError("\(flag) \"\(text)\": \(error)")
+                }
+                workloadAPI.append(
+                    WorkloadAPICollectorConfiguration(
+                        source: name, address: address, firstResponseTimeout: try options.firstResponseTimeout(),
+                        jwtAudiences: try options.jwtAudienceSets(), jwtInterval: try options.jwtFetchInterval()))
+            }
+        }
         // File values first, then the command line's: the last value of a flag wins, repeated ones add up.
         let certFiles = try CertFilesOptions.parse(file.certFilesArguments + raw.group(prefixes: ["collector.cert-files."]))
         let delegated = try DelegatedOptions.parse(

@@ -143,6 +143,13 @@ struct Serve: AsyncParsableCommand {
         help: "Enable the Workload API collector.")
     var workloadAPIEnabled = true
 
+    @Option(
+        name: .customLong("collector.workload-api.source"),
+        help: ArgumentHelp(
+            "A further Workload API endpoint watched as a source of its own, as NAME=ADDRESS (e.g. node_b=unix:///run/spire-b/agent.sock), with the --collector.workload-api.timeout and JWT settings. Repeatable; the config file's workload_api list does the same.",
+            valueName: "name=address"))
+    var extraWorkloadAPISources: [String] = []
+
     @OptionGroup var certFiles: CertFilesOptions
 
     @OptionGroup var delegated: DelegatedOptions

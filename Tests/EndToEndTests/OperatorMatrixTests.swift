@@ -54,6 +54,40 @@ struct OperatorMatrixTests {
         }
     }
 
+    @Test("several agents from flags alone: --collector.workload-api.source adds named sources")
+    func severalAgentsByFlag() async throws {
+        try await withExporter(["demo", "--web.listen-address", "127.0.0.1:0"]) { first in
+            try await withExporter(["demo", "--web.listen-address", "127.0.0.1:0"]) { second in
+                let a = "unix://" + (try await OperatorTests.demoSocket(first))
+                let b = "unix://" + (try await OperatorTests.demoSocket(second))
+                try await withExporter([
+                    "--web.listen-address", "127.0.0.1:0", "--collector.workload-api.address", a,
+                    "--collector.workload-api.source", "node_b=\(b)",
+                ]) { exporter in
+                    let url = try await OperatorTests.metricsURL(exporter)
+                    try await eventually("both agents' SVIDs and health\n\(exporter.transcript)") {
+                        let scrape = Scrape(text: try await httpGet(url).body)
+                        return scrape.samples("spiffe_x509_svid_valid", ["source": "workload_api"]).count == 2
+                            && scrape.samples("spiffe_x509_svid_valid", ["source": "node_b"]).count == 2
+                            && scrape.value("spiffe_agent_healthy", ["source": "node_b"]) == 1
+                            && scrape.value("spiffe_workload_api_up", ["source": "node_b"]) == 1
+                    }
+                }
+            }
+        }
+        for (arguments, message) in [
+            (["--collector.workload-api.source", "workload_api=\(Self.nowhere)"], "is used twice"),
+            (["--collector.workload-api.source", "no-address"], "expected NAME=ADDRESS"),
+            (["--collector.workload-api.source", "b=tcp://example.org:1"], "--collector.workload-api.source"),
+        ] {
+            try await withExporter(arguments + ["--config.check"]) { exporter in
+                let exit = try await exporter.waitForExit()
+                #expect(exit.status != 0)
+                #expect(exporter.stderr.contains(message), "\(exporter.transcript)")
+            }
+        }
+    }
+
     @Test("--log.format=json writes one JSON object per line with an RFC 3339 UTC timestamp")
     func jsonLogs() async throws {
         try await withExporter([
