@@ -124,7 +124,12 @@ struct CertFilesOptions: ParsableArguments {
 
     /// Adds one collector for every configured directory and glob (nothing when none is set).
     func addCollectors(to components: inout ExporterComponents) throws {
-        components.addCertFiles(try sourceConfigurations())
+        let sources = try sourceConfigurations()
+        // Two collectors writing one source would overwrite each other's identities.
+        for source in sources where components.plannedSources.contains(source.name) {
+            throw ValidationError("--collector.cert-files: source name \"\(source.name)\" is already a Workload API source")
+        }
+        components.addCertFiles(sources)
     }
 }
 

@@ -79,6 +79,10 @@ struct OperatorMatrixTests {
             (["--collector.workload-api.source", "workload_api=\(Self.nowhere)"], "is used twice"),
             (["--collector.workload-api.source", "no-address"], "expected NAME=ADDRESS"),
             (["--collector.workload-api.source", "b=tcp://example.org:1"], "--collector.workload-api.source"),
+            (
+                ["--collector.workload-api.source", "x=\(Self.nowhere)", "--collector.cert-files.dir", "x=/tmp"],
+                "already a Workload API source"
+            ),
         ] {
             try await withExporter(arguments + ["--config.check"]) { exporter in
                 let exit = try await exporter.waitForExit()
