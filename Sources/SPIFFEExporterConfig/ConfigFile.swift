@@ -242,6 +242,26 @@ struct Reader {
         return name
     }
 
+    /// The entries `{name: NAME, <valueKey>: VALUE, <optional keys>}` of the list at `list`, each with
+    /// its path, its name (checked, unique within `seen`), its value node and all its fields. An
+    /// entry without name or value is reported and skipped.
+    mutating func namedEntries(
+        _ node: Node?, at list: String, valueKey: String, optional: Set<String> = [], seen: inout Set<String>
+    ) -> [(path: String, name: String, value: Node, fields: [String: Node])] {
+        var entries: [(path: String, name: String, value: Node, fields: [String: Node])] = []
+        for (index, item) in (node.flatMap { sequence($0, at: list) } ?? []).enumerated() {
+            let path = "\(list)[\(index)]"
+            guard let entry = mapping(item, at: path, allowed: optional.union(["name", valueKey])) else { continue }
+            guard let nameNode = entry["name"], let valueNode = entry[valueKey] else {
+                problem(item, "\(path) needs name and \(valueKey)")
+                continue
+            }
+            guard let name = sourceName(nameNode, at: path + ".name", seen: &seen) else { continue }
+            entries.append((path, name, valueNode, entry))
+        }
+        return entries
+    }
+
     mutating func workloadAPISources(_ node: Node) -> [WorkloadAPISourceSettings] {
         guard let items = sequence(node, at: "workload_api") else { return [] }
         var seen: Set<String> = []
@@ -294,17 +314,9 @@ struct Reader {
         ]) else { return [] }
         var args: [String] = []
         var seen: Set<String> = []
-        if let list = fields["directories"].flatMap({ sequence($0, at: "cert_files.directories") }) {
-            for (index, item) in list.enumerated() {
-                let path = "cert_files.directories[\(index)]"
-                guard let entry = mapping(item, at: path, allowed: ["name", "path"]) else { continue }
-                guard let nameNode = entry["name"], let pathNode = entry["path"] else {
-                    problem(item, "\(path) needs name and path")
-                    continue
-                }
-                if let name = sourceName(nameNode, at: path + ".name", seen: &seen), let dir = string(pathNode, at: path + ".path") {
-                    args.append("--collector.cert-files.dir=\(name)=\(dir)")
-                }
+        for entry in namedEntries(fields["directories"], at: "cert_files.directories", valueKey: "path", seen: &seen) {
+            if let dir = string(entry.value, at: entry.path + ".path") {
+                args.append("--collector.cert-files.dir=\(entry.name)=\(dir)")
             }
         }
         if let list = fields["globs"].flatMap({ sequence($0, at: "cert_files.globs") }) {
@@ -362,37 +374,21 @@ struct Reader {
             args.append("--collector.delegated.timeout=\(timeout)")
         }
         var seen: Set<String> = []
-        for (index, item) in (fields["subscriptions"].flatMap { sequence($0, at: "delegated.subscriptions") } ?? []).enumerated() {
-            let path = "delegated.subscriptions[\(index)]"
-            guard let entry = mapping(item, at: path, allowed: ["name", "selectors"]) else { continue }
-            guard let nameNode = entry["name"], let selectorsNode = entry["selectors"] else {
-                problem(item, "\(path) needs name and selectors")
-                continue
-            }
-            guard let name = sourceName(nameNode, at: path + ".name", seen: &seen),
-                let selectors = stringList(selectorsNode, at: path + ".selectors")
-            else { continue }
+        for entry in namedEntries(fields["subscriptions"], at: "delegated.subscriptions", valueKey: "selectors", seen: &seen) {
+            guard let selectors = stringList(entry.value, at: entry.path + ".selectors") else { continue }
             if selectors.isEmpty || selectors.contains(where: { !$0.contains(":") }) {
-                problem(selectorsNode, "\(path).selectors must be type:value selectors, e.g. k8s:ns:payments")
+                problem(entry.value, "\(entry.path).selectors must be type:value selectors, e.g. k8s:ns:payments")
                 continue
             }
-            args.append("--collector.delegated.subscription=\(name)=\(selectors.joined(separator: ","))")
+            args.append("--collector.delegated.subscription=\(entry.name)=\(selectors.joined(separator: ","))")
         }
-        for (index, item) in (fields["processes"].flatMap { sequence($0, at: "delegated.processes") } ?? []).enumerated() {
-            let path = "delegated.processes[\(index)]"
-            guard let entry = mapping(item, at: path, allowed: ["name", "process"]) else { continue }
-            guard let nameNode = entry["name"], let processNode = entry["process"] else {
-                problem(item, "\(path) needs name and process")
-                continue
-            }
-            guard let name = sourceName(nameNode, at: path + ".name", seen: &seen),
-                let process = string(processNode, at: path + ".process")
-            else { continue }
+        for entry in namedEntries(fields["processes"], at: "delegated.processes", valueKey: "process", seen: &seen) {
+            guard let process = string(entry.value, at: entry.path + ".process") else { continue }
             if process.isEmpty || process.contains("/") {
-                problem(processNode, "\(path).process must be a process name (comm or the last component of argv[0])")
+                problem(entry.value, "\(entry.path).process must be a process name (comm or the last component of argv[0])")
                 continue
             }
-            args.append("--collector.delegated.process=\(name)=\(process)")
+            args.append("--collector.delegated.process=\(entry.name)=\(process)")
         }
         return args
     }
@@ -427,21 +423,16 @@ struct Reader {
             args.append("--probe.timeout=\(timeout)")
         }
         var seen: Set<String> = []
-        for (index, item) in (fields["targets"].flatMap { sequence($0, at: "probes.targets") } ?? []).enumerated() {
-            let path = "probes.targets[\(index)]"
-            guard let entry = mapping(item, at: path, allowed: ["name", "address", "spiffe_id", "sni"]) else { continue }
-            guard let nameNode = entry["name"], let addressNode = entry["address"] else {
-                problem(item, "\(path) needs name and address")
-                continue
-            }
-            guard let name = sourceName(nameNode, at: path + ".name", seen: &seen), let address = string(addressNode, at: path + ".address")
-            else { continue }
-            var value = "\(name)=\(address)"
-            if let idNode = entry["spiffe_id"], let id = string(idNode, at: path + ".spiffe_id") {
+        for entry in namedEntries(
+            fields["targets"], at: "probes.targets", valueKey: "address", optional: ["spiffe_id", "sni"], seen: &seen)
+        {
+            guard let address = string(entry.value, at: entry.path + ".address") else { continue }
+            var value = "\(entry.name)=\(address)"
+            if let idNode = entry.fields["spiffe_id"], let id = string(idNode, at: entry.path + ".spiffe_id") {
                 check(idNode) { _ = try SPIFFEID(parsing: id) }
                 value += ",spiffe_id=\(id)"
             }
-            if let sni = entry["sni"].flatMap({ string($0, at: path + ".sni") }) { value += ",sni=\(sni)" }
+            if let sni = entry.fields["sni"].flatMap({ string($0, at: entry.path + ".sni") }) { value += ",sni=\(sni)" }
             args.append("--probe.target=\(value)")
         }
         return args

@@ -152,7 +152,7 @@ extension IdentityMetrics {
         var ids: [String] = []
         var notBefore: [Double?] = []
         var notAfter: [Double?] = []
-        /// Earliest NotAfter of the served intermediates: one may expire before the leaf (facts §8.23).
+        /// ``X509SVIDReport/earliestIntermediateExpiry``.
         var intermediateNotAfter: [Double?] = []
         /// Reason codes of failing checks, sorted; empty (no allocation) for a healthy SVID.
         var problems: [[String]] = []
@@ -163,7 +163,7 @@ extension IdentityMetrics {
             ids.append(report.spiffeID)
             notBefore.append(report.leaf?.notBefore.timeIntervalSince1970)
             notAfter.append(report.leaf?.notAfter.timeIntervalSince1970)
-            intermediateNotAfter.append(report.intermediates.map(\.notAfter).min()?.timeIntervalSince1970)
+            intermediateNotAfter.append(report.earliestIntermediateExpiry?.timeIntervalSince1970)
             let failing = report.problems(at: now)
             problems.append(failing.isEmpty ? [] : failing.map(\.rawValue).sorted())
             problemCount += failing.count

@@ -161,6 +161,10 @@ public struct X509SVIDReport: Sendable {
 
     public func isValid(at now: Date) -> Bool { problems(at: now).isEmpty }
 
+    /// Earliest NotAfter of the intermediates served with the leaf: one may expire before the
+    /// leaf, and the chain with it (facts §8.23). `nil` without intermediates.
+    public var earliestIntermediateExpiry: Date? { intermediates.map(\.notAfter).min() }
+
     public func needsReverification(at now: Date) -> Bool { chainTrusted != nil && now >= reverifyAfter }
 }
 

@@ -122,14 +122,17 @@ struct CertFilesOptions: ParsableArguments {
         }
     }
 
-    /// Adds one collector for every configured directory and glob (nothing when none is set).
-    func addCollectors(to components: inout ExporterComponents) throws {
+    /// Adds one collector for every configured directory and glob (nothing when none is set) and
+    /// returns their configurations.
+    @discardableResult
+    func addCollectors(to components: inout ExporterComponents) throws -> [CertFilesSourceConfiguration] {
         let sources = try sourceConfigurations()
         // Two collectors writing one source would overwrite each other's identities.
         for source in sources where components.plannedSources.contains(source.name) {
             throw ValidationError("--collector.cert-files: source name \"\(source.name)\" is already a Workload API source")
         }
         components.addCertFiles(sources)
+        return sources
     }
 }
 

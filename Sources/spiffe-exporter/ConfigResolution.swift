@@ -91,12 +91,7 @@ struct ResolvedSettings {
                 } else {
                     throw ValidationError("workload_api source \"\(source.name)\" needs an address")
                 }
-                let address: WorkloadEndpointAddress
-                do {
-                    address = try WorkloadEndpointAddress(parsing: addressText)
-                } catch {
-                    throw ValidationError("\(origin) \"\(addressText)\": \(error)")
-                }
+                let address = try Self.workloadAPIAddress(addressText, origin: origin)
                 var sourceOptions = options
                 if index > 0 || !raw.isGiven("collector.workload-api.timeout"), let timeout = source.timeout {
                     sourceOptions.workloadAPITimeout = timeout
@@ -111,25 +106,20 @@ struct ResolvedSettings {
                         source: source.name, address: address, firstResponseTimeout: try sourceOptions.firstResponseTimeout(),
                         jwtAudiences: audiences, jwtInterval: try sourceOptions.jwtFetchInterval()))
             }
-        }
-        if serve.workloadAPIEnabled {
             var names = Set(workloadAPI.map(\.source))
             for text in serve.extraWorkloadAPISources {
                 let flag = "--collector.workload-api.source"
-                guard let equals = text.firstIndex(of: "="), CertFilesFlags.isValidSourceName(String(text[..<equals])) else {
+                let name: String
+                let addressText: String
+                do {
+                    (name, addressText) = try CertFilesFlags.parseNamedPath(text)
+                } catch {
                     throw ValidationError("\(flag): expected NAME=ADDRESS with a name of letters, digits, '_', '-', '.', got \"\(text)\"")
                 }
-                let name = String(text[..<equals])
-                let addressText = String(text[text.index(after: equals)...])
                 guard names.insert(name).inserted else {
                     throw ValidationError("\(flag): source name \"\(name)\" is used twice")
                 }
-                let address: WorkloadEndpointAddress
-                do {
-                    address = try WorkloadEndpointAddress(parsing: addressText)
-                } catch {
-                    throw ValidationError("\(flag) \"\(text)\": \(error)")
-                }
+                let address = try Self.workloadAPIAddress(addressText, origin: flag + " " + name)
                 workloadAPI.append(
                     WorkloadAPICollectorConfiguration(
                         source: name, address: address, firstResponseTimeout: try options.firstResponseTimeout(),
@@ -146,19 +136,28 @@ struct ResolvedSettings {
             probe: probe)
     }
 
+    /// An agent address, the error naming where the text came from.
+    static func workloadAPIAddress(_ text: String, origin: String) throws -> WorkloadEndpointAddress {
+        do {
+            return try WorkloadEndpointAddress(parsing: text)
+        } catch {
+            throw ValidationError("\(origin) \"\(text)\": \(error)")
+        }
+    }
+
     /// Builds the collectors of these settings on the shared store and registry.
     func plan(store: IdentityStore, registry: MetricsRegistry, logger: Logger) throws -> CollectorSupervisor.Plan {
         var components = ExporterComponents(logger: logger, store: store, registry: registry)
         for configuration in workloadAPI {
             components.addWorkloadAPI(configuration)
         }
-        try certFiles.addCollectors(to: &components)
+        let certFileSources = try certFiles.addCollectors(to: &components)
         try delegated.addCollectors(to: &components, workloadAPISources: workloadAPI.map { ($0.source, $0.address) })
         // The probe presents the first Workload API source's SVID, under whatever name it was given,
         // and may authenticate servers with the bundles of every source.
         try probe.addProbe(
             to: &components, clientSource: workloadAPI.first?.source,
-            bundleSources: workloadAPI.map(\.source) + (try certFiles.sourceConfigurations().map(\.name)))
+            bundleSources: workloadAPI.map(\.source) + certFileSources.map(\.name))
         return CollectorSupervisor.Plan(
             services: components.services, contributors: components.contributors,
             sources: components.plannedSources, targets: components.probeTargets)

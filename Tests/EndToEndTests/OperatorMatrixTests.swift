@@ -127,52 +127,47 @@ struct OperatorMatrixTests {
 
     @Test("--strict covers certificate-file sources: a directory without an SVID fails the start, a good one passes")
     func strictCertFiles() async throws {
+        func strictOn(_ directory: String) -> [String] {
+            [
+                "--strict", "--no-collector.workload-api", "--web.listen-address", "127.0.0.1:0",
+                "--collector.cert-files.dir", "helper=\(directory)",
+            ]
+        }
+        func expectRefused(_ directory: String, mentioning text: String) async throws {
+            try await withExporter(strictOn(directory)) { exporter in
+                let exit = try await exporter.waitForExit(timeout: .seconds(20))
+                #expect(exit.status != 0)
+                #expect(exporter.stderr.contains(text), "\(exporter.transcript)")
+            }
+        }
         try await withTemporaryDirectory { dir in
             let empty = dir + "/empty"
             try FileManager.default.createDirectory(atPath: empty, withIntermediateDirectories: true)
-            try await withExporter([
-                "--strict", "--no-collector.workload-api", "--web.listen-address", "127.0.0.1:0",
-                "--collector.cert-files.dir", "helper=\(empty)",
-            ]) { exporter in
-                let exit = try await exporter.waitForExit(timeout: .seconds(20))
-                #expect(exit.status != 0)
-                #expect(exporter.stderr.contains("helper"), "\(exporter.transcript)")
-            }
+            try await expectRefused(empty, mentioning: "helper")
 
             let good = dir + "/good"
             try FileManager.default.createDirectory(atPath: good, withIntermediateDirectories: true)
             let now = Date()
             let root = try SVIDFactory.rootCA(
                 trustDomain: "example.org", notBefore: now.addingTimeInterval(-3600), notAfter: now.addingTimeInterval(86400))
-            let svid = try SVIDFactory.svid(
-                spiffeID: "spiffe://example.org/web", issuer: root, notBefore: now.addingTimeInterval(-10),
-                notAfter: now.addingTimeInterval(3600))
-            try svid.chainPEM.write(toFile: good + "/svid.pem", atomically: true, encoding: .utf8)
-            try svid.keyPEM.write(toFile: good + "/svid_key.pem", atomically: true, encoding: .utf8)
+            func writeSVID(notBefore: TimeInterval, notAfter: TimeInterval) throws {
+                let svid = try SVIDFactory.svid(
+                    spiffeID: "spiffe://example.org/web", issuer: root, notBefore: now.addingTimeInterval(notBefore),
+                    notAfter: now.addingTimeInterval(notAfter))
+                try svid.chainPEM.write(toFile: good + "/svid.pem", atomically: true, encoding: .utf8)
+                try svid.keyPEM.write(toFile: good + "/svid_key.pem", atomically: true, encoding: .utf8)
+            }
+            try writeSVID(notBefore: -10, notAfter: 3600)
             try SVIDFactory.pem("CERTIFICATE", root.der).write(toFile: good + "/svid_bundle.pem", atomically: true, encoding: .utf8)
-            try await withExporter([
-                "--strict", "--no-collector.workload-api", "--web.listen-address", "127.0.0.1:0",
-                "--collector.cert-files.dir", "helper=\(good)",
-            ]) { exporter in
+            try await withExporter(strictOn(good)) { exporter in
                 try await eventually("strict check passed\n\(exporter.transcript)") {
                     exporter.stderr.contains("every source synced with valid SVIDs")
                 }
             }
 
             // An expired SVID is synced but not valid: the start fails too.
-            let expired = try SVIDFactory.svid(
-                spiffeID: "spiffe://example.org/web", issuer: root, notBefore: now.addingTimeInterval(-7200),
-                notAfter: now.addingTimeInterval(-3600))
-            try expired.chainPEM.write(toFile: good + "/svid.pem", atomically: true, encoding: .utf8)
-            try expired.keyPEM.write(toFile: good + "/svid_key.pem", atomically: true, encoding: .utf8)
-            try await withExporter([
-                "--strict", "--no-collector.workload-api", "--web.listen-address", "127.0.0.1:0",
-                "--collector.cert-files.dir", "helper=\(good)",
-            ]) { exporter in
-                let exit = try await exporter.waitForExit(timeout: .seconds(20))
-                #expect(exit.status != 0)
-                #expect(exporter.stderr.contains("expired"), "\(exporter.transcript)")
-            }
+            try writeSVID(notBefore: -7200, notAfter: -3600)
+            try await expectRefused(good, mentioning: "expired")
         }
     }
 

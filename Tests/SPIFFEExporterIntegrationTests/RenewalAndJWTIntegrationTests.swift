@@ -8,6 +8,25 @@ import WorkloadAPISimulator
 /// Renewal tracking and JWT-SVIDs driven by the simulator over a real Unix socket. SVID lifetimes
 /// are a few seconds so rotation happens during the test; the tests wait for events, not time.
 @Suite(.timeLimit(.minutes(1))) struct RenewalAndJWTIntegrationTests {
+    /// A simulated agent and a collector fetching a JWT-SVID for the audience `db`.
+    static func withDBAudience(
+        fault: SimulatorFault = .none, jwtTTL: TimeInterval = 300, jwtInterval: Duration? = nil,
+        _ body: (WorkloadAPISimulator, Exporter) async throws -> Void
+    ) async throws {
+        try await withTemporaryDirectory { dir in
+            let config = SimulatorConfiguration(socketPath: dir + "/agent.sock", fault: fault, jwtTTL: jwtTTL)
+            try await withSimulator(config) { simulator in
+                let exporter = Exporter()
+                var collector = collectorConfiguration(socketPath: dir + "/agent.sock")
+                collector.jwtAudiences = [["db"]]
+                if let jwtInterval { collector.jwtInterval = jwtInterval }
+                try await withCollector(collector, feeding: exporter) {
+                    try await body(simulator, exporter)
+                }
+            }
+        }
+    }
+
     @Test func rotationAtHalfLifeCountsOnTime() async throws {
         try await withTemporaryDirectory { dir in
             let config = SimulatorConfiguration(socketPath: dir + "/agent.sock", svidTTL: 4)
@@ -91,67 +110,42 @@ import WorkloadAPISimulator
     }
 
     @Test func jwtBundleRotationIsFollowed() async throws {
-        try await withTemporaryDirectory { dir in
-            let config = SimulatorConfiguration(socketPath: dir + "/agent.sock", jwtTTL: 600)
-            try await withSimulator(config) { simulator in
-                let exporter = Exporter()
-                var collector = collectorConfiguration(socketPath: dir + "/agent.sock")
-                collector.jwtAudiences = [["db"]]
-                collector.jwtInterval = .seconds(1)
-                try await withCollector(collector, feeding: exporter) {
-                    try await eventually("valid JWT") { await exporter.scrape().value("spiffe_jwt_svid_valid") == 1 }
-                    // New signing key: the bundle no longer holds the old token's kid until a new token is fetched.
-                    simulator.rotateJWTAuthority()
-                    try await eventually("valid again with the new key") {
-                        let scrape = await exporter.scrape()
-                        return scrape.value("spiffe_jwt_svid_valid") == 1
-                            && (scrape.value("spiffe_workload_api_updates_total", ["rpc": "FetchJWTBundles"]) ?? 0) >= 2
-                    }
-                }
+        try await Self.withDBAudience(jwtTTL: 600, jwtInterval: .seconds(1)) { simulator, exporter in
+            try await eventually("valid JWT") { await exporter.scrape().value("spiffe_jwt_svid_valid") == 1 }
+            // New signing key: the bundle no longer holds the old token's kid until a new token is fetched.
+            simulator.rotateJWTAuthority()
+            try await eventually("valid again with the new key") {
+                let scrape = await exporter.scrape()
+                return scrape.value("spiffe_jwt_svid_valid") == 1
+                    && (scrape.value("spiffe_workload_api_updates_total", ["rpc": "FetchJWTBundles"]) ?? 0) >= 2
             }
         }
     }
 
     @Test func permissionDeniedWithdrawsTheJWTBundlesToo() async throws {
         // Facts §8.7: after PermissionDenied nothing the agent redacted may stay exported.
-        try await withTemporaryDirectory { dir in
-            let config = SimulatorConfiguration(socketPath: dir + "/agent.sock")
-            try await withSimulator(config) { simulator in
-                let exporter = Exporter()
-                var collector = collectorConfiguration(socketPath: dir + "/agent.sock")
-                collector.jwtAudiences = [["db"]]
-                try await withCollector(collector, feeding: exporter) {
-                    try await eventually("JWT bundle keys and a valid JWT-SVID") {
-                        let scrape = await exporter.scrape()
-                        return !scrape.samples("spiffe_jwt_bundle_keys").isEmpty
-                            && scrape.value("spiffe_jwt_svid_valid") == 1
-                    }
-                    simulator.setFault(.noIdentity)
-                    simulator.dropStreams()
-                    try await eventually("PermissionDenied on FetchJWTBundles") {
-                        exporter.requests("FetchJWTBundles", code: "PermissionDenied") >= 1
-                    }
-                    #expect(await exporter.scrape().samples("spiffe_jwt_bundle_keys").isEmpty)
-                }
+        try await Self.withDBAudience { simulator, exporter in
+            try await eventually("JWT bundle keys and a valid JWT-SVID") {
+                let scrape = await exporter.scrape()
+                return !scrape.samples("spiffe_jwt_bundle_keys").isEmpty
+                    && scrape.value("spiffe_jwt_svid_valid") == 1
             }
+            simulator.setFault(.noIdentity)
+            simulator.dropStreams()
+            try await eventually("PermissionDenied on FetchJWTBundles") {
+                exporter.requests("FetchJWTBundles", code: "PermissionDenied") >= 1
+            }
+            #expect(await exporter.scrape().samples("spiffe_jwt_bundle_keys").isEmpty)
         }
     }
 
     @Test func jwtNoIdentityIsCounted() async throws {
-        try await withTemporaryDirectory { dir in
-            let config = SimulatorConfiguration(socketPath: dir + "/agent.sock", fault: .noIdentity)
-            try await withSimulator(config) { _ in
-                let exporter = Exporter()
-                var collector = collectorConfiguration(socketPath: dir + "/agent.sock")
-                collector.jwtAudiences = [["db"]]
-                try await withCollector(collector, feeding: exporter) {
-                    try await eventually("PermissionDenied on FetchJWTSVID") {
-                        exporter.requests("FetchJWTSVID", code: "PermissionDenied") >= 1
-                    }
-                    #expect(exporter.failures(.noIdentity) >= 1)
-                    #expect(await exporter.scrape().samples("spiffe_jwt_svid_valid").isEmpty)
-                }
+        try await Self.withDBAudience(fault: .noIdentity) { _, exporter in
+            try await eventually("PermissionDenied on FetchJWTSVID") {
+                exporter.requests("FetchJWTSVID", code: "PermissionDenied") >= 1
             }
+            #expect(exporter.failures(.noIdentity) >= 1)
+            #expect(await exporter.scrape().samples("spiffe_jwt_svid_valid").isEmpty)
         }
     }
 }

@@ -10,8 +10,9 @@ public final class CertificateFilesContributor: ScrapeContributor {
         var files: [String: [String: CertificateFileSummary]] = [:]
         /// Every file's labels escaped once and sorted by (source, path) when the set changes, so a
         /// scrape copies bytes instead of building and sorting a `Sample` per file.
-        var table = LabelTable(names: ["source", "path"])
+        var table = LabelTable(names: State.labelNames)
         var notAfter: [Double] = []
+        static let labelNames = ["source", "path"]
     }
 
     private let state = Mutex(State())
@@ -21,7 +22,7 @@ public final class CertificateFilesContributor: ScrapeContributor {
     func replace(source: String, files newFiles: [String: CertificateFileSummary]) {
         state.withLock { state in
             state.files[source] = newFiles
-            var table = LabelTable(names: ["source", "path"])
+            var table = LabelTable(names: State.labelNames)
             var notAfter: [Double] = []
             for source in state.files.keys.sorted() {
                 guard let certificates = state.files[source] else { continue }

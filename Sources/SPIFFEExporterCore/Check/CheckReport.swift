@@ -138,8 +138,8 @@ public enum CheckEvaluator {
         }
         var (status, summary) = classify(
             problems: problems, remaining: remaining, lifetime: lifetime, thresholds: thresholds)
-        // The chain stops verifying at an intermediate's NotAfter even while the leaf looks fine (facts §8.23).
-        if status < .critical, let leaf = report.leaf, let intermediateExpiry = report.intermediates.map(\.notAfter).min(),
+        // The chain stops verifying at an intermediate's NotAfter even while the leaf looks fine.
+        if status < .critical, let leaf = report.leaf, let intermediateExpiry = report.earliestIntermediateExpiry,
             intermediateExpiry < leaf.notAfter
         {
             let left = intermediateExpiry.timeIntervalSince(now)
