@@ -11,34 +11,38 @@ public enum WorkloadAPICheck {
     ) async -> (identities: [CheckIdentity], failures: [CheckSourceFailure]) {
         let source = "workload_api"
         let registry = MetricsRegistry()
+        let board = SourceBoard()
+        let timeLimit = Duration.seconds(timeout)
         let configuration = WorkloadAPICollectorConfiguration(
-            source: source, address: address, firstResponseTimeout: .milliseconds(Int(timeout * 1000)),
+            source: source, address: address, firstResponseTimeout: timeLimit,
             // One attempt: no retry inside the check window.
-            backoff: Backoff(initial: 3600, multiplier: 1, cap: 3600), fetchBundles: true, jwtAudiences: audiences)
-        let collector = WorkloadAPICollector(
-            configuration: configuration, store: store, registry: registry,
-            logger: Logger(label: "check") { _ in SwiftLogNoOpLogHandler() })
-        let deadline = ContinuousClock.now + .milliseconds(Int(timeout * 1000) + 2000)
+            backoff: Backoff(initial: .seconds(3600), multiplier: 1, cap: .seconds(3600)), fetchBundles: true,
+            jwtAudiences: audiences)
         func failureReason() -> ConnectionFailureReason? {
-            ConnectionFailureReason.allCases.first { reason in
-                reason != .malformedResponse
-                    && (registry.value(MetricCatalog.workloadAPIConnectionFailures, [source, reason.rawValue]) ?? 0) > 0
-            }
+            board.health(source)?.lastFailureReason.flatMap(ConnectionFailureReason.init(rawValue:))
         }
         func done() -> Bool {
             if failureReason() != nil { return true }
-            let svidsDone = store.unsyncedSources().isEmpty
+            let svidsDone = board.health(source)?.synced == true
             let bundlesDone = (registry.value(MetricCatalog.workloadAPIUpdates, [source, "FetchX509Bundles"]) ?? 0) > 0
             let jwtDone = audiences.isEmpty
                 || (registry.value(MetricCatalog.workloadAPIUpdates, [source, "FetchJWTSVID"]) ?? 0) >= Double(audiences.count)
             return svidsDone && bundlesDone && jwtDone
         }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await collector.run() }
-            while !done() && ContinuousClock.now < deadline {
-                try? await Task.sleep(for: .milliseconds(20))
+        await AgentConnections.with { connections in
+            let collector = WorkloadAPICollector(
+                configuration: configuration,
+                context: CollectorContext(
+                    store: store, board: board, registry: registry, connections: connections,
+                    logger: Logger(label: "check") { _ in SwiftLogNoOpLogHandler() }))
+            let deadline = ContinuousClock.now + timeLimit + .seconds(2)
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { try? await collector.run() }
+                while !done() && ContinuousClock.now < deadline {
+                    try? await Task.sleep(for: .milliseconds(20))
+                }
+                group.cancelAll()
             }
-            group.cancelAll()
         }
         let now = Date()
         var identities: [CheckIdentity] = []
@@ -67,53 +71,43 @@ public enum WorkloadAPICheck {
     }
 }
 
-/// Checks a spiffe-helper output directory read once from disk.
+/// Checks a spiffe-helper output directory read once from disk, the way the cert-files collector
+/// reads it: same reader, same evaluation, same reason codes.
 public enum DirectoryCheck {
     static let maximumFileSize = 1 << 20
 
-    public static func run(name: String, path: String, thresholds: CheckThresholds) async
-        -> (identities: [CheckIdentity], failures: [CheckSourceFailure])
-    {
-        func read(_ file: String) -> Result<[UInt8], CheckSourceFailure> {
-            let full = (path as NSString).appendingPathComponent(file)
-            guard let attributes = try? FileManager.default.attributesOfItem(atPath: full) else {
-                return .failure(
-                    CheckSourceFailure(
-                        source: name, target: full, reason: "not_found", detail: "",
-                        hint: "Is spiffe-helper running and writing to \(path) (cert_dir), with these file names?"))
+    public static func run(
+        name: String, path: String, names: SPIFFEHelperFileNames = SPIFFEHelperFileNames(), thresholds: CheckThresholds
+    ) async -> (identities: [CheckIdentity], failures: [CheckSourceFailure]) {
+        func full(_ file: String) -> String { (path as NSString).appendingPathComponent(file) }
+        func read(_ file: String) -> FileInput {
+            switch CertFileReader.read(full(file), maxSize: maximumFileSize) {
+            case .success(let read): .content(read.bytes)
+            case .failure(let reason): .failed(reason)
             }
-            if let size = attributes[.size] as? Int, size > maximumFileSize {
-                return .failure(
-                    CheckSourceFailure(source: name, target: full, reason: "file_too_large", detail: "\(size) bytes", hint: "Not an SVID file?"))
-            }
-            guard let data = FileManager.default.contents(atPath: full) else {
-                return .failure(
-                    CheckSourceFailure(
-                        source: name, target: full, reason: "permission_denied", detail: "",
-                        hint: "Run the check as a user that may read the files (key_file_mode/cert_file_mode of spiffe-helper)."))
-            }
-            return .success(Array(data))
         }
-        let cert: [UInt8]
-        switch read("svid.pem") {
-        case .success(let bytes): cert = bytes
-        case .failure(let failure): return ([], [failure])
-        }
-        var failures: [CheckSourceFailure] = []
-        var key: [UInt8]?
-        switch read("svid_key.pem") {
-        case .success(let bytes): key = bytes
-        case .failure(let failure): failures.append(failure)
-        }
-        var bundle: TrustBundle?
-        switch read("svid_bundle.pem") {
-        case .success(let bytes): bundle = TrustBundle(trustDomain: nil, pem: bytes)
-        case .failure(let failure): failures.append(failure)
-        }
+        let inputs = SPIFFEHelperInputs(svid: read(names.svid), key: names.key.map(read), bundle: names.bundle.map(read))
         let now = Date()
-        let material = X509SVIDMaterial.fromPEM(certificatePEM: cert, keyPEM: key)
-        let report = await X509SVIDAnalyzer.analyze(material, bundles: BundleSet(own: bundle), now: now)
-        return ([CheckEvaluator.x509(report, source: name, bundle: bundle, thresholds: thresholds, now: now)], failures)
+        let evaluation = await SPIFFEHelperEvaluator.evaluate(inputs, names: names, previousSPIFFEID: nil, now: now)
+        let failures = evaluation.problems.sorted { $0.key < $1.key }.map { file, reason in
+            CheckSourceFailure(
+                source: name, target: full(file), reason: reason.rawValue, detail: "", hint: hint(for: reason, directory: path))
+        }
+        let identities = evaluation.svid.map { svid in
+            [CheckEvaluator.x509(svid.report, source: name, bundle: svid.bundles.own, thresholds: thresholds, now: now)]
+        }
+        return (identities ?? [], failures)
+    }
+
+    static func hint(for reason: CertFileLoadReason, directory: String) -> String {
+        switch reason {
+        case .notFound: "Is spiffe-helper running and writing to \(directory) (cert_dir), with these file names?"
+        case .permissionDenied:
+            "Run the check as a user that may read the files (key_file_mode/cert_file_mode of spiffe-helper)."
+        case .fileTooLarge: "Not an SVID file?"
+        case .parseError, .keyMismatch: "Half-written or corrupt: rerun in a moment; if it stays, spiffe-helper wrote bad content."
+        case .symlinkLoop, .notRegularFile, .readError: "Check what the path points to (ls -lL)."
+        }
     }
 }
 
@@ -127,7 +121,7 @@ public enum ProbeCheck {
         var configuration = ProbeConfiguration(targets: targets)
         configuration.timeout = timeout
         let collector = ProbeCollector(
-            configuration: configuration, identities: StoreProbeIdentities(store: store), registry: MetricsRegistry(),
+            configuration: configuration, identities: StoreProbeIdentities(store: store, board: SourceBoard()), registry: MetricsRegistry(),
             logger: Logger(label: "check") { _ in SwiftLogNoOpLogHandler() })
         var rows: [CheckIdentity] = []
         for target in targets {

@@ -5,6 +5,7 @@ import SPIFFEExporterCore
 /// build info and process metrics, merged into one sorted exposition.
 public struct ExporterMetrics: MetricsProvider, StatusProvider {
     public let store: IdentityStore
+    public let board: SourceBoard
     public let registry: MetricsRegistry
     public let version: String
     public let revision: String
@@ -16,13 +17,14 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
     private let renderCache = IdentityRenderCache()
 
     public init(
-        store: IdentityStore, registry: MetricsRegistry, version: String, revision: String,
+        store: IdentityStore, board: SourceBoard, registry: MetricsRegistry, version: String, revision: String,
         includeProcessMetrics: Bool = true, contributors: [any ScrapeContributor] = [],
         dynamicContributors: (@Sendable () -> [any ScrapeContributor])? = nil
     ) {
         self.contributors = contributors
         self.dynamicContributors = dynamicContributors
         self.store = store
+        self.board = board
         self.registry = registry
         self.version = version
         self.revision = revision
@@ -34,6 +36,7 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
         let snapshots = await store.snapshot(now: now)
         IdentityMetrics.collect(snapshots, now: now, cache: renderCache, into: &builder)
         registry.collect(into: &builder)
+        await board.collect(now: now, into: &builder)
         for contributor in contributors + (dynamicContributors?() ?? []) {
             await contributor.collect(now: now, into: &builder)
         }
@@ -43,7 +46,7 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
     }
 
     public func unsyncedSources() -> [String] {
-        store.unsyncedSources()
+        board.unsynced()
     }
 
     /// The /status view, built from the same snapshot a scrape uses.
@@ -60,15 +63,8 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
                 identities.append(CheckEvaluator.jwt(report, source: snapshot.source, thresholds: thresholds, now: now))
             }
         }
-        let sources = store.sources.map { source -> SourceStatus in
-            let failure = store.lastFailure(source: source)
-            let up = (registry.value(MetricCatalog.workloadAPIUp, [source]) ?? (failure == nil ? 1 : 0)) == 1
-            return SourceStatus(
-                source: source, up: up, synced: store.isSynced(source: source), lastFailureReason: failure,
-                hint: failure.flatMap(ConnectionFailureReason.init(rawValue:)).map { CheckEvaluator.hint(for: $0, target: source) })
-        }
         return StatusReport(
-            check: CheckReport(checkedAt: now, identities: identities, failures: []), sources: sources,
-            events: store.events.recent())
+            check: CheckReport(checkedAt: now, identities: identities, failures: []), sources: board.all,
+            events: board.events.recent())
     }
 }

@@ -30,7 +30,6 @@ public final class IdentityStore: Sendable {
         var streamedBundles: [String: TrustBundle]?
         /// Bundles that came with the SVIDs (own + federated), used until a bundle stream delivers.
         var svidBundles: [String: TrustBundle] = [:]
-        var synced = false
         /// The soonest instant any entry's chain verdict must be recomputed: scrapes skip the
         /// per-entry scan before it (10,000 identities are walked only when a boundary passed).
         var nextReverification: Date = .distantFuture
@@ -78,16 +77,18 @@ public final class IdentityStore: Sendable {
     }
 
     private let state = Mutex<[String: SourceState]>([:])
-    private let renewals: Mutex<RenewalTracker>
-    private let jwtRenewals: Mutex<RenewalTracker>
+    /// Renewal state of every identity held here; the store reports each new list to it.
+    public let ledger: RenewalLedger
 
     /// Recent rotations, failures and recoveries, for /status.
-    public let events: EventLog
+    public var events: EventLog { ledger.events }
 
-    public init(renewal: RenewalTracker.Configuration = RenewalTracker.Configuration(), events: EventLog = EventLog()) {
-        self.events = events
-        renewals = Mutex(RenewalTracker(configuration: renewal))
-        jwtRenewals = Mutex(RenewalTracker(configuration: renewal))
+    public init(ledger: RenewalLedger) {
+        self.ledger = ledger
+    }
+
+    public convenience init(renewal: RenewalTracker.Configuration = RenewalTracker.Configuration(), events: EventLog = EventLog()) {
+        self.init(ledger: RenewalLedger(configuration: renewal, events: events))
     }
 
     /// The JWT bundles a source currently has, to validate freshly fetched tokens.
@@ -96,7 +97,7 @@ public final class IdentityStore: Sendable {
     }
 
     /// Replaces the JWT-SVIDs fetched for one audience set.
-    public func replaceJWTSVIDs(source: String, audience: String, entries: [JWTEntry], now: Date = Date()) {
+    public func replaceJWTSVIDs(source: String, audience: String, entries: [JWTEntry], now: Date) {
         state.withLock { s in
             var src = s[source] ?? SourceState()
             src.jwt[audience] = entries
@@ -108,10 +109,7 @@ public final class IdentityStore: Sendable {
             present[entry.report.spiffeID] = SVIDGeneration(
                 fingerprint: entry.report.fingerprint, notBefore: entry.report.issuedAt ?? now, notAfter: exp)
         }
-        // Each audience set is tracked as its own stream of generations.
-        jwtRenewals.withLock {
-            _ = $0.observe(source: SourceSnapshot.jwtTrackerSource(source: source, audience: audience), present: present, now: now)
-        }
+        ledger.observe(RenewalTracker.Scope(source: source, audience: audience), present: present, now: now)
     }
 
     /// Replaces a source's JWT bundles and re-verifies its JWT-SVIDs against them.
@@ -134,7 +132,7 @@ public final class IdentityStore: Sendable {
 
     private let registrations = Mutex<(round: Int, lastRound: [String: Int])>((0, [:]))
 
-    /// Declares a source so readiness waits for its first sync.
+    /// Declares a source of the configuration being built.
     public func register(source: String) {
         state.withLock { s in
             if s[source] == nil { s[source] = SourceState() }
@@ -155,29 +153,28 @@ public final class IdentityStore: Sendable {
         registrations.withLock { r in Set(r.lastRound.filter { $0.value >= round }.keys) }
     }
 
+    /// Forgets a source: its identities, bundles and renewal state (X.509 and JWT).
     public func unregister(source: String) {
         _ = state.withLock { $0.removeValue(forKey: source) }
         _ = registrations.withLock { $0.lastRound.removeValue(forKey: source) }
-        renewals.withLock { $0.removeSource(source) }
+        ledger.unregister(source: source)
     }
 
     /// Replaces a source's SVIDs with a new full list observed at `now`.
-    public func replaceSVIDs(source: String, entries: [Entry], bundles: [String: TrustBundle], now: Date = Date()) {
+    public func replaceSVIDs(source: String, entries: [Entry], bundles: [String: TrustBundle], now: Date) {
         var present: [String: SVIDGeneration] = [:]
         for entry in entries {
             guard let leaf = entry.report.leaf else { continue }
             present[entry.report.spiffeID] = SVIDGeneration(
                 fingerprint: leaf.serialNumber, notBefore: leaf.notBefore, notAfter: leaf.notAfter)
         }
-        let changes = renewals.withLock { $0.observe(source: source, present: present, now: now) }
-        record(changes, now: now)
+        ledger.observe(RenewalTracker.Scope(source: source), present: present, now: now)
         state.withLock { s in
             var src = s[source] ?? SourceState()
             src.generation += 1
             src.svids = entries
             src.updateNextReverification()
             src.svidBundles = bundles
-            src.synced = true
             src.countBundleChanges()
             s[source] = src
         }
@@ -198,9 +195,8 @@ public final class IdentityStore: Sendable {
     }
 
     /// Drops a source's identities (e.g. the agent said PermissionDenied: it has none for us).
-    public func clearSVIDs(source: String, now: Date = Date()) {
-        let changes = renewals.withLock { $0.observe(source: source, present: [:], now: now) }
-        record(changes, now: now)
+    public func clearSVIDs(source: String, now: Date) {
+        ledger.observe(RenewalTracker.Scope(source: source), present: [:], now: now)
         state.withLock { s in
             guard var src = s[source] else { return }
             src.generation += 1
@@ -210,61 +206,13 @@ public final class IdentityStore: Sendable {
         }
     }
 
-    /// Marks a source synced even without identities, once it has a definite answer.
-    public func markSynced(source: String) {
-        state.withLock { s in s[source]?.synced = true }
-    }
-
-    public func unsyncedSources() -> [String] {
-        state.withLock { s in s.filter { !$0.value.synced }.map(\.key).sorted() }
-    }
-
-    private func record(_ changes: [RenewalTracker.Event], now: Date) {
-        for change in changes {
-            switch change {
-            case .renewal(let key, let outcome):
-                events.record(
-                    ExporterEvent(
-                        time: now, source: key.source, kind: "rotation",
-                        message: "\(key.identity): SVID generation ended \(outcome.rawValue)"))
-            case .forgotten(let key):
-                events.record(
-                    ExporterEvent(
-                        time: now, source: key.source, kind: "identity_removed",
-                        message: "\(key.identity): gone for longer than the grace period"))
-            }
-        }
-    }
-
-    private let lastFailures = Mutex<[String: String]>([:])
-
     public var renewalDeadlineFraction: Double {
-        renewals.withLock { $0.configuration.deadlineFraction }
-    }
-
-    /// Remembers why a source last failed (a reason code), for /status.
-    public func setLastFailure(source: String, reason: String) {
-        lastFailures.withLock { $0[source] = reason }
-    }
-
-    /// Clears and returns the last failure reason of a source that works again.
-    @discardableResult
-    public func clearLastFailure(source: String) -> String? {
-        lastFailures.withLock { $0.removeValue(forKey: source) }
-    }
-
-    public func lastFailure(source: String) -> String? {
-        lastFailures.withLock { $0[source] }
+        ledger.configuration.deadlineFraction
     }
 
     /// Registered sources, sorted.
     public var sources: [String] {
         state.withLock { $0.keys.sorted() }
-    }
-
-    /// Whether a source has completed its first sync.
-    public func isSynced(source: String) -> Bool {
-        state.withLock { $0[source]?.synced ?? false }
     }
 
     /// The newest X.509-SVID (latest notBefore, then notAfter) known for a SPIFFE ID across every
@@ -310,23 +258,15 @@ public final class IdentityStore: Sendable {
                 s[item.source]?.updateNextReverification()
             }
         }
-        let (ticked, statuses) = renewals.withLock { tracker in
-            let events = tracker.tick(now: now)
-            return (events, Dictionary(grouping: tracker.orderedStatus(now: now), by: \.key.source))
-        }
-        record(ticked, now: now)
-        let jwtStatuses = jwtRenewals.withLock { tracker in
-            tracker.tick(now: now)
-            return Dictionary(grouping: tracker.orderedStatus(now: now)) { SourceSnapshot.splitJWTTrackerSource($0.key.source).source }
-        }
+        let renewals = ledger.statuses(now: now)
         return state.withLock { s in
             s.map { source, src -> SourceSnapshot in
                 var snapshot = SourceSnapshot(
                     source: source, svids: src.reports, bundles: src.exportedBundles,
-                    renewals: statuses[source] ?? [], bundleUpdates: src.bundleUpdates)
+                    renewals: renewals.x509[source] ?? [], bundleUpdates: src.bundleUpdates)
                 snapshot.jwtSVIDs = src.jwt.keys.sorted().flatMap { src.jwt[$0]!.map(\.report) }
                 snapshot.jwtBundles = src.jwtBundles
-                snapshot.jwtRenewals = jwtStatuses[source] ?? []
+                snapshot.jwtRenewals = renewals.jwt[source] ?? []
                 return snapshot
             }
         }

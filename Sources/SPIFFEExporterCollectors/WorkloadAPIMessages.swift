@@ -11,16 +11,8 @@ enum WorkloadAPIMessages {
     {
         var malformed: [String] = []
         if message.svids.isEmpty { malformed.append("response holds no SVID") }
-        var federated: [String: TrustBundle] = [:]
-        for (key, der) in message.federatedBundles {
-            guard let domain = try? SPIFFEID.trustDomain(parsing: key) else {
-                malformed.append("federated bundle key \(String(reflecting: key.prefix(64))) is not a trust domain")
-                continue
-            }
-            let bundle = TrustBundle(trustDomain: domain, der: Array(der))
-            if let error = bundle.decodeError { malformed.append("federated bundle \(domain): \(error)") }
-            federated[domain] = bundle
-        }
+        let (federated, federatedProblems) = TrustDomainBundles.x509(message.federatedBundles, field: "federated_bundles")
+        malformed += federatedProblems
         var exported = federated
         var entries: [(X509SVIDMaterial, BundleSet)] = []
         for (index, svid) in message.svids.enumerated() {
@@ -48,18 +40,12 @@ enum WorkloadAPIMessages {
     }
 
     static func decode(_ message: X509BundlesResponse) -> (bundles: [String: TrustBundle], malformed: [String]) {
-        var malformed: [String] = []
-        var bundles: [String: TrustBundle] = [:]
-        for (key, der) in message.bundles {
-            guard let domain = try? SPIFFEID.trustDomain(parsing: key) else {
-                malformed.append("bundle key \(String(reflecting: key.prefix(64))) is not a trust domain")
-                continue
-            }
-            let bundle = TrustBundle(trustDomain: domain, der: Array(der))
-            if let error = bundle.decodeError { malformed.append("bundle \(domain): \(error)") }
-            bundles[domain] = bundle
-        }
+        var (bundles, malformed) = TrustDomainBundles.x509(message.bundles, field: "bundles")
         if bundles.isEmpty { malformed.append("response holds no bundle") }
         return (bundles, malformed)
+    }
+
+    static func decode(_ message: JWTBundlesResponse) -> (bundles: [String: JWTBundle], malformed: [String]) {
+        TrustDomainBundles.jwt(message.bundles, field: "bundles")
     }
 }

@@ -42,29 +42,13 @@ public final class EventLog: Sendable {
 /// The /status view: the `check` table for what the exporter holds now, plus recent events.
 public struct StatusReport: Sendable, Codable {
     public var check: CheckReport
-    public var sources: [SourceStatus]
+    public var sources: [SourceHealth]
     public var events: [ExporterEvent]
 
-    public init(check: CheckReport, sources: [SourceStatus], events: [ExporterEvent]) {
+    public init(check: CheckReport, sources: [SourceHealth], events: [ExporterEvent]) {
         self.check = check
         self.sources = sources
         self.events = events
-    }
-}
-
-public struct SourceStatus: Sendable, Codable, Hashable {
-    public var source: String
-    public var up: Bool
-    public var synced: Bool
-    public var lastFailureReason: String?
-    public var hint: String?
-
-    public init(source: String, up: Bool, synced: Bool, lastFailureReason: String?, hint: String?) {
-        self.source = source
-        self.up = up
-        self.synced = synced
-        self.lastFailureReason = lastFailureReason
-        self.hint = hint
     }
 }
 

@@ -13,15 +13,8 @@ public struct SourceSnapshot: Sendable {
     public var bundleUpdates: [String: Int]
     public var jwtSVIDs: [JWTSVIDReport] = []
     public var jwtBundles: [String: JWTBundle] = [:]
-    /// JWT renewal status; tracked per audience set, whose tracker source is `source` NUL `audience`.
+    /// JWT renewal status, tracked per audience set (``RenewalTracker/Key/audience``).
     public var jwtRenewals: [RenewalTracker.Status] = []
-
-    public static func jwtTrackerSource(source: String, audience: String) -> String { source + "\u{0}" + audience }
-
-    public static func splitJWTTrackerSource(_ value: String) -> (source: String, audience: String) {
-        let parts = value.split(separator: "\u{0}", maxSplits: 1, omittingEmptySubsequences: false)
-        return (String(parts[0]), parts.count > 1 ? String(parts[1]) : "")
-    }
 
     public init(
         source: String, svids: [X509SVIDReport], bundles: [String: TrustBundle],
@@ -113,7 +106,7 @@ public enum IdentityMetrics {
                 for problem in failing { jwtProblems.append(Sample(labels + [problem.rawValue], 1)) }
             }
             for status in snapshot.jwtRenewals {
-                let audience = SourceSnapshot.splitJWTTrackerSource(status.key.source).audience
+                let audience = status.key.audience ?? ""
                 for outcome in RenewalOutcome.allCases {
                     jwtRenewals.append(
                         Sample(

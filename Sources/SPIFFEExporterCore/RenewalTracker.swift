@@ -33,16 +33,36 @@ public struct SVIDGeneration: Sendable, Hashable {
 /// failure and is forgotten after `disappearanceGrace`; time never runs backwards for the tracker
 /// (a clock stepping back is treated as no time passing).
 public struct RenewalTracker: Sendable {
+    /// One stream of generations: a source's X.509-SVIDs (`audience` nil), or the JWT-SVIDs a
+    /// source fetches for one audience set (each set is minted and renewed on its own).
+    public struct Scope: Hashable, Sendable {
+        public var source: String
+        public var audience: String?
+
+        public init(source: String, audience: String? = nil) {
+            self.source = source
+            self.audience = audience
+        }
+    }
+
     public struct Key: Hashable, Sendable, Comparable {
         public var source: String
         public var identity: String
+        /// The JWT audience label; `nil` for an X.509-SVID.
+        public var audience: String?
 
-        public init(source: String, identity: String) {
+        public init(source: String, identity: String, audience: String? = nil) {
             self.source = source
             self.identity = identity
+            self.audience = audience
         }
 
-        public static func < (a: Key, b: Key) -> Bool { (a.source, a.identity) < (b.source, b.identity) }
+        public var scope: Scope { Scope(source: source, audience: audience) }
+
+        public static func < (a: Key, b: Key) -> Bool {
+            // X.509 (no audience) first, then JWT audience sets in order.
+            (a.source, a.audience == nil ? 0 : 1, a.audience ?? "", a.identity) < (b.source, b.audience == nil ? 0 : 1, b.audience ?? "", b.identity)
+        }
     }
 
     public struct Configuration: Sendable, Hashable {
@@ -110,10 +130,16 @@ public struct RenewalTracker: Sendable {
     /// identities present are observed, identities absent start their grace period.
     @discardableResult
     public mutating func observe(source: String, present: [String: SVIDGeneration], now: Date) -> [Event] {
+        observe(Scope(source: source), present: present, now: now)
+    }
+
+    /// ``observe(source:present:now:)`` for any scope: identities of other scopes are untouched.
+    @discardableResult
+    public mutating func observe(_ scope: Scope, present: [String: SVIDGeneration], now: Date) -> [Event] {
         let now = advance(now)
         var events: [Event] = []
         for (identity, generation) in present {
-            let key = Key(source: source, identity: identity)
+            let key = Key(source: scope.source, identity: identity, audience: scope.audience)
             guard var state = identities[key] else {
                 identities[key] = IdentityState(generation: generation)
                 sortedKeys = nil
@@ -135,7 +161,7 @@ public struct RenewalTracker: Sendable {
             }
             identities[key] = state
         }
-        for (key, var state) in identities where key.source == source && present[key.identity] == nil {
+        for (key, var state) in identities where key.scope == scope && present[key.identity] == nil {
             if state.missingSince == nil {
                 state.missingSince = now
                 identities[key] = state
@@ -175,7 +201,7 @@ public struct RenewalTracker: Sendable {
         return events.sorted { $0.0 < $1.0 }.map(\.1)
     }
 
-    /// Forgets a whole source at once (removed by a configuration reload).
+    /// Forgets a whole source at once, X.509 and JWT alike (removed by a configuration reload).
     public mutating func removeSource(_ source: String) {
         identities = identities.filter { $0.key.source != source }
         sortedKeys = nil

@@ -19,11 +19,12 @@ enum StatusPage {
             .OK{background:#dfd}.WARNING{background:#ffd}.CRITICAL{background:#fdd}.UNKNOWN{background:#eee}</style></head>
             <body><h1>spiffe-exporter status: <span class="\(report.check.status.label)">\(report.check.status.label)</span></h1>
             <p>At \(escape(iso(report.check.checkedAt))). <a href="\(escape(telemetryPath))">Metrics</a> · <a href="?format=json">JSON</a></p>
-            <h2>Sources</h2><table><tr><th>source</th><th>up</th><th>synced</th><th>last failure</th><th>hint</th></tr>
+            <h2>Sources</h2><table><tr><th>source</th><th>kind</th><th>up</th><th>since</th><th>synced</th><th>last failure</th><th>hint</th></tr>
 
             """
         for source in report.sources {
-            out += "<tr><td>\(escape(source.source))</td><td>\(source.up ? "yes" : "no")</td><td>\(source.synced ? "yes" : "no")</td>"
+            out += "<tr><td>\(escape(source.source))</td><td>\(source.kind.rawValue)</td><td>\(source.up.map { $0 ? "yes" : "no" } ?? "-")</td>"
+            out += "<td>\(escape(iso(source.since)))</td><td>\(source.synced ? "yes" : "no")</td>"
             out += "<td>\(escape(source.lastFailureReason ?? "-"))</td><td>\(escape(source.hint ?? ""))</td></tr>\n"
         }
         out += "</table>\n<h2>Identities</h2><table><tr><th>status</th><th>source</th><th>kind</th><th>SPIFFE ID</th>"

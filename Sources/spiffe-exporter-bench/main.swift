@@ -254,6 +254,20 @@ struct BenchError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// A fresh store, board, registry and connection pool (run the pool next to the collectors).
+func benchContext() -> CollectorContext {
+    let store = IdentityStore()
+    return CollectorContext(
+        store: store, board: SourceBoard(events: store.events), registry: MetricsRegistry(), connections: AgentConnections(),
+        logger: quietLogger)
+}
+
+func benchMetrics(_ context: CollectorContext, contributors: [any ScrapeContributor] = []) -> ExporterMetrics {
+    ExporterMetrics(
+        store: context.store, board: context.board, registry: context.registry, version: "bench", revision: "bench",
+        includeProcessMetrics: false, contributors: contributors)
+}
+
 // MARK: 2. Scrape with N identities
 
 func benchScrape(_ options: Options, entries: [IdentityStore.Entry], results: Results) async throws {
@@ -263,8 +277,8 @@ func benchScrape(_ options: Options, entries: [IdentityStore.Entry], results: Re
     store.register(source: source)
     let identities = Array(entries.prefix(options.identities))
     let bundles = identities.first?.bundles.own.map { ["bench.example.org": $0] } ?? [:]
-    store.replaceSVIDs(source: source, entries: identities, bundles: bundles)
-    let metrics = ExporterMetrics(store: store, registry: registry, version: "bench", revision: "bench")
+    store.replaceSVIDs(source: source, entries: identities, bundles: bundles, now: Date())
+    let metrics = ExporterMetrics(store: store, board: SourceBoard(), registry: registry, version: "bench", revision: "bench")
 
     // Warm-up (first scrape may re-verify nothing, but touches every allocation path once).
     var body = await metrics.scrape(format: .prometheusText, now: Date())
@@ -297,7 +311,7 @@ func benchScrape(_ options: Options, entries: [IdentityStore.Entry], results: Re
     // rotated at once; the loop above is the steady state, where only countdowns are re-rendered.
     var coldLatencies: [Double] = []
     for _ in 0..<max(3, options.scrapes / 10) {
-        let fresh = ExporterMetrics(store: store, registry: registry, version: "bench", revision: "bench")
+        let fresh = ExporterMetrics(store: store, board: SourceBoard(), registry: registry, version: "bench", revision: "bench")
         let t0 = ContinuousClock.now
         _ = await fresh.scrape(format: .prometheusText, now: Date())
         coldLatencies.append(seconds(ContinuousClock.now - t0))
@@ -357,14 +371,13 @@ func benchSimulatorRotation(_ options: Options, results: Results) async throws {
     let simulator = try WorkloadAPISimulator(
         configuration: SimulatorConfiguration(socketPath: path, svidTTL: 3600), clock: clock.now)
     try await simulator.start()
-    let store = IdentityStore()
-    let registry = MetricsRegistry()
-    let metrics = ExporterMetrics(store: store, registry: registry, version: "bench", revision: "bench", includeProcessMetrics: false)
+    let context = benchContext()
+    let metrics = benchMetrics(context)
     let collector = WorkloadAPICollector(
-        configuration: WorkloadAPICollectorConfiguration(address: .unix(path: path)), store: store, registry: registry,
-        logger: quietLogger)
+        configuration: WorkloadAPICollectorConfiguration(address: .unix(path: path)), context: context)
     let name = MetricCatalog.x509SVIDExpiry.name
     try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await context.connections.run() }
         group.addTask { try await collector.run() }
         defer { group.cancelAll() }
         guard
@@ -409,13 +422,10 @@ func benchFileRotation(_ options: Options, results: Results) async throws {
     }
     let target = directory + "/tls.pem"
     try writeLeaf(0, to: target)
-    let store = IdentityStore()
-    let registry = MetricsRegistry()
+    let context = benchContext()
     let source = CertFilesSourceConfiguration(name: "bench", kind: .glob(patterns: [directory + "/*.pem"]))
-    let collector = CertFilesCollector(sources: [source], store: store, registry: registry, logger: quietLogger)
-    let metrics = ExporterMetrics(
-        store: store, registry: registry, version: "bench", revision: "bench", includeProcessMetrics: false,
-        contributors: [collector.contributor])
+    let collector = CertFilesCollector(sources: [source], context: context)
+    let metrics = benchMetrics(context, contributors: [collector.contributor])
     let name = MetricCatalog.certificateExpiry.name
     try await withThrowingTaskGroup(of: Void.self) { group in
         group.addTask { try await collector.run() }
@@ -467,11 +477,11 @@ func requestCounts(_ body: [UInt8]) -> [String: Double] {
 /// every retry whose earliest (jitter 0) start falls inside the window.
 func promisedAttempts(_ backoff: Backoff, window: Double) -> Int {
     var b = backoff
-    var t = 0.0
+    var t = Duration.zero
     var n = 1
     while true {
         t += b.next(jitter: 0)
-        if t > window { return n }
+        if t > .seconds(window) { return n }
         n += 1
     }
 }
@@ -480,16 +490,15 @@ func benchOutage(_ options: Options, results: Results) async throws {
     let path = socketPath("out")
     let simulator = try WorkloadAPISimulator(configuration: SimulatorConfiguration(socketPath: path))
     try await simulator.start()
-    let store = IdentityStore()
-    let registry = MetricsRegistry()
-    let metrics = ExporterMetrics(store: store, registry: registry, version: "bench", revision: "bench", includeProcessMetrics: false)
+    let context = benchContext()
+    let metrics = benchMetrics(context)
     // Production backoff in the full run; a fast one in smoke mode so CI stays quick.
-    let backoff = options.smoke ? Backoff(initial: 0.2, multiplier: 2, cap: 1) : Backoff()
+    let backoff = options.smoke ? Backoff(initial: .milliseconds(200), multiplier: 2, cap: .seconds(1)) : Backoff()
     let collector = WorkloadAPICollector(
-        configuration: WorkloadAPICollectorConfiguration(address: .unix(path: path), backoff: backoff), store: store,
-        registry: registry, logger: quietLogger)
+        configuration: WorkloadAPICollectorConfiguration(address: .unix(path: path), backoff: backoff), context: context)
     let kinds = 2.0  // FetchX509SVID + FetchX509Bundles
     try await withThrowingTaskGroup(of: Void.self) { group in
+        group.addTask { try await context.connections.run() }
         group.addTask { try await collector.run() }
         defer { group.cancelAll() }
         guard await waitUntil(timeout: 10, { simulator.statistics.openStreams >= Int(kinds) }) != nil else {
@@ -514,7 +523,7 @@ func benchOutage(_ options: Options, results: Results) async throws {
         // Recovery: back to exactly one stream per RPC kind (the retry may be up to one cap away).
         let callsBefore = simulator.statistics.calls
         try await simulator.start()
-        let recovered = await waitUntil(timeout: backoff.cap + 10, poll: .milliseconds(20)) {
+        let recovered = await waitUntil(timeout: backoff.cap.seconds + 10, poll: .milliseconds(20)) {
             simulator.statistics.openStreams >= Int(kinds)
         }
         try await Task.sleep(for: .seconds(options.smoke ? 0.5 : 3))

@@ -141,7 +141,7 @@ extension ExporterComponents {
     /// scrape contributor.
     mutating func addCertFiles(_ sources: [CertFilesSourceConfiguration]) {
         guard !sources.isEmpty else { return }
-        let collector = CertFilesCollector(sources: sources, store: store, registry: registry, logger: logger)
+        let collector = CertFilesCollector(sources: sources, context: context)
         services.append(collector)
         contributors.append(collector.contributor)
     }

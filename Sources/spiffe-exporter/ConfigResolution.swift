@@ -146,8 +146,8 @@ struct ResolvedSettings {
     }
 
     /// Builds the collectors of these settings on the shared store and registry.
-    func plan(store: IdentityStore, registry: MetricsRegistry, logger: Logger) throws -> CollectorSupervisor.Plan {
-        var components = ExporterComponents(logger: logger, store: store, registry: registry)
+    func plan(context: CollectorContext) throws -> CollectorSupervisor.Plan {
+        var components = ExporterComponents(context: context)
         for configuration in workloadAPI {
             components.addWorkloadAPI(configuration)
         }
@@ -166,7 +166,10 @@ struct ResolvedSettings {
     /// Builds everything once on throwaway state: catches errors only plan building finds.
     func validate() throws {
         let quiet = Logger(label: "config-check") { _ in SwiftLogNoOpLogHandler() }
-        _ = try plan(store: IdentityStore(), registry: MetricsRegistry(), logger: quiet)
+        _ = try plan(
+            context: CollectorContext(
+                store: IdentityStore(), board: SourceBoard(), registry: MetricsRegistry(), connections: AgentConnections(),
+                logger: quiet))
         _ = try options.httpConfiguration()
         _ = try options.makeLogger()
         if let webConfigFile = options.webConfigFile {

@@ -139,12 +139,12 @@ extension ExporterComponents {
     /// The Delegated Identity collector: each subscription is a source of the shared store.
     mutating func addDelegated(_ configuration: DelegatedIdentityCollectorConfiguration) {
         services.append(
-            DelegatedIdentityCollector(configuration: configuration, store: store, registry: registry, logger: logger))
+            DelegatedIdentityCollector(configuration: configuration, context: context))
     }
 
     /// `grpc.health.v1.Health/Check` on the agent's Workload API socket every interval.
     mutating func addAgentHealth(_ configuration: AgentHealthConfiguration) {
-        services.append(AgentHealthCollector(configuration: configuration, registry: registry, logger: logger))
+        services.append(AgentHealthCollector(configuration: configuration, context: context))
     }
 }
 

@@ -50,7 +50,7 @@ extension ExporterComponents {
     mutating func addProbe(_ configuration: ProbeConfiguration, bundleSources: [String] = []) {
         guard !configuration.targets.isEmpty else { return }
         let identities = StoreProbeIdentities(
-            store: store, clientSource: configuration.clientSource, bundleSources: bundleSources)
+            store: store, board: context.board, clientSource: configuration.clientSource, bundleSources: bundleSources)
         let probe = ProbeCollector(
             configuration: configuration, identities: identities, registry: registry, logger: logger)
         services.append(probe)

@@ -13,21 +13,21 @@ actor ConfigReloader {
     let raw: RawArguments
     let environment: [String: String]
     var current: ResolvedSettings
-    let store: IdentityStore
-    let registry: MetricsRegistry
+    let context: CollectorContext
+    var store: IdentityStore { context.store }
+    nonisolated var registry: MetricsRegistry { context.registry }
     let supervisor: CollectorSupervisor
     let logger: Logger
 
     init(
-        serve: Serve, raw: RawArguments, environment: [String: String], current: ResolvedSettings, store: IdentityStore,
-        registry: MetricsRegistry, supervisor: CollectorSupervisor, logger: Logger
+        serve: Serve, raw: RawArguments, environment: [String: String], current: ResolvedSettings, context: CollectorContext,
+        supervisor: CollectorSupervisor, logger: Logger
     ) {
         self.serve = serve
         self.raw = raw
         self.environment = environment
         self.current = current
-        self.store = store
-        self.registry = registry
+        self.context = context
         self.supervisor = supervisor
         self.logger = logger
     }
@@ -47,7 +47,7 @@ actor ConfigReloader {
             let next = try ResolvedSettings.resolve(serve: serve, file: file, raw: raw, environment: environment)
             try next.validate()
             if next.collectorFingerprint != current.collectorFingerprint {
-                await supervisor.apply(try next.plan(store: store, registry: registry, logger: logger))
+                await supervisor.apply(try next.plan(context: context))
                 logger.info("configuration reloaded; collectors restarted", metadata: ["file": "\(path)"])
             } else {
                 logger.info("configuration reloaded; collectors unchanged", metadata: ["file": "\(path)"])
@@ -97,6 +97,7 @@ struct StrictStartupCheck: Service {
     }
 
     let store: IdentityStore
+    let board: SourceBoard
     /// Sources that must sync and hold only valid SVIDs: Workload API sources, spiffe-helper
     /// directories, selector subscriptions of the Delegated Identity API.
     let svidSources: [String]
@@ -106,15 +107,16 @@ struct StrictStartupCheck: Service {
     let timeout: Double
     let logger: Logger
 
-    init(store: IdentityStore, svidSources: [String], otherSources: [String] = [], timeout: Double, logger: Logger) {
+    init(store: IdentityStore, board: SourceBoard, svidSources: [String], otherSources: [String] = [], timeout: Double, logger: Logger) {
         self.store = store
+        self.board = board
         self.svidSources = svidSources
         self.otherSources = otherSources
         self.timeout = timeout
         self.logger = logger
     }
 
-    init(settings: ResolvedSettings, store: IdentityStore, logger: Logger) throws {
+    init(settings: ResolvedSettings, store: IdentityStore, board: SourceBoard, logger: Logger) throws {
         var svidSources = settings.workloadAPI.map(\.source)
         var otherSources: [String] = []
         var timeout = settings.workloadAPI.map { Serve.seconds($0.firstResponseTimeout) }.max() ?? 0
@@ -134,26 +136,29 @@ struct StrictStartupCheck: Service {
             timeout = max(timeout, Serve.seconds(delegated.firstResponseTimeout))
         }
         // Files settle within a few seconds; streams get their first-response deadline.
-        self.init(store: store, svidSources: svidSources, otherSources: otherSources, timeout: max(timeout, 5), logger: logger)
+        self.init(
+            store: store, board: board, svidSources: svidSources, otherSources: otherSources, timeout: max(timeout, 5),
+            logger: logger)
     }
 
     func run() async throws {
         let sources = svidSources + otherSources
         let deadline = ContinuousClock.now + .milliseconds(Int((timeout + 2) * 1000))
-        while ContinuousClock.now < deadline, sources.contains(where: { !store.isSynced(source: $0) }) {
+        while ContinuousClock.now < deadline, sources.contains(where: { board.health($0)?.synced != true }) {
             try await Task.sleep(for: .milliseconds(50))
         }
         var problems: [String] = []
         let snapshots = await store.snapshot(now: Date())
         for source in sources {
-            if !store.isSynced(source: source) {
-                problems.append("\(source): not synced within \(timeout)s (\(store.lastFailure(source: source) ?? "no answer"))")
+            let health = board.health(source)
+            if health?.synced != true {
+                problems.append("\(source): not synced within \(timeout)s (\(health?.lastFailureReason ?? "no answer"))")
                 continue
             }
             guard svidSources.contains(source) else { continue }
             let svids = snapshots.first { $0.source == source }?.svids ?? []
             if svids.isEmpty {
-                problems.append("\(source): no SVID (\(store.lastFailure(source: source) ?? "empty"))")
+                problems.append("\(source): no SVID (\(health?.lastFailureReason ?? "empty"))")
             }
             for report in svids where !report.isValid(at: Date()) {
                 problems.append("\(source): \(report.spiffeID) invalid: \(report.problems(at: Date()).map(\.rawValue).joined(separator: ","))")

@@ -178,16 +178,18 @@ struct Serve: AsyncParsableCommand {
         let logger = try settings.options.makeLogger()
         let http = try settings.options.httpConfiguration()
         let store = IdentityStore(renewal: settings.renewal)
-        let registry = MetricsRegistry()
-        let supervisor = CollectorSupervisor(store: store, registry: registry, logger: logger)
-        await supervisor.apply(try settings.plan(store: store, registry: registry, logger: logger))
+        let context = CollectorContext(
+            store: store, board: SourceBoard(events: store.events), registry: MetricsRegistry(), connections: AgentConnections(),
+            logger: logger)
+        let supervisor = CollectorSupervisor(store: store, board: context.board, registry: context.registry, logger: logger)
+        await supervisor.apply(try settings.plan(context: context))
         let reloader = ConfigReloader(
-            serve: self, raw: raw, environment: environment, current: settings, store: store, registry: registry,
-            supervisor: supervisor, logger: logger)
+            serve: self, raw: raw, environment: environment, current: settings, context: context, supervisor: supervisor,
+            logger: logger)
         reloader.recordLoad(success: true)
         var extra: [any Service] = [SIGHUPReloadService(reloader: reloader, logger: logger)]
         if strict {
-            extra.append(try StrictStartupCheck(settings: settings, store: store, logger: logger))
+            extra.append(try StrictStartupCheck(settings: settings, store: store, board: context.board, logger: logger))
         }
         let reload: (@Sendable () async -> String?)?
         if configFile != nil {
@@ -196,8 +198,7 @@ struct Serve: AsyncParsableCommand {
             reload = nil
         }
         try await ExporterRunner.run(
-            http: http, store: store, registry: registry, supervisor: supervisor, extraServices: extra,
-            reload: reload, logger: logger)
+            http: http, context: context, supervisor: supervisor, extraServices: extra, reload: reload, logger: logger)
     }
 
     static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
@@ -214,25 +215,29 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// The store, registry and collectors of one exporter process; each source kind adds itself here.
+/// The store, board, registry, agent connections and collectors of one exporter process; each
+/// source kind adds itself here.
 struct ExporterComponents {
-    let store: IdentityStore
-    let registry: MetricsRegistry
-    let logger: Logger
+    let context: CollectorContext
+    var store: IdentityStore { context.store }
+    var registry: MetricsRegistry { context.registry }
+    var logger: Logger { context.logger }
     var services: [any Service] = []
     var contributors: [any ScrapeContributor] = []
     /// Sources registered since these components started being built (this configuration's).
     let registrationRound: Int
 
     init(logger: Logger, renewal: RenewalTracker.Configuration = RenewalTracker.Configuration()) {
-        self.init(logger: logger, store: IdentityStore(renewal: renewal), registry: MetricsRegistry())
+        let store = IdentityStore(renewal: renewal)
+        self.init(
+            context: CollectorContext(
+                store: store, board: SourceBoard(events: store.events), registry: MetricsRegistry(),
+                connections: AgentConnections(), logger: logger))
     }
 
-    init(logger: Logger, store: IdentityStore, registry: MetricsRegistry) {
-        self.logger = logger
-        self.store = store
-        self.registry = registry
-        self.registrationRound = store.beginRegistrationRound()
+    init(context: CollectorContext) {
+        self.context = context
+        self.registrationRound = context.store.beginRegistrationRound()
     }
 
     var plannedSources: Set<String> { store.sources(registeredSince: registrationRound) }
@@ -240,7 +245,7 @@ struct ExporterComponents {
     var probeTargets: Set<String> = []
 
     mutating func addWorkloadAPI(_ configuration: WorkloadAPICollectorConfiguration) {
-        services.append(WorkloadAPICollector(configuration: configuration, store: store, registry: registry, logger: logger))
+        services.append(WorkloadAPICollector(configuration: configuration, context: context))
     }
 }
 
@@ -253,28 +258,30 @@ enum ExporterRunner {
         logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        let supervisor = CollectorSupervisor(store: components.store, registry: components.registry, logger: logger)
+        let context = components.context
+        let supervisor = CollectorSupervisor(store: context.store, board: context.board, registry: context.registry, logger: logger)
         await supervisor.apply(
             CollectorSupervisor.Plan(
                 services: components.services, contributors: components.contributors, sources: components.plannedSources,
                 targets: components.probeTargets))
         try await run(
-            http: http, store: components.store, registry: components.registry, supervisor: supervisor, extraServices: [],
-            reload: nil, logger: logger, onListening: onListening)
+            http: http, context: context, supervisor: supervisor, extraServices: [], reload: nil, logger: logger,
+            onListening: onListening)
     }
 
     static func run(
         http: HTTPConfiguration,
-        store: IdentityStore,
-        registry: MetricsRegistry,
+        context: CollectorContext,
         supervisor: CollectorSupervisor,
         extraServices: [any Service],
         reload: (@Sendable () async -> String?)?,
         logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
+        let store = context.store
         let metrics = ExporterMetrics(
-            store: store, registry: registry, version: BuildVersion.version, revision: BuildVersion.revision,
+            store: store, board: context.board, registry: context.registry, version: BuildVersion.version,
+            revision: BuildVersion.revision,
             dynamicContributors: { supervisor.contributors })
         var loadedSecurity: WebSecurity?
         if let file = http.webConfigFile {
@@ -301,8 +308,11 @@ enum ExporterRunner {
                 ])
             await onListening(port)
         }
-        // The supervisor starts first and stops last; a strict-start failure stops the group with an error.
-        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [.init(service: supervisor)]
+        // Connections start first and close last, after the collectors (the supervisor) have
+        // stopped; a strict-start failure stops the group with an error.
+        var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+            .init(service: context.connections), .init(service: supervisor),
+        ]
         for service in extraServices {
             services.append(.init(service: service, successTerminationBehavior: .ignore, failureTerminationBehavior: .gracefullyShutdownGroup))
         }

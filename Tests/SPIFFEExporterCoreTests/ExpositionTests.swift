@@ -102,18 +102,19 @@ import Testing
 
 @Suite struct SmallParsersTests {
     @Test func backoffDoublesCapsAndResets() {
-        var b = Backoff(initial: 1, multiplier: 2, cap: 30)
+        var b = Backoff(initial: .seconds(1), multiplier: 2, cap: .seconds(30))
         let ceilings = (0..<8).map { _ in b.next(jitter: 0.999_999) }
-        #expect(ceilings.map { $0.rounded() } == [1, 2, 4, 8, 16, 30, 30, 30])
-        var c = Backoff(initial: 1, multiplier: 2, cap: 30)
-        #expect(c.next(jitter: 0) == 0.5)
+        #expect(ceilings.map { Double($0.components.seconds) + ($0.components.attoseconds > 500_000_000_000_000_000 ? 1 : 0) } == [1, 2, 4, 8, 16, 30, 30, 30])
+        var c = Backoff(initial: .seconds(1), multiplier: 2, cap: .seconds(30))
+        // Equal jitter: never below half the ceiling.
+        #expect(c.next(jitter: 0) == .milliseconds(500))
         c.reset()
         #expect(c.attempt == 0)
         // The sum of delays over a 60 s outage bounds the reconnect attempts: at most ~10.
         var d = Backoff()
-        var elapsed = 0.0
+        var elapsed = Duration.zero
         var attempts = 0
-        while elapsed < 60 {
+        while elapsed < .seconds(60) {
             elapsed += d.next(jitter: 0)
             attempts += 1
         }

@@ -34,4 +34,4 @@ public final class ShiftableClock: Sendable {
 public let quietLogger = Logger(label: "tests") { _ in SwiftLogNoOpLogHandler() }
 
 /// Reconnects fast so tests do not wait on production backoff.
-public let fastBackoff = Backoff(initial: 0.05, multiplier: 2, cap: 0.5)
+public let fastBackoff = Backoff(initial: .milliseconds(50), multiplier: 2, cap: .milliseconds(500))

@@ -52,11 +52,12 @@ public struct CertFilesCollector: Service {
     public let sources: [CertFilesSourceConfiguration]
     /// The `spiffe_certificate_*` series of glob sources; add it to ``ExporterMetrics``.
     public let contributor: CertificateFilesContributor
-    let store: IdentityStore
-    let registry: MetricsRegistry
-    let logger: Logger
+    let context: CollectorContext
     let settings: CertFilesCollectorSettings
-    let clock: @Sendable () -> Date
+    var store: IdentityStore { context.store }
+    var registry: MetricsRegistry { context.registry }
+    var logger: Logger { context.logger }
+    var clock: @Sendable () -> Date { context.now }
     private let shared = SharedState()
 
     /// Statistics shared between the loops and readers (a struct cannot hold a Mutex itself).
@@ -67,25 +68,20 @@ public struct CertFilesCollector: Service {
 
     public init(
         sources: [CertFilesSourceConfiguration],
-        store: IdentityStore,
-        registry: MetricsRegistry,
-        logger: Logger,
+        context: CollectorContext,
         settings: CertFilesCollectorSettings = CertFilesCollectorSettings(),
-        contributor: CertificateFilesContributor = CertificateFilesContributor(),
-        clock: @escaping @Sendable () -> Date = { Date() }
+        contributor: CertificateFilesContributor = CertificateFilesContributor()
     ) {
         self.sources = sources
-        self.store = store
-        self.registry = registry
-        self.logger = logger
+        self.context = context
         self.settings = settings
         self.contributor = contributor
-        self.clock = clock
         for source in sources {
-            Self.preZero(source: source.name, registry: registry)
+            Self.preZero(source: source.name, registry: context.registry)
             // Readiness waits for every source's first load (a glob of 10,000 files takes a moment):
             // a scrape right after /readyz must not miss certificates that are there.
-            store.register(source: source.name)
+            context.store.register(source: source.name)
+            context.board.register(source.name, kind: .certFiles, now: context.now())
         }
     }
 
@@ -275,10 +271,10 @@ public struct CertFilesCollector: Service {
                 store.replaceSVIDs(
                     source: source,
                     entries: [IdentityStore.Entry(material: svid.material, bundles: svid.bundles, report: svid.report)],
-                    bundles: evaluation.bundles)
+                    bundles: evaluation.bundles, now: now)
                 if svid.material.leaf != nil { runtime.previousSPIFFEID = svid.report.spiffeID }
             } else {
-                store.replaceSVIDs(source: source, entries: [], bundles: evaluation.bundles)
+                store.replaceSVIDs(source: source, entries: [], bundles: evaluation.bundles, now: now)
             }
             publishJWTSVIDs(source: source, inputs: Self.inputs(io.1, files: files), now: now)
             registry.set(MetricCatalog.certFileLastChange, [source], to: now.timeIntervalSince1970)
@@ -297,6 +293,7 @@ public struct CertFilesCollector: Service {
             }
         }
         recordLoad(source: source, problems: evaluation.problems, started: started, now: now)
+        context.board.delivered(source, what: "certificate files", now: now)
         return recheck
     }
 
@@ -472,7 +469,7 @@ public struct CertFilesCollector: Service {
         runtime.reported = reported.merging(stillReported) { current, _ in current }
         updateStatistics(source) { s in s.holds += holds }
         recordLoad(source: source, problems: reported, started: started, now: now)
-        store.markSynced(source: source)
+        context.board.delivered(source, what: "certificate files", now: now)
         let settle = retryAt.map { $0.timeIntervalSince(Self.monotonicNow()) }
         return [settle, recheck].compactMap { $0 }.min()
     }

@@ -39,75 +39,80 @@ public enum AgentHealthResult: Sendable, Hashable {
 }
 
 /// Calls `grpc.health.v1.Health/Check` (empty service name, no security header) on the agent's
-/// Workload API socket every interval: the check `spire-agent healthcheck` makes. The agent
-/// answers SERVING only if its own loopback X.509 fetch works, so this watches the whole agent,
-/// not just the socket. Exports `spiffe_agent_healthy` and `spiffe_agent_health_check_duration_seconds`.
-public struct AgentHealthCollector: Service {
+/// Workload API socket every interval, over the socket's shared client: the check
+/// `spire-agent healthcheck` makes. The agent answers SERVING only if its own loopback X.509 fetch
+/// works, so this watches the whole agent, not just the socket. Exports `spiffe_agent_healthy`
+/// and `spiffe_agent_health_check_duration_seconds`.
+public struct AgentHealthCollector<C: Clock>: Service where C.Duration == Duration {
     let configuration: AgentHealthConfiguration
-    let registry: MetricsRegistry
-    let logger: Logger
+    let context: CollectorContext
+    let loop: WatchLoop<C>
+    var registry: MetricsRegistry { context.registry }
+    var logger: Logger { context.logger }
 
-    public init(configuration: AgentHealthConfiguration, registry: MetricsRegistry, logger: Logger) {
+    public init(configuration: AgentHealthConfiguration, context: CollectorContext, clock: C) {
         self.configuration = configuration
-        self.registry = registry
-        self.logger = logger
+        self.context = context
+        // A failed check is retried at the interval, like a passing one: the gauge is the signal.
+        loop = WatchLoop(
+            clock: clock, backoff: Backoff(initial: configuration.interval, multiplier: 1, cap: configuration.interval),
+            firstResponseTimeout: configuration.timeout,
+            classifier: FailureClassifier(address: configuration.address, permissionDenied: .other))
         // Unhealthy until the first answer says otherwise.
-        registry.set(MetricCatalog.agentHealthy, [configuration.source], to: 0)
+        context.registry.set(MetricCatalog.agentHealthy, [configuration.source], to: 0)
     }
 
     public func run() async throws {
         logger.info(
             "starting agent health check",
             metadata: ["source": "\(configuration.source)", "address": "\(configuration.address)"])
+        let health = Grpc_Health_V1_Health.Client(wrapping: try context.connections.client(for: configuration.address))
+        let answer = SharedValue<Grpc_Health_V1_HealthCheckResponse.ServingStatus?>(nil)
+        let previous = SharedValue<AgentHealthResult?>(nil)
         await cancelWhenGracefulShutdown {
-            var previous: AgentHealthResult?
-            while !Task.isCancelled {
-                let (result, duration) = await self.checkOnce()
-                if Task.isCancelled { break }
-                self.registry.set(MetricCatalog.agentHealthy, [self.configuration.source], to: result.isHealthy ? 1 : 0)
-                self.registry.set(MetricCatalog.agentHealthCheckDuration, [self.configuration.source], to: duration)
-                self.log(result, previous: previous)
-                previous = result
-                do {
-                    try await Task.sleep(for: self.configuration.interval)
-                } catch {
-                    break
-                }
+            await loop.poll(interval: configuration.interval) {
+                let status = try await health.check(Grpc_Health_V1_HealthCheckRequest(), options: AgentConnections.callOptions()).status
+                answer.current = status
+                return nil
+            } ended: { outcome, took in
+                let result = Self.result(outcome, status: answer.current)
+                registry.set(MetricCatalog.agentHealthy, [configuration.source], to: result.isHealthy ? 1 : 0)
+                registry.set(MetricCatalog.agentHealthCheckDuration, [configuration.source], to: took.seconds)
+                log(result, previous: previous.current)
+                previous.current = result
             }
         }
     }
 
-    /// One check and how long it took, in seconds.
-    public func checkOnce() async -> (result: AgentHealthResult, duration: Double) {
-        let started = ContinuousClock.now
-        let result: AgentHealthResult
+    static func result(_ outcome: WatchOutcome, status: Grpc_Health_V1_HealthCheckResponse.ServingStatus?) -> AgentHealthResult {
+        if let reason = outcome.reason { return .failed(code: outcome.code, reason: reason, detail: outcome.detail) }
+        guard let status else { return .failed(code: "Unknown", reason: .other, detail: "no answer") }
+        return status == .serving ? .serving : .notServing(status: AgentHealthStatus.name(status))
+    }
+
+    /// One check and how long it took: for `check` and tests.
+    public func checkOnce() async -> (result: AgentHealthResult, duration: Duration) {
+        let started = loop.clock.now
+        let outcome: WatchOutcome
+        var status: Grpc_Health_V1_HealthCheckResponse.ServingStatus?
         do {
-            let transport = try AgentTransport.make(configuration.address)
-            let response = try await withGRPCClient(transport: transport) { client in
-                let health = Grpc_Health_V1_Health.Client(wrapping: client)
-                let response = try await health.check(
-                    Grpc_Health_V1_HealthCheckRequest(),
-                    options: AgentTransport.callOptions(timeout: configuration.timeout))
-                client.beginGracefulShutdown()
-                return response
-            }
-            result = response.status == .serving ? .serving : .notServing(status: Self.statusName(response.status))
+            let health = Grpc_Health_V1_Health.Client(wrapping: try context.connections.client(for: configuration.address))
+            status = try await health.check(
+                Grpc_Health_V1_HealthCheckRequest(), options: AgentConnections.callOptions(timeout: configuration.timeout)
+            ).status
+            outcome = WatchOutcome(code: "OK", reason: nil, messages: 1, detail: "")
         } catch let error as RPCError {
-            let reason: ConnectionFailureReason =
-                switch error.code {
-                case .unavailable: AgentTransport.diagnoseUnavailable(configuration.address)
-                case .deadlineExceeded: .timeout
-                case .invalidArgument: .invalidArgument
-                default: .other
-                }
-            result = .failed(code: WorkloadAPICollector.codeName(error.code), reason: reason, detail: error.message)
+            outcome = loop.classifier.classify(error, messages: 0)
         } catch {
-            result = .failed(code: "Unknown", reason: .other, detail: "\(error)")
+            outcome = WatchOutcome(code: "Unknown", reason: .other, messages: 0, detail: "\(error)")
         }
-        return (result, AgentTransport.seconds(ContinuousClock.now - started))
+        return (Self.result(outcome, status: status), started.duration(to: loop.clock.now))
     }
 
-    static func statusName(_ status: Grpc_Health_V1_HealthCheckResponse.ServingStatus) -> String {
+}
+
+enum AgentHealthStatus {
+    static func name(_ status: Grpc_Health_V1_HealthCheckResponse.ServingStatus) -> String {
         switch status {
         case .unknown: "UNKNOWN"
         case .serving: "SERVING"
@@ -117,6 +122,9 @@ public struct AgentHealthCollector: Service {
         }
     }
 
+}
+
+extension AgentHealthCollector {
     /// Logs transitions only: a steady state is in the metrics.
     private func log(_ result: AgentHealthResult, previous: AgentHealthResult?) {
         let address = "\(configuration.address)"
@@ -143,5 +151,11 @@ public struct AgentHealthCollector: Service {
                     "hint": "\(DelegatedIdentityHints.healthHint(status: nil, reason: reason, address: address))",
                 ])
         }
+    }
+}
+
+extension AgentHealthCollector where C == ContinuousClock {
+    public init(configuration: AgentHealthConfiguration, context: CollectorContext) {
+        self.init(configuration: configuration, context: context, clock: ContinuousClock())
     }
 }

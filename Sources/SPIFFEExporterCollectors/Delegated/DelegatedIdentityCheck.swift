@@ -14,23 +14,31 @@ public struct DelegatedCheckResult: Sendable {
     public var failure: DelegatedFailure?
 }
 
-extension DelegatedIdentityCollector {
+extension DelegatedIdentityCollector where C == ContinuousClock {
     /// Opens the bundle stream and every subscription once, takes the first message of each and
     /// analyses it: for `spiffe-exporter check`. Keys are dropped as in the collector.
     public static func check(
         configuration: DelegatedIdentityCollectorConfiguration,
         logger: Logger = Logger(label: "delegated-check") { _ in SwiftLogNoOpLogHandler() },
-        clock: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }
     ) async -> [DelegatedCheckResult] {
-        let store = IdentityStore()
-        let collector = DelegatedIdentityCollector(
-            configuration: configuration, store: store, registry: MetricsRegistry(), logger: logger, clock: clock)
-        return await collector.checkOnce()
+        await AgentConnections.with { connections in
+            let collector = DelegatedIdentityCollector(
+                configuration: configuration,
+                context: CollectorContext(
+                    store: IdentityStore(), board: SourceBoard(), registry: MetricsRegistry(), connections: connections,
+                    logger: logger, now: now),
+                clock: ContinuousClock())
+            return await collector.checkOnce()
+        }
     }
+}
+
+extension DelegatedIdentityCollector {
 
     private func checkOnce() async -> [DelegatedCheckResult] {
         let address = "\(configuration.delegated.address)"
-        func failure(_ rpc: RPC, _ outcome: StreamOutcome) -> DelegatedFailure? {
+        func failure(_ rpc: RPC, _ outcome: WatchOutcome) -> DelegatedFailure? {
             guard outcome.messages == 0, let reason = outcome.reason else { return nil }
             return DelegatedFailure(
                 rpc: rpc.rawValue, code: outcome.code, reason: reason, detail: outcome.detail,
@@ -38,14 +46,19 @@ extension DelegatedIdentityCollector {
                     reason: reason, code: outcome.code, detail: outcome.detail, address: address))
         }
         var results: [DelegatedCheckResult] = []
-        let bundleOutcome = await openOnce(source: configuration.bundleSource, rpc: .subscribeToX509Bundles) {
-            api, onMessage in
+        let api: API
+        do {
+            api = API(wrapping: try context.connections.client(for: configuration.delegated.address))
+        } catch {
+            return []
+        }
+        let bundleOutcome = await loop.attempt { delivery in
             try await api.subscribeToX509Bundles(
                 Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesRequest(),
-                options: AgentTransport.callOptions()
+                options: AgentConnections.callOptions()
             ) { response in
                 for try await message in response.messages {
-                    onMessage()
+                    delivery.message()
                     await self.handle(message)
                     return
                 }
@@ -63,10 +76,10 @@ extension DelegatedIdentityCollector {
             switch subscription.target {
             case .selectors(let selectors):
                 let request = Self.request(selectors)
-                let outcome = await openOnce(source: name, rpc: .subscribeToX509SVIDs) { [request] api, onMessage in
-                    try await api.subscribeToX509SVIDs(request, options: AgentTransport.callOptions()) { response in
+                let outcome = await loop.attempt { [request] delivery in
+                    try await api.subscribeToX509SVIDs(request, options: AgentConnections.callOptions()) { response in
                         for try await message in response.messages {
-                            onMessage()
+                            delivery.message()
                             await self.handle(message, subscription: name, key: .selectors)
                             return
                         }
@@ -79,12 +92,11 @@ extension DelegatedIdentityCollector {
                     shared.addStream(name, .process(identity))
                     var request = Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsByPIDRequest()
                     request.pid = identity.pid
-                    let outcome = await openOnce(source: name, rpc: .subscribeToX509SVIDsByPID) {
-                        [request] api, onMessage in
-                        try await api.subscribeToX509SVIDsByPID(request, options: AgentTransport.callOptions()) {
+                    let outcome = await loop.attempt { [request] delivery in
+                        try await api.subscribeToX509SVIDsByPID(request, options: AgentConnections.callOptions()) {
                             response in
                             for try await message in response.messages {
-                                onMessage()
+                                delivery.message()
                                 await self.handle(message, subscription: name, key: .process(identity))
                                 return
                             }
@@ -97,7 +109,7 @@ extension DelegatedIdentityCollector {
             results.append(
                 DelegatedCheckResult(
                     source: name, target: shared.status(bundleSource: "").first { $0.source == name }?.target ?? "",
-                    reports: store.entries(source: name).map(\.report), failure: failures.first))
+                    reports: context.store.entries(source: name).map(\.report), failure: failures.first))
         }
         return results
     }

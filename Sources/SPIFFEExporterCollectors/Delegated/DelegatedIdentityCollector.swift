@@ -25,7 +25,7 @@ public struct DelegatedIdentityCollectorConfiguration: Sendable {
         delegated: DelegatedConfiguration,
         bundleSource: String = "delegated",
         firstResponseTimeout: Duration = .seconds(10),
-        backoff: Backoff = Backoff(initial: 1, multiplier: 2, cap: 30),
+        backoff: Backoff = Backoff(),
         procRoot: String = "/proc",
         maxProcessesPerSubscription: Int = 16
     ) {
@@ -73,59 +73,50 @@ public struct DelegatedSourceStatus: Sendable, Hashable {
 /// Private keys arrive on these streams. Each is checked against its certificate while the message
 /// is decoded and dropped there (``X509SVIDMaterial/releasePrivateKey()``): nothing here keeps,
 /// logs or exports one.
-public struct DelegatedIdentityCollector: Service {
-    public enum RPC: String, Sendable, CaseIterable {
-        case subscribeToX509SVIDs = "SubscribeToX509SVIDs"
-        case subscribeToX509SVIDsByPID = "SubscribeToX509SVIDsByPID"
-        case subscribeToX509Bundles = "SubscribeToX509Bundles"
-    }
-
-    typealias Client = Spire_Api_Agent_Delegatedidentity_V1_DelegatedIdentity.Client<HTTP2ClientTransport.Posix>
-
-    enum StreamKey: Hashable, Sendable {
-        case selectors
-        case process(ProcessIdentity)
-    }
+public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == Duration {
+    public typealias RPC = DelegatedIdentityRPC
+    typealias StreamKey = DelegatedStreamKey
+    typealias API = Spire_Api_Agent_Delegatedidentity_V1_DelegatedIdentity.Client<HTTP2ClientTransport.Posix>
 
     let configuration: DelegatedIdentityCollectorConfiguration
-    let store: IdentityStore
-    let registry: MetricsRegistry
-    let logger: Logger
-    let clock: @Sendable () -> Date
+    let context: CollectorContext
+    let loop: WatchLoop<C>
     let shared: DelegatedCollectorState
+    /// One per subscription, and one for the bundle stream.
+    let recorders: [String: StreamRecorder]
+    var store: IdentityStore { context.store }
+    var registry: MetricsRegistry { context.registry }
+    var logger: Logger { context.logger }
 
-    public init(
-        configuration: DelegatedIdentityCollectorConfiguration,
-        store: IdentityStore,
-        registry: MetricsRegistry,
-        logger: Logger,
-        clock: @escaping @Sendable () -> Date = { Date() }
-    ) {
+    public init(configuration: DelegatedIdentityCollectorConfiguration, context: CollectorContext, clock: C) {
         self.configuration = configuration
-        self.store = store
-        self.registry = registry
-        self.logger = logger
-        self.clock = clock
+        self.context = context
         self.shared = DelegatedCollectorState(configuration: configuration.delegated)
-        let reasons = ConnectionFailureReason.allCases
-        let bundleSource = configuration.bundleSource
-        registry.preZero(MetricCatalog.workloadAPIConnectionFailures, reasons.map { [bundleSource, $0.rawValue] })
-        registry.preZero(MetricCatalog.workloadAPIUpdates, [[bundleSource, RPC.subscribeToX509Bundles.rawValue]])
-        registry.preZero(
-            MetricCatalog.workloadAPIRequestDuration, [[bundleSource, RPC.subscribeToX509Bundles.rawValue]])
+        loop = WatchLoop(
+            clock: clock, backoff: configuration.backoff, firstResponseTimeout: configuration.firstResponseTimeout,
+            // On the admin socket PermissionDenied means the caller is not an authorized delegate
+            // (or, if it has no identity at all, cannot be one).
+            classifier: FailureClassifier(address: configuration.delegated.address, permissionDenied: .notAuthorizedDelegate))
+        func recorder(_ source: String) -> StreamRecorder {
+            StreamRecorder(
+                source: source, api: "Delegated Identity", registry: context.registry, board: context.board,
+                logger: context.logger, now: context.now)
+        }
+        var recorders = [configuration.bundleSource: recorder(configuration.bundleSource)]
+        recorders[configuration.bundleSource]?.preZero(rpcs: [RPC.subscribeToX509Bundles.rawValue])
         for subscription in configuration.delegated.subscriptions {
             let source = subscription.name
-            let rpc = Self.rpc(for: subscription)
-            registry.preZero(MetricCatalog.workloadAPIConnectionFailures, reasons.map { [source, $0.rawValue] })
-            registry.preZero(MetricCatalog.workloadAPIUpdates, [[source, rpc.rawValue]])
-            registry.preZero(MetricCatalog.workloadAPIRequestDuration, [[source, rpc.rawValue]])
-            registry.set(MetricCatalog.workloadAPIUp, [source], to: 0)
-            registry.set(MetricCatalog.delegatedSubscriptionSVIDs, [source], to: 0)
+            let sourceRecorder = recorder(source)
+            sourceRecorder.preZero(rpcs: [Self.rpc(for: subscription).rawValue])
+            recorders[source] = sourceRecorder
+            context.registry.set(MetricCatalog.delegatedSubscriptionSVIDs, [source], to: 0)
             if case .processName = subscription.target {
-                registry.set(MetricCatalog.delegatedSubscriptionProcesses, [source], to: 0)
+                context.registry.set(MetricCatalog.delegatedSubscriptionProcesses, [source], to: 0)
             }
-            store.register(source: source)
+            context.store.register(source: source)
+            context.board.register(source, kind: .delegated, now: context.now())
         }
+        self.recorders = recorders
     }
 
     static func rpc(for subscription: DelegatedSubscription) -> RPC {
@@ -145,14 +136,17 @@ public struct DelegatedIdentityCollector: Service {
                 "address": "\(configuration.delegated.address)",
                 "subscriptions": "\(configuration.delegated.subscriptions.map(\.name).joined(separator: ","))",
             ])
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.bundleLoop() }
-            for subscription in configuration.delegated.subscriptions {
-                switch subscription.target {
-                case .selectors(let selectors):
-                    group.addTask { await self.selectorLoop(subscription.name, selectors) }
-                case .processName(let process):
-                    group.addTask { await self.processLoop(subscription.name, process) }
+        let api = API(wrapping: try context.connections.client(for: configuration.delegated.address))
+        await cancelWhenGracefulShutdown {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.bundleLoop(api) }
+                for subscription in configuration.delegated.subscriptions {
+                    switch subscription.target {
+                    case .selectors(let selectors):
+                        group.addTask { await self.selectorLoop(api, subscription.name, selectors) }
+                    case .processName(let process):
+                        group.addTask { await self.followProcesses(api, subscription.name, process) }
+                    }
                 }
             }
         }
@@ -160,15 +154,13 @@ public struct DelegatedIdentityCollector: Service {
 
     // MARK: Streams
 
-    private func bundleLoop() async {
-        let source = configuration.bundleSource
-        await streamLoop(source: source, rpc: .subscribeToX509Bundles, key: nil) { api, onMessage in
+    private func bundleLoop(_ api: API) async {
+        await watch(source: configuration.bundleSource, rpc: .subscribeToX509Bundles, key: nil) { delivery in
             try await api.subscribeToX509Bundles(
-                Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesRequest(),
-                options: AgentTransport.callOptions()
+                Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesRequest(), options: AgentConnections.callOptions()
             ) { response in
                 for try await message in response.messages {
-                    onMessage()
+                    delivery.message()
                     await self.handle(message)
                 }
             }
@@ -188,12 +180,12 @@ public struct DelegatedIdentityCollector: Service {
         return request
     }
 
-    private func selectorLoop(_ name: String, _ selectors: [DelegatedSelector]) async {
+    private func selectorLoop(_ api: API, _ name: String, _ selectors: [DelegatedSelector]) async {
         let request = Self.request(selectors)
-        await streamLoop(source: name, rpc: .subscribeToX509SVIDs, key: .selectors) { [request] api, onMessage in
-            try await api.subscribeToX509SVIDs(request, options: AgentTransport.callOptions()) { response in
+        await watch(source: name, rpc: .subscribeToX509SVIDs, key: .selectors) { delivery in
+            try await api.subscribeToX509SVIDs(request, options: AgentConnections.callOptions()) { response in
                 for try await message in response.messages {
-                    onMessage()
+                    delivery.message()
                     await self.handle(message, subscription: name, key: .selectors)
                 }
             }
@@ -203,15 +195,9 @@ public struct DelegatedIdentityCollector: Service {
     /// Follows the processes named `process`: one PID stream per process, started when it
     /// appears and stopped when it exits or its PID is reused (the API's caller must close a
     /// stream whose PID was recycled), rescanning /proc every rescan interval.
-    private func processLoop(_ name: String, _ process: String) async {
+    private func followProcesses(_ api: API, _ name: String, _ process: String) async {
         let table = ProcessTable(root: configuration.procRoot)
-        let interval = configuration.delegated.processRescanInterval
-        await cancelWhenGracefulShutdown {
-            await self.followProcesses(name, process, table: table, interval: interval)
-        }
-    }
-
-    private func followProcesses(_ name: String, _ process: String, table: ProcessTable, interval: Double) async {
+        let interval = Duration.seconds(configuration.delegated.processRescanInterval)
         await withDiscardingTaskGroup { group in
             var running: [ProcessIdentity: StopSignal] = [:]
             var first = true
@@ -240,11 +226,10 @@ public struct DelegatedIdentityCollector: Service {
                     running[identity] = signal
                     shared.addStream(name, .process(identity))
                     added = true
-                    logger.info(
-                        "following delegated process", metadata: ["source": "\(name)", "pid": "\(identity.pid)"])
+                    logger.info("following delegated process", metadata: ["source": "\(name)", "pid": "\(identity.pid)"])
                     group.addTask {
                         await withTaskGroup(of: Void.self) { inner in
-                            inner.addTask { await self.pidStreamLoop(name, identity) }
+                            inner.addTask { await self.pidStreamLoop(api, name, identity) }
                             inner.addTask { await signal.wait() }
                             _ = await inner.next()
                             inner.cancelAll()
@@ -256,12 +241,12 @@ public struct DelegatedIdentityCollector: Service {
                 // subscription has a definite, empty answer. New streams apply their own messages.
                 if removed || (first && running.isEmpty) {
                     await apply(name)
-                    if running.isEmpty { store.markSynced(source: name) }
+                    if running.isEmpty { context.board.markSynced(name) }
                 }
                 if removed || added || first { updateUp(name) }
                 first = false
                 do {
-                    try await Task.sleep(for: .milliseconds(Int(interval * 1000)))
+                    try await loop.clock.sleep(for: interval)
                 } catch {
                     break
                 }
@@ -270,148 +255,42 @@ public struct DelegatedIdentityCollector: Service {
         }
     }
 
-    private func pidStreamLoop(_ name: String, _ identity: ProcessIdentity) async {
+    private func pidStreamLoop(_ api: API, _ name: String, _ identity: ProcessIdentity) async {
         var request = Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsByPIDRequest()
         request.pid = identity.pid
-        await streamLoop(source: name, rpc: .subscribeToX509SVIDsByPID, key: .process(identity)) {
-            [request] api, onMessage in
-            try await api.subscribeToX509SVIDsByPID(request, options: AgentTransport.callOptions()) { response in
+        await watch(source: name, rpc: .subscribeToX509SVIDsByPID, key: .process(identity)) { [request] delivery in
+            try await api.subscribeToX509SVIDsByPID(request, options: AgentConnections.callOptions()) { response in
                 for try await message in response.messages {
-                    onMessage()
+                    delivery.message()
                     await self.handle(message, subscription: name, key: .process(identity))
                 }
             }
         }
     }
 
-    /// One long-lived stream: open, consume, classify the end, back off, repeat until cancelled.
-    private func streamLoop(
-        source: String, rpc: RPC, key: StreamKey?,
-        _ consume: @escaping @Sendable (Client, @escaping @Sendable () -> Void) async throws -> Void
+    /// One stream kept open by the watch loop; `key` is `nil` for the bundle stream.
+    private func watch(
+        source: String, rpc: RPC, key: StreamKey?, _ open: @escaping @Sendable (Delivery) async throws -> Void
     ) async {
-        await cancelWhenGracefulShutdown {
-            var backoff = self.configuration.backoff
-            while !Task.isCancelled {
-                let outcome = await self.openOnce(source: source, rpc: rpc, consume)
-                if Task.isCancelled { break }
-                await self.record(source: source, rpc: rpc, key: key, outcome)
-                if outcome.messages > 0 { backoff.reset() }
-                var delay = backoff.next(jitter: Double.random(in: 0..<1))
-                // A rejected request will be rejected again: do not hammer the agent.
-                if outcome.reason == .invalidArgument { delay = max(delay, backoff.cap) }
-                do {
-                    try await Task.sleep(for: .milliseconds(Int(delay * 1000)))
-                } catch {
-                    break
-                }
-            }
+        guard let recorder = recorders[source] else { return }
+        await loop.stream(open: open) { latency in
+            recorder.firstResponse(rpc.rawValue, after: latency)
+        } ended: { outcome in
+            await ended(source: source, rpc: rpc, key: key, outcome, recorder: recorder)
         }
     }
 
-    struct StreamOutcome: Sendable {
-        var code: String
-        var reason: ConnectionFailureReason?
-        var messages: Int
-        var detail: String
-    }
-
-    func openOnce(
-        source: String, rpc: RPC,
-        _ consume: @escaping @Sendable (Client, @escaping @Sendable () -> Void) async throws -> Void
-    ) async -> StreamOutcome {
-        let progress = DelegatedStreamProgress()
-        let started = ContinuousClock.now
-        let timeout = configuration.firstResponseTimeout
-        let onMessage: @Sendable () -> Void = {
-            if !progress.firstArrived.exchange(true, ordering: .acquiringAndReleasing) {
-                self.registry.observe(
-                    MetricCatalog.workloadAPIRequestDuration, [source, rpc.rawValue],
-                    AgentTransport.seconds(ContinuousClock.now - started))
-            }
-            progress.messages.add(1, ordering: .relaxed)
+    private func ended(source: String, rpc: RPC, key: StreamKey?, _ outcome: WatchOutcome, recorder: StreamRecorder) async {
+        guard let reason = outcome.reason else {
+            recorder.ended(rpc.rawValue, outcome, down: false)
+            return
         }
-        var messages: Int { progress.messages.load(ordering: .relaxed) }
-        do {
-            let transport = try AgentTransport.make(configuration.delegated.address)
-            try await withGRPCClient(transport: transport) { client in
-                let api = Client(wrapping: client)
-                enum Finished: Sendable { case stream, timer }
-                try await withThrowingTaskGroup(of: Finished.self) { group in
-                    group.addTask {
-                        try await consume(api, onMessage)
-                        return .stream
-                    }
-                    group.addTask {
-                        try await Task.sleep(for: timeout)
-                        if !progress.firstArrived.load(ordering: .acquiring) { throw FirstResponseTimeout() }
-                        return .timer
-                    }
-                    if try await group.next() == .timer {
-                        _ = try await group.next()
-                    }
-                    group.cancelAll()
-                }
-                client.beginGracefulShutdown()
-            }
-            return StreamOutcome(
-                code: "OK", reason: .streamClosed, messages: messages, detail: "stream ended by the server")
-        } catch is FirstResponseTimeout {
-            return StreamOutcome(
-                code: "DeadlineExceeded", reason: .timeout, messages: 0, detail: "no first response within \(timeout)")
-        } catch let error as RPCError {
-            return classify(error, messages: messages)
-        } catch {
-            if Task.isCancelled {
-                return StreamOutcome(code: "Canceled", reason: nil, messages: messages, detail: "shutdown")
-            }
-            return StreamOutcome(code: "Unknown", reason: .other, messages: messages, detail: "\(error)")
-        }
-    }
-
-    func classify(_ error: RPCError, messages: Int) -> StreamOutcome {
-        let reason: ConnectionFailureReason
-        switch error.code {
-        case .permissionDenied:
-            // On the admin socket PermissionDenied means the caller is not an authorized delegate
-            // (or, if it has no identity at all, cannot be one).
-            reason = .notAuthorizedDelegate
-        case .invalidArgument where error.message.hasPrefix("Can't deserialize"):
-            reason = .malformedResponse
-        case .invalidArgument:
-            reason = .invalidArgument
-        case .unavailable where messages > 0, .unknown where messages > 0:
-            reason = .streamClosed
-        case .unavailable:
-            reason = AgentTransport.diagnoseUnavailable(configuration.delegated.address)
-        case .deadlineExceeded:
-            reason = .timeout
-        case .cancelled:
-            reason = messages > 0 ? .streamClosed : .other
-        default:
-            reason = .other
-        }
-        return StreamOutcome(
-            code: WorkloadAPICollector.codeName(error.code), reason: reason, messages: messages, detail: error.message)
-    }
-
-    private func record(source: String, rpc: RPC, key: StreamKey?, _ outcome: StreamOutcome) async {
-        registry.increment(MetricCatalog.workloadAPIRequests, [source, rpc.rawValue, outcome.code])
-        guard let reason = outcome.reason else { return }
-        registry.increment(MetricCatalog.workloadAPIConnectionFailures, [source, reason.rawValue])
         let failure = DelegatedFailure(
             rpc: rpc.rawValue, code: outcome.code, reason: reason, detail: outcome.detail,
             hint: DelegatedIdentityHints.hint(
-                reason: reason, code: outcome.code, detail: outcome.detail,
-                address: "\(configuration.delegated.address)"))
-        let previous = shared.recordFailure(source: source, key: key, failure, isBundleStream: key == nil)
-        if key != nil {
-            // For /status: the source's last failure (its hint follows from the reason) and an event.
-            store.setLastFailure(source: source, reason: reason.rawValue)
-            store.events.record(
-                ExporterEvent(
-                    time: clock(), source: source, kind: "failure",
-                    message: "\(rpc.rawValue) ended: \(outcome.code), \(reason.rawValue)"))
-        }
+                reason: reason, code: outcome.code, detail: outcome.detail, address: "\(configuration.delegated.address)"))
+        shared.recordFailure(source: source, key: key, failure, isBundleStream: key == nil)
+        recorder.ended(rpc.rawValue, outcome, down: false, hint: failure.hint)
         if key == nil, outcome.messages == 0 {
             // Without bundles SVIDs cannot be verified, but they should not wait for them forever.
             if shared.bundleStreamGaveUp() { await applyAll() }
@@ -423,24 +302,11 @@ public struct DelegatedIdentityCollector: Service {
             await apply(source)
         }
         if key != nil { updateUp(source) }
-        var metadata: Logger.Metadata = [
-            "source": "\(source)", "rpc": "\(rpc.rawValue)", "code": "\(outcome.code)", "reason": "\(reason.rawValue)",
-            "messages": "\(outcome.messages)", "detail": "\(outcome.detail)",
-        ]
-        if let hint = failure.hint { metadata["hint"] = "\(hint)" }
-        // A reason that repeats at every retry is logged once loudly, then quietly.
-        let level: Logger.Level =
-            previous?.reason == reason
-            ? .debug : reason == .notAuthorizedDelegate ? .error : outcome.messages > 0 ? .info : .warning
-        logger.log(level: level, "Delegated Identity stream ended", metadata: metadata)
     }
 
     private func updateUp(_ source: String) {
-        switch shared.upState(source) {
-        case .some(let up): registry.set(MetricCatalog.workloadAPIUp, [source], to: up ? 1 : 0)
         // Nothing to follow (no process found): neither up nor down.
-        case .none: registry.remove(MetricCatalog.workloadAPIUp, [source])
-        }
+        context.board.setUp(source, shared.upState(source), now: context.now())
     }
 
     // MARK: Messages
@@ -449,26 +315,15 @@ public struct DelegatedIdentityCollector: Service {
         _ message: Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsResponse, subscription: String,
         key: StreamKey
     ) async {
-        let now = clock()
+        let now = context.now()
         let rpc: RPC = key == .selectors ? .subscribeToX509SVIDs : .subscribeToX509SVIDsByPID
         let (svids, federatesWith, malformed) = DelegatedIdentityMessages.decode(message)
-        if !malformed.isEmpty {
-            registry.increment(
-                MetricCatalog.workloadAPIConnectionFailures,
-                [subscription, ConnectionFailureReason.malformedResponse.rawValue])
-            logger.warning(
-                "malformed SubscribeToX509SVIDsResponse",
-                metadata: ["source": "\(subscription)", "problems": "\(malformed.joined(separator: "; "))"])
-        }
-        registry.increment(MetricCatalog.workloadAPIUpdates, [subscription, rpc.rawValue])
-        registry.set(MetricCatalog.workloadAPILastUpdate, [subscription, rpc.rawValue], to: now.timeIntervalSince1970)
+        let recorder = recorders[subscription]
+        recorder?.malformed("SubscribeToX509SVIDsResponse", problems: malformed)
+        recorder?.updated(rpc.rawValue, at: now)
         guard shared.setStream(subscription, key, svids: svids, federatesWith: federatesWith) else { return }
-        if let previous = store.clearLastFailure(source: subscription) {
-            store.events.record(
-                ExporterEvent(
-                    time: now, source: subscription, kind: "recovered",
-                    message: "\(rpc.rawValue) delivering again after \(previous)"))
-        }
+        recorder?.delivered(rpc.rawValue)
+        context.board.delivered(subscription, what: rpc.rawValue, now: now)
         await apply(subscription)
         updateUp(subscription)
         logger.debug(
@@ -476,20 +331,11 @@ public struct DelegatedIdentityCollector: Service {
     }
 
     func handle(_ message: Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesResponse) async {
-        let now = clock()
-        let source = configuration.bundleSource
-        let rpc = RPC.subscribeToX509Bundles.rawValue
+        let recorder = recorders[configuration.bundleSource]
         let (bundles, malformed) = DelegatedIdentityMessages.decode(message)
-        if !malformed.isEmpty {
-            registry.increment(
-                MetricCatalog.workloadAPIConnectionFailures,
-                [source, ConnectionFailureReason.malformedResponse.rawValue])
-            logger.warning(
-                "malformed SubscribeToX509BundlesResponse",
-                metadata: ["source": "\(source)", "problems": "\(malformed.joined(separator: "; "))"])
-        }
-        registry.increment(MetricCatalog.workloadAPIUpdates, [source, rpc])
-        registry.set(MetricCatalog.workloadAPILastUpdate, [source, rpc], to: now.timeIntervalSince1970)
+        recorder?.malformed("SubscribeToX509BundlesResponse", problems: malformed)
+        recorder?.updated(RPC.subscribeToX509Bundles.rawValue, at: context.now())
+        recorder?.delivered(RPC.subscribeToX509Bundles.rawValue)
         shared.setBundles(bundles)
         await applyAll()
     }
@@ -504,7 +350,7 @@ public struct DelegatedIdentityCollector: Service {
     /// replaces the source's state in the store. Keyless material: the key verdict travels in it.
     func apply(_ name: String) async {
         guard let work = shared.beginApply(name) else { return }
-        let now = clock()
+        let now = context.now()
         var entries: [IdentityStore.Entry] = []
         var seen: Set<String> = []
         var domains = Set(work.federatesWith)
@@ -529,15 +375,44 @@ public struct DelegatedIdentityCollector: Service {
     }
 }
 
-private final class DelegatedStreamProgress: Sendable {
-    let firstArrived = Atomic<Bool>(false)
-    let messages = Atomic<Int>(0)
+extension DelegatedIdentityCollector where C == ContinuousClock {
+    public init(configuration: DelegatedIdentityCollectorConfiguration, context: CollectorContext) {
+        self.init(configuration: configuration, context: context, clock: ContinuousClock())
+    }
+}
+
+public enum DelegatedIdentityRPC: String, Sendable, CaseIterable {
+    case subscribeToX509SVIDs = "SubscribeToX509SVIDs"
+    case subscribeToX509SVIDsByPID = "SubscribeToX509SVIDsByPID"
+    case subscribeToX509Bundles = "SubscribeToX509Bundles"
+}
+
+enum DelegatedStreamKey: Hashable, Sendable {
+    case selectors
+    case process(ProcessIdentity)
+}
+
+/// A one-shot signal that child tasks can wait for; a structured way to stop one stream of a group.
+final class StopSignal: Sendable {
+    private let stream: AsyncStream<Void>
+    private let continuation: AsyncStream<Void>.Continuation
+
+    init() {
+        (stream, continuation) = AsyncStream.makeStream(of: Void.self)
+    }
+
+    func fire() { continuation.finish() }
+
+    /// Returns once fired, or when the waiting task is cancelled.
+    func wait() async {
+        for await _ in stream {}
+    }
 }
 
 /// The delegated collector's mutable state: each subscription's streams with their keyless SVIDs,
 /// the agent's bundles, and status for operators.
 final class DelegatedCollectorState: Sendable {
-    typealias StreamKey = DelegatedIdentityCollector.StreamKey
+    typealias StreamKey = DelegatedStreamKey
 
     struct StreamState: Sendable {
         var svids: [DelegatedSVID] = []
@@ -637,6 +512,7 @@ final class DelegatedCollectorState: Sendable {
     }
 
     /// Records a stream's failure; returns the failure recorded before it.
+    @discardableResult
     func recordFailure(
         source: String, key: StreamKey?, _ failure: DelegatedFailure, isBundleStream: Bool
     )

@@ -63,17 +63,7 @@ enum DelegatedIdentityMessages {
     )
         -> (bundles: [String: TrustBundle], malformed: [String])
     {
-        var malformed: [String] = []
-        var bundles: [String: TrustBundle] = [:]
-        for (key, der) in message.caCertificates {
-            guard let domain = try? SPIFFEID.trustDomain(parsing: key) else {
-                malformed.append("ca_certificates key \(String(reflecting: key.prefix(64))) is not a trust domain")
-                continue
-            }
-            let bundle = TrustBundle(trustDomain: domain, der: Array(der))
-            if let error = bundle.decodeError { malformed.append("ca_certificates \(domain): \(error)") }
-            bundles[domain] = bundle
-        }
+        var (bundles, malformed) = TrustDomainBundles.x509(message.caCertificates, field: "ca_certificates")
         if bundles.isEmpty { malformed.append("response holds no bundle") }
         return (bundles, malformed)
     }

@@ -41,14 +41,16 @@ extension ProbeIdentitySource {
 /// - The newest SVID of a SPIFFE ID comes from every source (Workload API and files).
 public struct StoreProbeIdentities: ProbeIdentitySource {
     public let store: IdentityStore
+    public let board: SourceBoard
     public let clientSource: String
     public let bundleSources: [String]
 
     public init(
-        store: IdentityStore, clientSource: String = ProbeConfiguration.defaultClientSource,
+        store: IdentityStore, board: SourceBoard, clientSource: String = ProbeConfiguration.defaultClientSource,
         bundleSources: [String]? = nil
     ) {
         self.store = store
+        self.board = board
         self.clientSource = clientSource
         var sources = [clientSource]
         for source in bundleSources ?? [] where !sources.contains(source) { sources.append(source) }
@@ -94,7 +96,7 @@ public struct StoreProbeIdentities: ProbeIdentitySource {
     }
 
     public func isReady() -> Bool {
-        let unsynced = Set(store.unsyncedSources())
+        let unsynced = Set(board.unsynced())
         return bundleSources.allSatisfy { !unsynced.contains($0) }
     }
 }

@@ -1,0 +1,43 @@
+import Foundation
+
+/// The health of one source as every consumer sees it: `/metrics` (`spiffe_workload_api_up`),
+/// `/readyz`, `/status`, `check` and `--strict` all render this one value.
+public struct SourceHealth: Sendable, Hashable, Codable {
+    public enum Kind: String, Sendable, Hashable, Codable {
+        case workloadAPI = "workload_api"
+        case certFiles = "cert_files"
+        case delegated
+
+        /// Whether the source has a `spiffe_workload_api_up` series (a stream to be up or down).
+        public var exportsUpGauge: Bool { self != .certFiles }
+    }
+
+    public var source: String
+    public var kind: Kind
+    /// `nil` when there is nothing to be up or down (a process subscription following no process).
+    public var up: Bool?
+    /// The source has given a first definite answer (identities, or a definite "none").
+    public var synced: Bool
+    /// The reason code of the most recent failure; cleared when the source delivers again.
+    public var lastFailureReason: String?
+    /// When `up` last changed (or the source was registered).
+    public var since: Date
+    /// What to do about the last failure.
+    public var hint: String?
+
+    public init(
+        source: String, kind: Kind, up: Bool?, synced: Bool = false, lastFailureReason: String? = nil, since: Date,
+        hint: String? = nil
+    ) {
+        self.source = source
+        self.kind = kind
+        self.up = up
+        self.synced = synced
+        self.lastFailureReason = lastFailureReason
+        self.since = since
+        self.hint = hint
+    }
+
+    /// Down, or never synced: what `/status` and `check` flag.
+    public var isHealthy: Bool { up != false && synced }
+}
