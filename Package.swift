@@ -182,6 +182,21 @@ let package = Package(
             path: "Tests/TestKit",
             swiftSettings: swiftSettings
         ),
+        // The in-process exporter harness and simulator lifecycle shared by the collector tests
+        // and the benchmark's smoke run.
+        .target(
+            name: "ExporterTestKit",
+            dependencies: [
+                "SPIFFEExporterCore",
+                "SPIFFEExporterCollectors",
+                "WorkloadAPISimulator",
+                "TestKit",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/ExporterTestKit",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "SPIFFEExporterCoreTests",
             dependencies: ["SPIFFEExporterCore", "SVIDFactory", "TestKit"],
@@ -196,6 +211,7 @@ let package = Package(
                 "WorkloadAPISimulator",
                 "SVIDFactory",
                 "TestKit",
+                "ExporterTestKit",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -209,6 +225,7 @@ let package = Package(
                 "SPIFFEExporterCollectors",
                 "SVIDFactory",
                 "TestKit",
+                "ExporterTestKit",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -224,6 +241,7 @@ let package = Package(
                 "WorkloadAPISimulator",
                 "SVIDFactory",
                 "TestKit",
+                "ExporterTestKit",
                 .product(name: "GRPCCore", package: "grpc-swift-2"),
                 .product(name: "GRPCNIOTransportHTTP2", package: "grpc-swift-nio-transport"),
                 .product(name: "X509", package: "swift-certificates"),
@@ -255,6 +273,7 @@ let package = Package(
                 "WorkloadAPISimulator",
                 "SVIDFactory",
                 "TestKit",
+                "ExporterTestKit",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -276,6 +295,7 @@ let package = Package(
                 "WorkloadAPISimulator",
                 "SVIDFactory",
                 "TestKit",
+                "ExporterTestKit",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

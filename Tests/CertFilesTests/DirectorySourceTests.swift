@@ -1,3 +1,4 @@
+import ExporterTestKit
 import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
@@ -29,7 +30,7 @@ struct DirectorySourceTests {
             // Counters exist from the start, every reason at zero.
             for reason in CertFileLoadReason.allCases { #expect(harness.errors(Self.source, reason) == 0) }
             #expect(harness.loads(Self.source, "success") == 0 && harness.loads(Self.source, "error") == 0)
-            #expect(harness.store.unsyncedSources() == [Self.source])
+            #expect(harness.board.unsynced() == [Self.source])
             try await harness.run {
                 let scrape = try await eventually("the SVID is exported") { () async -> Scrape? in
                     let scrape = await harness.scrape()
@@ -54,7 +55,7 @@ struct DirectorySourceTests {
                 #expect(
                     scrape.value("spiffe_cert_file_last_load_success_timestamp_seconds", ["source": Self.source])
                         == referenceTime.timeIntervalSince1970)
-                #expect(harness.store.unsyncedSources().isEmpty)
+                #expect(harness.board.unsynced().isEmpty)
                 #expect(harness.statistics(Self.source).watchedDirectories.contains(directory))
                 try await harness.expectValidExposition()
             }
@@ -251,7 +252,7 @@ struct DirectorySourceTests {
                 #expect(harness.statistics(Self.source).lastProblems.count == 3)
                 #expect(harness.loads(Self.source, "error") == 1)
                 #expect(harness.loads(Self.source, "success") == 0)
-                #expect(harness.store.unsyncedSources().isEmpty, "a definite answer counts as synced")
+                #expect(harness.board.unsynced().isEmpty, "a definite answer counts as synced")
                 let scrape = await harness.scrape()
                 #expect(
                     scrape.value("spiffe_x509_svid_problem", ["source": Self.source, "reason": "parse_error"]) == 1)
@@ -420,7 +421,7 @@ struct DirectorySourceTests {
             let harness = Harness([directorySource(path: directory)])
             try await harness.run {
                 try await eventually("not_found counted") { harness.errors(Self.source, .notFound) >= 1 }
-                #expect(harness.store.unsyncedSources().isEmpty)
+                #expect(harness.board.unsynced().isEmpty)
                 // The closest existing ancestor is watched for the directory to appear.
                 #expect(harness.statistics(Self.source).watchedDirectories == [base])
                 try await harness.expectValidExposition()
@@ -506,20 +507,16 @@ struct DirectorySourceTests {
             try writeHelperFiles(directory, svid, ca: ca)
             let clockTicks = Mutex(0.0)
             // A clock that moves forward at each reading, to see which timestamps are refreshed.
-            let store = IdentityStore()
-            let registry = MetricsRegistry()
-            let collector = CertFilesCollector(
-                sources: [directorySource(path: directory)], store: store, registry: registry, logger: quietLogger,
-                clock: {
-                    referenceTime.addingTimeInterval(
-                        clockTicks.withLock {
-                            $0 += 1
-                            return $0
-                        })
-                })
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await collector.run() }
-                defer { group.cancelAll() }
+            let exporter = ExporterHarness(now: {
+                referenceTime.addingTimeInterval(
+                    clockTicks.withLock {
+                        $0 += 1
+                        return $0
+                    })
+            })
+            let registry = exporter.registry
+            let collector = CertFilesCollector(sources: [directorySource(path: directory)], context: exporter.context)
+            try await exporter.running([collector]) {
                 try await eventually("first load") {
                     registry.value(MetricCatalog.certFileLoads, [Self.source, "success"]) == 1
                 }

@@ -1,3 +1,4 @@
+import ExporterTestKit
 import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
@@ -113,25 +114,23 @@ func writeHelperFiles(_ directory: String, _ svid: IssuedSVID, ca: TestCA, atomi
 
 // MARK: Collector harness
 
-/// One collector with its store, registry and /metrics view.
+/// One cert-files collector on the shared exporter harness.
 struct Harness: Sendable {
-    let store = IdentityStore()
-    let registry = MetricsRegistry()
+    let exporter: ExporterHarness
     let collector: CertFilesCollector
+    var store: IdentityStore { exporter.store }
+    var board: SourceBoard { exporter.board }
+    var registry: MetricsRegistry { exporter.registry }
 
     init(
         _ sources: [CertFilesSourceConfiguration], settings: CertFilesCollectorSettings = CertFilesCollectorSettings(),
         clock: @escaping @Sendable () -> Date = { referenceTime }
     ) {
-        collector = CertFilesCollector(
-            sources: sources, store: store, registry: registry, logger: quietLogger, settings: settings, clock: clock)
+        exporter = ExporterHarness(now: clock)
+        collector = CertFilesCollector(sources: sources, context: exporter.context, settings: settings)
     }
 
-    var metrics: ExporterMetrics {
-        ExporterMetrics(
-            store: store, registry: registry, version: "test", revision: "test", includeProcessMetrics: false,
-            contributors: [collector.contributor])
-    }
+    var metrics: ExporterMetrics { exporter.metrics(contributors: [collector.contributor]) }
 
     func scrape(now: Date = referenceTime) async -> Scrape {
         Scrape(text: String(decoding: await metrics.scrape(format: .prometheusText, now: now), as: UTF8.self))
@@ -154,7 +153,7 @@ struct Harness: Sendable {
 
     /// Runs the collector for the duration of `body`, then cancels it and waits for it to stop.
     func run<T>(_ body: () async throws -> T) async throws -> T {
-        try await whileRunning(collector.run, body)
+        try await exporter.running([collector], body)
     }
 
     /// `promtool check metrics` finds nothing to complain about in the current exposition.

@@ -1,3 +1,4 @@
+import ExporterTestKit
 import Foundation
 import Logging
 import SPIFFEExporterCollectors
@@ -144,7 +145,7 @@ struct DelegatedCollectorTests {
                     let source = try #require(page.sources.first { $0.source == "payments" })
                     #expect(source.lastFailureReason == "not_authorized_delegate")
                     #expect(source.hint?.contains("authorized_delegates") == true)
-                    #expect(!source.up)
+                    #expect(source.up == false)
 
                     let errorLines = logs.all.filter {
                         $0.hasPrefix("error") && $0.contains("reason=not_authorized_delegate")
@@ -161,7 +162,7 @@ struct DelegatedCollectorTests {
                     }
                     #expect(exporter.up("payments") == 1)
                     #expect(collector.status().first { $0.source == "payments" }?.lastFailure == nil)
-                    #expect(exporter.store.lastFailure(source: "payments") == nil)
+                    #expect(exporter.board.health("payments")?.lastFailureReason == nil)
                 }
             }
         }
@@ -245,7 +246,7 @@ struct DelegatedCollectorTests {
                 // (an accept during that cancellation traps in NIO, apple/swift-nio#3481).
                 let configuration = collectorConfiguration(
                     adminSocket: node.adminSocketPath!, subscriptions: Self.subscriptions,
-                    backoff: Backoff(initial: 0.5, multiplier: 2, cap: 1))
+                    backoff: Backoff(initial: .milliseconds(500), multiplier: 2, cap: .seconds(1)))
                 try await withDelegatedCollector(configuration, feeding: exporter) { _ in
                     let payments = Self.labels("payments", Workloads.paymentsID)
                     let checkout = Self.labels("checkout", Workloads.checkoutID)

@@ -6,6 +6,7 @@ import SPIFFEAgentAPIs
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import Synchronization
+import ExporterTestKit
 import TestKit
 import Testing
 import WorkloadAPISimulator
@@ -17,55 +18,6 @@ import WorkloadAPISimulator
 #endif
 
 // Delegated-specific helpers; the generic ones are in TestKit.
-
-/// Creates and starts a simulator, runs `body`, stops the simulator however `body` ends. Keep
-/// collectors inside `body` so they end before the simulator stops (apple/swift-nio#3481).
-func withSimulator<T>(
-    _ configuration: SimulatorConfiguration,
-    clock: ShiftableClock? = nil,
-    _ body: (WorkloadAPISimulator) async throws -> T
-) async throws -> T {
-    // A clock never advanced reads the wall clock, as the simulator's default does.
-    let simulator = try WorkloadAPISimulator(configuration: configuration, clock: (clock ?? ShiftableClock()).now)
-    try await simulator.start()
-    do {
-        let result = try await body(simulator)
-        await drainConnections(simulator.configuration)
-        await simulator.stop()
-        return result
-    } catch {
-        await drainConnections(simulator.configuration)
-        await simulator.stop()
-        throw error
-    }
-}
-
-/// One call on a fresh connection to each of the simulator's sockets. Servers accept in order, so
-/// once it is answered every connection the (already stopped) collectors made has been accepted
-/// and none can be accepted while `stop()` cancels the server, which traps in NIO
-/// (apple/swift-nio#3481). An ordering barrier, not a wait for time to pass.
-func drainConnections(_ configuration: SimulatorConfiguration) async {
-    if let transport = try? HTTP2ClientTransport.Posix(
-        target: .unixDomainSocket(path: configuration.socketPath), transportSecurity: .plaintext)
-    {
-        try? await withGRPCClient(transport: transport) { client in
-            _ = try? await Grpc_Health_V1_Health.Client(wrapping: client).check(Grpc_Health_V1_HealthCheckRequest())
-            client.beginGracefulShutdown()
-        }
-    }
-    if let admin = configuration.adminSocketPath, FileManager.default.fileExists(atPath: admin),
-        let transport = try? HTTP2ClientTransport.Posix(
-            target: .unixDomainSocket(path: admin), transportSecurity: .plaintext)
-    {
-        try? await withGRPCClient(transport: transport) { client in
-            // Unimplemented in the simulator: answered at once.
-            _ = try? await Spire_Api_Agent_Delegatedidentity_V1_DelegatedIdentity.Client(wrapping: client)
-                .fetchJWTSVIDs(
-                    Spire_Api_Agent_Delegatedidentity_V1_FetchJWTSVIDsRequest())
-            client.beginGracefulShutdown()
-        }
-    }
-}
 
 /// A simulated node: the Workload API socket, the admin socket and these workloads.
 func nodeConfiguration(
@@ -107,41 +59,18 @@ func collectorConfiguration(
         firstResponseTimeout: .seconds(10), backoff: backoff, procRoot: procRoot)
 }
 
-/// The store, registry and /metrics view the delegated collector feeds.
-struct Exporter: Sendable {
-    let store = IdentityStore()
-    let registry = MetricsRegistry()
-
-    var metrics: ExporterMetrics {
-        ExporterMetrics(
-            store: store, registry: registry, version: "test", revision: "test", includeProcessMetrics: false)
-    }
-
-    func failures(_ source: String, _ reason: ConnectionFailureReason) -> Double {
-        registry.value(MetricCatalog.workloadAPIConnectionFailures, [source, reason.rawValue]) ?? 0
-    }
-
-    func up(_ source: String) -> Double? { registry.value(MetricCatalog.workloadAPIUp, [source]) }
-
-    func scrapeText(_ format: ExpositionFormat = .prometheusText, now: Date = Date()) async -> String {
-        String(decoding: await metrics.scrape(format: format, now: now), as: UTF8.self)
-    }
-
-    func scrape(now: Date = Date()) async -> Scrape {
-        Scrape(text: await scrapeText(now: now))
-    }
-}
+/// The in-process exporter these tests feed.
+typealias Exporter = ExporterHarness
 
 /// Runs the collector in a child task for the duration of `body`, then cancels it.
 func withDelegatedCollector<T>(
     _ configuration: DelegatedIdentityCollectorConfiguration,
     feeding exporter: Exporter,
     logger: Logger = quietLogger,
-    _ body: (DelegatedIdentityCollector) async throws -> T
+    _ body: (DelegatedIdentityCollector<ContinuousClock>) async throws -> T
 ) async throws -> T {
-    let collector = DelegatedIdentityCollector(
-        configuration: configuration, store: exporter.store, registry: exporter.registry, logger: logger)
-    return try await whileRunning(collector.run) { try await body(collector) }
+    let collector = DelegatedIdentityCollector(configuration: configuration, context: exporter.context.with(logger: logger))
+    return try await exporter.running([collector]) { try await body(collector) }
 }
 
 // MARK: Logs

@@ -30,8 +30,10 @@ import Testing
         let exporter = try SVIDFactory.svid(
             spiffeID: exporterID, issuer: root, notBefore: now - 10, notAfter: now + 3600)
         let store = IdentityStore()
+        let board = SourceBoard()
         store.register(source: "workload_api")
-        let identities = StoreProbeIdentities(store: store)
+        board.register("workload_api", kind: .workloadAPI, now: now)
+        let identities = StoreProbeIdentities(store: store, board: board)
         #expect(!identities.isReady())
         #expect(identities.clientSVID() == nil)
 
@@ -39,6 +41,7 @@ import Testing
             source: "workload_api",
             entries: [await entry(exporter, own: root, federated: ["partner.example": partner])],
             bundles: [:], now: now)
+        board.delivered("workload_api", what: "FetchX509SVID", now: now)
         #expect(identities.isReady())
         let client = try #require(identities.clientSVID())
         #expect(client.spiffeID == exporterID)
@@ -58,7 +61,7 @@ import Testing
         let store = IdentityStore()
         store.replaceSVIDs(
             source: "workload_api", entries: [await entry(exporter, own: root, key: false)], bundles: [:], now: now)
-        let identities = StoreProbeIdentities(store: store)
+        let identities = StoreProbeIdentities(store: store, board: SourceBoard())
         #expect(identities.clientSVID() == nil)
         // Its bundle still authenticates servers.
         #expect(identities.trustBundle(trustDomain: "example.org") != nil)

@@ -1,4 +1,5 @@
 import Foundation
+import ExporterTestKit
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SVIDFactory
@@ -29,9 +30,10 @@ struct ServedCertificateProbeTests {
     @Test func reloadingServerIsCurrentAfterRotation() async throws {
         try await withTemporaryDirectory { directory in
             let clock = ShiftableClock()
-            let store = IdentityStore()
-            let registry = MetricsRegistry()
-            try await withSimulatorAndCollector(directory: directory, clock: clock, store: store, registry: registry) {
+            let exporter = ExporterHarness()
+            let store = exporter.store
+            let registry = exporter.registry
+            try await withSimulatorAndCollector(directory: directory, clock: clock, exporter: exporter) {
                 simulator in
                 let serverDirectory = directory + "/server"
                 try FileManager.default.createDirectory(atPath: serverDirectory, withIntermediateDirectories: true)
@@ -41,7 +43,7 @@ struct ServedCertificateProbeTests {
                 defer { server.stop() }
                 let target = ProbeTarget(name: "server", host: "127.0.0.1", port: server.port, spiffeID: serverID)
                 let probe = makeProbe(
-                    target, identities: StoreProbeIdentities(store: store), registry: registry, clock: clock)
+                    target, identities: StoreProbeIdentities(store: store, board: exporter.board), registry: registry, clock: clock)
 
                 let first = await probe.probe(target)
                 #expect(first.failure == nil, "\(first.detail)")
@@ -90,9 +92,10 @@ struct ServedCertificateProbeTests {
     @Test func serverIgnoringRotationIsStale() async throws {
         try await withTemporaryDirectory { directory in
             let clock = ShiftableClock()
-            let store = IdentityStore()
-            let registry = MetricsRegistry()
-            try await withSimulatorAndCollector(directory: directory, clock: clock, store: store, registry: registry) {
+            let exporter = ExporterHarness()
+            let store = exporter.store
+            let registry = exporter.registry
+            try await withSimulatorAndCollector(directory: directory, clock: clock, exporter: exporter) {
                 simulator in
                 let serverDirectory = directory + "/server"
                 try FileManager.default.createDirectory(atPath: serverDirectory, withIntermediateDirectories: true)
@@ -104,7 +107,7 @@ struct ServedCertificateProbeTests {
                 let target = ProbeTarget(name: "server", host: "127.0.0.1", port: server.port, spiffeID: serverID)
                 // The Service itself, probing every 100 ms.
                 let probe = makeProbe(
-                    target, identities: StoreProbeIdentities(store: store), registry: registry, clock: clock,
+                    target, identities: StoreProbeIdentities(store: store, board: exporter.board), registry: registry, clock: clock,
                     interval: 0.1, timeout: 5)
 
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -170,9 +173,10 @@ struct ServedCertificateProbeTests {
     @Test func mutualTLSPresentsTheExporterSVID() async throws {
         try await withTemporaryDirectory { directory in
             let clock = ShiftableClock()
-            let store = IdentityStore()
-            let registry = MetricsRegistry()
-            try await withSimulatorAndCollector(directory: directory, clock: clock, store: store, registry: registry) {
+            let exporter = ExporterHarness()
+            let store = exporter.store
+            let registry = exporter.registry
+            try await withSimulatorAndCollector(directory: directory, clock: clock, exporter: exporter) {
                 simulator in
                 let serverDirectory = directory + "/server"
                 try FileManager.default.createDirectory(atPath: serverDirectory, withIntermediateDirectories: true)
@@ -183,26 +187,26 @@ struct ServedCertificateProbeTests {
                 let target = ProbeTarget(name: "mtls", host: "127.0.0.1", port: server.port, spiffeID: serverID)
 
                 let withSVID = makeProbe(
-                    target, identities: StoreProbeIdentities(store: store), registry: registry, clock: clock)
+                    target, identities: StoreProbeIdentities(store: store, board: exporter.board), registry: registry, clock: clock)
                 let accepted = await withSVID.probe(target)
                 #expect(accepted.failure == nil, "\(accepted.detail)")
                 #expect(accepted.freshness == .current)
                 #expect(server.acceptedClientIDs == [exporterID])
 
                 // Another exporter: no Workload API identity, only the server's spiffe-helper files.
-                let filesStore = IdentityStore()
-                let filesRegistry = MetricsRegistry()
+                let filesExporter = ExporterHarness()
+                let filesStore = filesExporter.store
+                let filesRegistry = filesExporter.registry
                 let files = CertFilesCollector(
                     sources: try CertFilesFlags.makeConfigurations(
                         directories: ["server_files=\(serverDirectory)"], globs: []),
-                    store: filesStore, registry: filesRegistry, logger: quietLogger)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await files.run() }
-                    defer { group.cancelAll() }
+                    context: filesExporter.context)
+                try await filesExporter.running([files]) {
                     try await eventually("the server's files are loaded") {
                         filesStore.newestSVID(spiffeID: serverID) != nil
                     }
-                    let identities = StoreProbeIdentities(store: filesStore, bundleSources: ["server_files"])
+                    let identities = StoreProbeIdentities(
+                        store: filesStore, board: filesExporter.board, bundleSources: ["server_files"])
                     #expect(identities.clientSVID() == nil)
                     let withoutSVID = makeProbe(target, identities: identities, registry: filesRegistry, clock: clock)
                     let refused = await withoutSVID.probe(target)
@@ -228,9 +232,10 @@ struct ServedCertificateProbeTests {
     @Test func mutualTLSOverTLS12() async throws {
         try await withTemporaryDirectory { directory in
             let clock = ShiftableClock()
-            let store = IdentityStore()
-            let registry = MetricsRegistry()
-            try await withSimulatorAndCollector(directory: directory, clock: clock, store: store, registry: registry) {
+            let exporter = ExporterHarness()
+            let store = exporter.store
+            let registry = exporter.registry
+            try await withSimulatorAndCollector(directory: directory, clock: clock, exporter: exporter) {
                 simulator in
                 let serverDirectory = directory + "/server"
                 try FileManager.default.createDirectory(atPath: serverDirectory, withIntermediateDirectories: true)
@@ -241,14 +246,14 @@ struct ServedCertificateProbeTests {
                 defer { server.stop() }
                 let target = ProbeTarget(name: "mtls12", host: "127.0.0.1", port: server.port, spiffeID: serverID)
                 let probe = makeProbe(
-                    target, identities: StoreProbeIdentities(store: store), registry: registry, clock: clock)
+                    target, identities: StoreProbeIdentities(store: store, board: exporter.board), registry: registry, clock: clock)
                 let accepted = await probe.probe(target)
                 #expect(accepted.failure == nil, "\(accepted.detail)")
                 #expect(server.acceptedClientIDs == [exporterID])
 
                 // The same exporter view with its own SVID gone (the agent withdrew it).
                 let bundleOnly = StoreProbeIdentities(
-                    store: store, clientSource: "no_such_source", bundleSources: ["workload_api"])
+                    store: store, board: exporter.board, clientSource: "no_such_source", bundleSources: ["workload_api"])
                 let refused = await makeProbe(target, identities: bundleOnly, registry: registry, clock: clock).probe(
                     target)
                 #expect(refused.failure == .noClientSVID, "\(refused.detail)")
@@ -261,9 +266,10 @@ struct ServedCertificateProbeTests {
     @Test func foreignTrustDomainIsUntrusted() async throws {
         try await withTemporaryDirectory { directory in
             let clock = ShiftableClock()
-            let store = IdentityStore()
-            let registry = MetricsRegistry()
-            try await withSimulatorAndCollector(directory: directory, clock: clock, store: store, registry: registry) {
+            let exporter = ExporterHarness()
+            let store = exporter.store
+            let registry = exporter.registry
+            try await withSimulatorAndCollector(directory: directory, clock: clock, exporter: exporter) {
                 _ in
                 let now = clock.now()
                 let foreignCA = try SVIDFactory.rootCA(
@@ -281,7 +287,7 @@ struct ServedCertificateProbeTests {
                 let anyID = ProbeTarget(name: "foreign_any", host: "127.0.0.1", port: server.port)
                 let probe = ProbeCollector(
                     configuration: ProbeConfiguration(targets: [expecting, anyID], timeout: 5),
-                    identities: StoreProbeIdentities(store: store), registry: registry, logger: quietLogger,
+                    identities: StoreProbeIdentities(store: store, board: exporter.board), registry: registry, logger: quietLogger,
                     clock: clock.now)
 
                 let result = await probe.probe(expecting)
@@ -312,9 +318,10 @@ struct ServedCertificateProbeTests {
     @Test func otherSPIFFEIDIsWrongSPIFFEID() async throws {
         try await withTemporaryDirectory { directory in
             let clock = ShiftableClock()
-            let store = IdentityStore()
-            let registry = MetricsRegistry()
-            try await withSimulatorAndCollector(directory: directory, clock: clock, store: store, registry: registry) {
+            let exporter = ExporterHarness()
+            let store = exporter.store
+            let registry = exporter.registry
+            try await withSimulatorAndCollector(directory: directory, clock: clock, exporter: exporter) {
                 simulator in
                 let serverDirectory = directory + "/server"
                 try FileManager.default.createDirectory(atPath: serverDirectory, withIntermediateDirectories: true)
@@ -325,7 +332,7 @@ struct ServedCertificateProbeTests {
                     name: "server", host: "127.0.0.1", port: server.port, spiffeID: "spiffe://example.org/payments",
                     serverName: "server.example.org")
                 let probe = makeProbe(
-                    target, identities: StoreProbeIdentities(store: store), registry: registry, clock: clock)
+                    target, identities: StoreProbeIdentities(store: store, board: exporter.board), registry: registry, clock: clock)
                 let result = await probe.probe(target)
                 #expect(result.failure == .wrongSPIFFEID, "\(result.detail)")
                 #expect(failures(registry, "server", .wrongSPIFFEID) == 1)
@@ -343,7 +350,7 @@ struct ServedCertificateProbeTests {
         let silentTarget = ProbeTarget(name: "silent", host: "127.0.0.1", port: silent.port)
         let probe = ProbeCollector(
             configuration: ProbeConfiguration(targets: [refusedTarget, silentTarget], interval: 30, timeout: 0.5),
-            identities: StoreProbeIdentities(store: IdentityStore()), registry: registry, logger: quietLogger,
+            identities: StoreProbeIdentities(store: IdentityStore(), board: SourceBoard()), registry: registry, logger: quietLogger,
             clock: clock.now)
 
         let refused = await probe.probe(refusedTarget)

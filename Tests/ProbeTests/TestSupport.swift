@@ -3,6 +3,7 @@ import Logging
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SVIDFactory
+import ExporterTestKit
 import TestKit
 import Testing
 import WorkloadAPISimulator
@@ -28,30 +29,23 @@ let serverID = "spiffe://example.org/server"
 func withSimulatorAndCollector<T>(
     directory: String,
     clock: ShiftableClock,
-    store: IdentityStore,
-    registry: MetricsRegistry,
+    exporter: ExporterHarness,
     _ body: (WorkloadAPISimulator) async throws -> T
 ) async throws -> T {
     let socket = directory + "/agent.sock"
-    let simulator = try WorkloadAPISimulator(
-        configuration: SimulatorConfiguration(socketPath: socket, spiffeIDs: [exporterID, serverID], svidTTL: 3600),
-        clock: clock.now)
-    try await simulator.start()
-    let collector = WorkloadAPICollector(
-        configuration: WorkloadAPICollectorConfiguration(address: .unix(path: socket), backoff: fastBackoff),
-        store: store, registry: registry, logger: quietLogger)
-    do {
-        let result = try await whileRunning(collector.run) {
+    let store = exporter.store
+    return try await withSimulator(
+        SimulatorConfiguration(socketPath: socket, spiffeIDs: [exporterID, serverID], svidTTL: 3600), clock: clock
+    ) { simulator in
+        let collector = WorkloadAPICollector(
+            configuration: WorkloadAPICollectorConfiguration(address: .unix(path: socket), backoff: fastBackoff),
+            context: exporter.context)
+        return try await exporter.running([collector]) {
             try await eventually("the Workload API SVIDs reach the store") {
                 store.newestSVID(spiffeID: serverID) != nil && !store.entries(source: "workload_api").isEmpty
             }
             return try await body(simulator)
         }
-        await simulator.stop()
-        return result
-    } catch {
-        await simulator.stop()
-        throw error
     }
 }
 

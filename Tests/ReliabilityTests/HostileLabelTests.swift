@@ -1,3 +1,4 @@
+import ExporterTestKit
 import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
@@ -69,10 +70,10 @@ struct HostileLabelTests {
         var random = SplitMix64(seed: 20_261_124)
 
         for round in 0..<20 {
-            let store = IdentityStore()
-            let registry = MetricsRegistry()
-            let metrics = ExporterMetrics(
-                store: store, registry: registry, version: "test", revision: "test", includeProcessMetrics: false)
+            let exporter = ExporterHarness()
+            let store = exporter.store
+            let registry = exporter.registry
+            let metrics = exporter.metrics
             let ids = (0..<4).map { _ in "spiffe://example.org/" + Self.hostileString(using: &random) }
             let domains = (0..<2).map { _ in Self.hostileString(using: &random) }
             let audiences = (0..<2).map { _ in Self.hostileString(using: &random) }

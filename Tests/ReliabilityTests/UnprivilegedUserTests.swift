@@ -1,3 +1,4 @@
+import ExporterTestKit
 import Foundation
 import SVIDFactory
 import TestKit

@@ -1,3 +1,4 @@
+import ExporterTestKit
 import Foundation
 import TestKit
 import Testing

@@ -1,3 +1,4 @@
+import ExporterTestKit
 import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
@@ -275,8 +276,8 @@ struct CollectorFaultTests {
             let socket = directory + "/agent.sock"
             let configuration = SimulatorConfiguration(socketPath: socket, fault: .dropStreams)
             // A message resets the backoff, so every reconnect waits at least initial/2.
-            let backoff = Backoff(initial: 0.2, multiplier: 2, cap: 0.5)
-            let minimumDelay = backoff.initial / 2
+            let backoff = Backoff(initial: .milliseconds(200), multiplier: 2, cap: .milliseconds(500))
+            let minimumDelay = (backoff.initial / 2).seconds
             try await withSimulator(configuration) { simulator in
                 let exporter = Exporter()
                 try await withCollector(collectorConfiguration(socketPath: socket, backoff: backoff), feeding: exporter)
@@ -378,7 +379,7 @@ struct CollectorFaultTests {
             let recreated = ContinuousClock.now
             try await simulator.start()
             try await Self.expectRecovered(exporter)
-            #expect(ContinuousClock.now - recreated < .seconds(fastBackoff.cap + 5))
+            #expect(ContinuousClock.now - recreated < fastBackoff.cap + .seconds(5))
         }
     }
 
@@ -477,7 +478,7 @@ struct CollectorFaultTests {
                     // Backoff between attempts: two streams per attempt, each attempt at least
                     // initial/2 after the previous one.
                     let elapsed = (ContinuousClock.now - started).seconds
-                    let allowed = 2 * (Int(elapsed / (fastBackoff.initial / 2)) + 2)
+                    let allowed = 2 * (Int(elapsed / (fastBackoff.initial / 2).seconds) + 2)
                     #expect(server.connections <= allowed, "\(server.connections) connections in \(elapsed) s")
 
                     // The real agent takes its socket back.

@@ -1,3 +1,4 @@
+import ExporterTestKit
 import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
@@ -23,7 +24,7 @@ struct CollectorStreamingTests {
                 federatedTrustDomains: ["partner.example", "other.example"])
             try await withSimulator(configuration) { simulator in
                 let exporter = Exporter()
-                #expect(exporter.store.unsyncedSources().isEmpty)
+                #expect(exporter.board.unsynced().isEmpty)
                 try await withCollector(collectorConfiguration(socketPath: socket), feeding: exporter) {
                     #expect(exporter.metrics.unsyncedSources() == ["workload_api"])
                     let scrape = try await eventually("both SVIDs valid and all three bundles exported") {
@@ -195,7 +196,7 @@ struct CollectorStreamingTests {
                 // (see withSimulator). After the streams end the next attempt waits at least
                 // initial/2 = 1 s, far longer than stop() takes, so no connection or stream reaches
                 // the server while it is being cancelled.
-                let backoff = Backoff(initial: 2, multiplier: 2, cap: 2)
+                let backoff = Backoff(initial: .seconds(2), multiplier: 2, cap: .seconds(2))
                 try await withCollector(collectorConfiguration(socketPath: socket, backoff: backoff), feeding: exporter)
                 {
                     let before = try #require(simulator.currentSVIDs.first).leaf
@@ -224,7 +225,7 @@ struct CollectorStreamingTests {
                     }
                     let elapsed = ContinuousClock.now - restarted
                     // The next attempt is due within the cap; allow slack for a loaded machine.
-                    #expect(elapsed < .seconds(backoff.cap + 2), "reconnected after \(elapsed)")
+                    #expect(elapsed < backoff.cap + .seconds(2), "reconnected after \(elapsed)")
                     #expect(after.serialNumber != before.serialNumber)
                     #expect(exporter.up == 1)
                     #expect(simulator.statistics.calls["FetchX509SVID", default: 0] == callsBefore + 1)

@@ -1,3 +1,4 @@
+import ExporterTestKit
 import Foundation
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
@@ -58,7 +59,7 @@ struct ExpositionSafetyTests {
         let hostileDomain = "evil\"domain\\\n"
         exporter.store.replaceSVIDs(
             source: exporter.source, entries: entries,
-            bundles: ["example.org": pki.bundle, hostileDomain: pki.bundle])
+            bundles: ["example.org": pki.bundle, hostileDomain: pki.bundle], now: Date())
 
         for format in [ExpositionFormat.prometheusText, .openMetrics] {
             let text = await exporter.scrapeText(format)

@@ -1,3 +1,4 @@
+import ExporterTestKit
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -34,7 +35,7 @@ struct HTTPTests {
         let exporter = Exporter()
         let pki = try StaticPKI()
         exporter.store.replaceSVIDs(
-            source: exporter.source, entries: [await pki.entry()], bundles: ["example.org": pki.bundle])
+            source: exporter.source, entries: [await pki.entry()], bundles: ["example.org": pki.bundle], now: Date())
         return exporter
     }
 

@@ -1,3 +1,4 @@
+import ExporterTestKit
 import Foundation
 import Hummingbird
 import HummingbirdTesting
@@ -12,8 +13,12 @@ struct StatusPageTests {
         let exporter = Exporter()
         let pki = try StaticPKI()
         exporter.store.register(source: exporter.source)
-        exporter.store.replaceSVIDs(source: exporter.source, entries: [await pki.entry()], bundles: ["example.org": pki.bundle])
-        exporter.store.setLastFailure(source: exporter.source, reason: "no_identity")
+        exporter.board.register(exporter.source, kind: .workloadAPI, now: Date())
+        exporter.store.replaceSVIDs(
+            source: exporter.source, entries: [await pki.entry()], bundles: ["example.org": pki.bundle], now: Date())
+        exporter.board.failed(
+            exporter.source, reason: "no_identity", hint: CheckEvaluator.hint(for: .noIdentity, target: "unix:///agent.sock"), message: "FetchX509SVID ended: PermissionDenied", down: true,
+            now: Date())
         exporter.store.events.record(
             ExporterEvent(time: Date(), source: exporter.source, kind: "failure", message: "<script>alert(1)</script>"))
         let metrics = exporter.metrics
@@ -37,7 +42,8 @@ struct StatusPageTests {
                 #expect(identities?.first?["status"] as? String == "OK")
                 let sources = object?["sources"] as? [[String: Any]]
                 #expect(sources?.first?["lastFailureReason"] as? String == "no_identity")
-                #expect((object?["events"] as? [Any])?.count == 1)
+                // The board's failure and the one recorded here.
+                #expect((object?["events"] as? [Any])?.count == 2)
             }
         }
         // Keys never reach the page.

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
+import ExporterTestKit
 import TestKit
 import Synchronization
 import Testing
@@ -101,95 +102,8 @@ final class ImpostorSocketServer: Sendable {
 
 // MARK: Simulator and collector
 
-/// Creates a simulator, starts it unless `started` is false (the test starts it later, as an agent
-/// that comes up late), runs `body`, and stops the simulator whether `body` succeeds or throws.
-///
-/// Keep collectors and clients inside `body` so they end before the simulator stops. Even then a
-/// client's last frames or a diagnostic connect may still be queued at the server: `stop()` cancels
-/// the gRPC server's serving task, and a connection or stream that arrives during that cancellation
-/// traps in NIO ("Deinited NIOAsyncWriter without calling finish()", apple/swift-nio#3481). So the
-/// teardown first waits until the server has accepted and closed every connection.
-func withSimulator<T>(
-    _ configuration: SimulatorConfiguration,
-    clock: ShiftableClock? = nil,
-    started: Bool = true,
-    _ body: (WorkloadAPISimulator) async throws -> T
-) async throws -> T {
-    // A clock never advanced reads the wall clock, as the simulator's default does.
-    let simulator = try WorkloadAPISimulator(configuration: configuration, clock: (clock ?? ShiftableClock()).now)
-    if started { try await simulator.start() }
-    do {
-        let result = try await body(simulator)
-        try await stopQuietly(simulator)
-        return result
-    } catch {
-        try? await stopQuietly(simulator)
-        throw error
-    }
-}
-
-/// Stops the simulator once no connection is left on its socket (see ``withSimulator``).
-func stopQuietly(_ simulator: WorkloadAPISimulator) async throws {
-    let path = simulator.configuration.socketPath
-    do {
-        try await eventually("every connection to \(path) is closed before the simulator stops") {
-            (serverConnections(on: path) ?? 0) == 0
-        }
-    } catch {
-        await simulator.stop()
-        throw error
-    }
-    await simulator.stop()
-}
-
-/// Server-side connections on the Unix socket bound at `path`, queued or accepted but not yet
-/// closed by the server, from Linux's /proc/net/unix; nil where that table is unavailable.
-func serverConnections(on path: String) -> Int? {
-    guard let table = try? String(contentsOfFile: "/proc/net/unix", encoding: .utf8) else { return nil }
-    // Num RefCount Protocol Flags Type St Inode Path; the listener has Flags 00010000 (accepting).
-    return table.split(separator: "\n").dropFirst().filter { line in
-        let fields = line.split(separator: " ")
-        return fields.count >= 8 && fields[7...].joined(separator: " ") == path && fields[3] != "00010000"
-    }.count
-}
-
-/// The store, registry and /metrics view one collector feeds.
-struct Exporter: Sendable {
-    let source: String
-    let store = IdentityStore()
-    let registry = MetricsRegistry()
-    var metrics: ExporterMetrics {
-        ExporterMetrics(
-            store: store, registry: registry, version: "test", revision: "test", includeProcessMetrics: false)
-    }
-
-    init(source: String = "workload_api") {
-        self.source = source
-    }
-
-    func failures(_ reason: ConnectionFailureReason) -> Double {
-        registry.value(MetricCatalog.workloadAPIConnectionFailures, [source, reason.rawValue]) ?? 0
-    }
-
-    func requests(_ rpc: String, code: String) -> Double {
-        registry.value(MetricCatalog.workloadAPIRequests, [source, rpc, code]) ?? 0
-    }
-
-    var up: Double? { registry.value(MetricCatalog.workloadAPIUp, [source]) }
-
-    func scrapeText(_ format: ExpositionFormat = .prometheusText, now: Date = Date()) async -> String {
-        String(decoding: await metrics.scrape(format: format, now: now), as: UTF8.self)
-    }
-
-    func scrape(now: Date = Date()) async -> Scrape {
-        Scrape(text: await scrapeText(now: now))
-    }
-
-    /// `promtool check metrics` finds nothing to complain about in the current exposition.
-    func expectValidExposition(sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        try await expectPromtoolClean(await scrapeText(), sourceLocation: sourceLocation)
-    }
-}
+/// The in-process exporter these tests feed.
+typealias Exporter = ExporterHarness
 
 func collectorConfiguration(
     socketPath: String,
@@ -208,9 +122,7 @@ func withCollector<T>(
     feeding exporter: Exporter,
     _ body: () async throws -> T
 ) async throws -> T {
-    let collector = WorkloadAPICollector(
-        configuration: configuration, store: exporter.store, registry: exporter.registry, logger: quietLogger)
-    return try await whileRunning(collector.run, body)
+    try await exporter.running([WorkloadAPICollector(configuration: configuration, context: exporter.context)], body)
 }
 
 // MARK: External tools

@@ -73,12 +73,6 @@ extension Trait where Self == PollingTrait {
     }
 }
 
-extension Duration {
-    /// The duration in (fractional) seconds.
-    public var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}
 
 // MARK: Background work
 
