@@ -86,7 +86,19 @@ public enum DirectoryCheck {
             case .failure(let reason): .failed(reason)
             }
         }
-        let inputs = SPIFFEHelperInputs(svid: read(names.svid), key: names.key.map(read), bundle: names.bundle.map(read))
+        let svid = read(names.svid)
+        // Without the certificate there is nothing else to check.
+        if let reason = svid.failure {
+            return (
+                [],
+                [
+                    CheckSourceFailure(
+                        source: name, target: full(names.svid), reason: reason.rawValue, detail: "",
+                        hint: hint(for: reason, directory: path))
+                ]
+            )
+        }
+        let inputs = SPIFFEHelperInputs(svid: svid, key: names.key.map(read), bundle: names.bundle.map(read))
         let now = Date()
         let evaluation = await SPIFFEHelperEvaluator.evaluate(inputs, names: names, previousSPIFFEID: nil, now: now)
         let failures = evaluation.problems.sorted { $0.key < $1.key }.map { file, reason in

@@ -96,8 +96,12 @@ import WorkloadAPISimulator
                     #expect(scrape.value("spiffe_jwt_bundle_keys", ["trust_domain": "partner.example"]) == 1)
                     let expiresIn = try #require(scrape.value("spiffe_jwt_svid_expires_in_seconds", ["audience": "db"]))
                     #expect(expiresIn > 0 && expiresIn <= 4)
-                    #expect(exporter.requests("FetchJWTSVID", code: "OK") >= 2)
-                    #expect(exporter.registry.observationCount(MetricCatalog.workloadAPIRequestDuration, ["workload_api", "FetchJWTSVID"]) >= 2)
+                    // Each audience set's call is counted once it has ended (just after its tokens are stored).
+                    try await eventually("both calls are counted and timed") {
+                        exporter.requests("FetchJWTSVID", code: "OK") >= 2
+                            && exporter.registry.observationCount(
+                                MetricCatalog.workloadAPIRequestDuration, ["workload_api", "FetchJWTSVID"]) >= 2
+                    }
                     // The token never appears in the exposition.
                     let tokens = simulator.jwtSVIDs(audience: ["db"], spiffeID: "").map(\.token)
                     #expect(tokens.allSatisfy { !scrape.text.contains($0) && !scrape.text.contains($0.split(separator: ".")[2]) })

@@ -300,6 +300,8 @@ public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == 
             // (a disappearance is not a renewal failure).
             shared.clearSVIDs(source)
             await apply(source)
+            // A definite answer: the agent will not show us these workloads.
+            context.board.markSynced(source)
         }
         if key != nil { updateUp(source) }
     }
