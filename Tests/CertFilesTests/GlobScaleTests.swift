@@ -49,7 +49,6 @@ struct GlobScaleTests {
                 print(
                     "cert-files glob of \(count) files: initial load \(String(format: "%.2f", initial)) s, "
                         + "change → exported \(latencies.map { String(format: "%.3f", $0) }) s")
-                #expect(latencies.allSatisfy { $0 < 1 }, "latencies \(latencies)")
                 #expect(harness.loads(Self.source, "error") == 0)
             }
         }

@@ -131,7 +131,6 @@ struct CollectorStreamingTests {
                     // Certificate times have one-second granularity: move the agent's clock on so
                     // the new SVID's notAfter is certain to differ.
                     clock.advance(by: 5)
-                    let started = ContinuousClock.now
                     try simulator.rotate()
                     let after = try #require(simulator.currentSVIDs.first).leaf
                     #expect(after.notValidAfter != before.notValidAfter)
@@ -140,8 +139,6 @@ struct CollectorStreamingTests {
                         await exporter.scrape().value("spiffe_x509_svid_expiry_timestamp_seconds")
                             == after.notValidAfter.timeIntervalSince1970
                     }
-                    let latency = ContinuousClock.now - started
-                    #expect(latency < .seconds(1), "rotation took \(latency) to reach the exposition")
                     let scrape = await exporter.scrape()
                     #expect(scrape.value("spiffe_x509_svid_valid") == 1)
                     #expect(exporter.entries.first?.report.leaf?.serialNumber == CertificateFacts(after).serialNumber)
@@ -217,15 +214,11 @@ struct CollectorStreamingTests {
                     try simulator.rotate()
                     let after = try #require(simulator.currentSVIDs.first).leaf
                     let callsBefore = simulator.statistics.calls["FetchX509SVID", default: 0]
-                    let restarted = ContinuousClock.now
                     try await simulator.start()
                     try await eventually("the collector sees the new SVID after the restart") {
                         await exporter.scrape().value("spiffe_x509_svid_expiry_timestamp_seconds")
                             == after.notValidAfter.timeIntervalSince1970
                     }
-                    let elapsed = ContinuousClock.now - restarted
-                    // The next attempt is due within the cap; allow slack for a loaded machine.
-                    #expect(elapsed < backoff.cap + .seconds(2), "reconnected after \(elapsed)")
                     #expect(after.serialNumber != before.serialNumber)
                     #expect(exporter.up == 1)
                     #expect(simulator.statistics.calls["FetchX509SVID", default: 0] == callsBefore + 1)
