@@ -177,6 +177,7 @@ let package = Package(
             name: "TestKit",
             dependencies: [
                 "SPIFFEExporterCore",
+                "SVIDFactory",
                 .product(name: "Logging", package: "swift-log"),
             ],
             path: "Tests/TestKit",

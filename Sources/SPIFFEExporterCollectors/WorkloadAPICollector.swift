@@ -127,32 +127,20 @@ public struct WorkloadAPICollector<C: Clock>: Service where C.Duration == Durati
 
     private func fetchX509SVIDs(_ api: SpiffeWorkloadAPI.Client<HTTP2ClientTransport.Posix>, _ delivery: Delivery) async throws {
         try await api.fetchX509SVID(X509SVIDRequest(), metadata: Self.securityHeader, options: AgentConnections.callOptions()) {
-            response in
-            for try await message in response.messages {
-                // Load latency is time to the first response, before analysis.
-                delivery.message()
-                await handle(message)
-            }
+            // Load latency is time to the first response, before analysis.
+            try await delivery.consume($0.messages) { await handle($0) }
         }
     }
 
     private func fetchX509Bundles(_ api: SpiffeWorkloadAPI.Client<HTTP2ClientTransport.Posix>, _ delivery: Delivery) async throws {
         try await api.fetchX509Bundles(X509BundlesRequest(), metadata: Self.securityHeader, options: AgentConnections.callOptions()) {
-            response in
-            for try await message in response.messages {
-                delivery.message()
-                handle(message)
-            }
+            try await delivery.consume($0.messages) { handle($0) }
         }
     }
 
     private func fetchJWTBundles(_ api: SpiffeWorkloadAPI.Client<HTTP2ClientTransport.Posix>, _ delivery: Delivery) async throws {
         try await api.fetchJWTBundles(JWTBundlesRequest(), metadata: Self.securityHeader, options: AgentConnections.callOptions()) {
-            response in
-            for try await message in response.messages {
-                delivery.message()
-                handle(message)
-            }
+            try await delivery.consume($0.messages) { handle($0) }
         }
     }
 

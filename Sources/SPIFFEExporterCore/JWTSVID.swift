@@ -207,7 +207,8 @@ public enum JWTSVIDAnalyzer {
 
         if let trustDomain, let alg, allowedAlgorithms.contains(alg) {
             if let bundle = bundles[trustDomain], !bundle.keys.isEmpty {
-                // A token without `kid` is legal but matches no key: unverifiable, not malformed (facts §8.45).
+                // A token without `kid` is legal (kid is optional in a JWT header) but matches no key of a
+                // SPIFFE JWT bundle, whose keys all carry one: unverifiable, not malformed.
                 if let kid, let key = bundle.keys[kid] {
                     let signingInput = Data("\(parts[0]).\(parts[1])".utf8)
                     if !verify(alg: alg, key: key, signature: signature, input: signingInput) {

@@ -89,8 +89,8 @@ public struct X509SVIDMaterial: Sendable {
                 chainOK = false
                 errors.append("no CERTIFICATE block found")
             } else if certificates.allSatisfy(\.isCertificateAuthority) {
-                // spiffe-helper's omit_expired drops an expired leaf and leaves the intermediates
-                // (facts §8.40): there is no SVID here, not a CA leaf under the CA's own ID.
+                // spiffe-helper's omit_expired drops an expired leaf and leaves the intermediates:
+                // there is no SVID here, not a CA leaf under the CA's own ID.
                 chainOK = false
                 errors.append("no end-entity certificate: only CA certificates (an expired leaf omitted?)")
             }
@@ -162,7 +162,8 @@ public struct X509SVIDReport: Sendable {
     public func isValid(at now: Date) -> Bool { problems(at: now).isEmpty }
 
     /// Earliest NotAfter of the intermediates served with the leaf: one may expire before the
-    /// leaf, and the chain with it (facts §8.23). `nil` without intermediates.
+    /// leaf (an UpstreamAuthority's intermediate with a short life), and the chain with it.
+    /// `nil` without intermediates.
     public var earliestIntermediateExpiry: Date? { intermediates.map(\.notAfter).min() }
 
     public func needsReverification(at now: Date) -> Bool { chainTrusted != nil && now >= reverifyAfter }

@@ -357,7 +357,7 @@ struct SPIFFEHelperEvaluatorTests {
 
     @Test func onlyIntermediatesLeftByOmitExpiredKeepThePreviousIdentity() async throws {
         // spiffe-helper's omit_expired drops an expired leaf and writes the intermediates alone
-        // (facts §8.40): that is no SVID, not a CA certificate posing as one under spiffe://example.org.
+        // (spiffe-helper omit_expired): that is no SVID, not a CA certificate posing as one under spiffe://example.org.
         let intermediate = try SVIDFactory.intermediateCA(issuer: root, notBefore: at(-3600), notAfter: at(86400))
         let onlyIntermediates = Array(SVIDFactory.pem("CERTIFICATE", intermediate.der).utf8)
         let result = await evaluate(
@@ -388,7 +388,7 @@ struct SPIFFEHelperEvaluatorTests {
     }
 
     @Test func unreadableKeyStillReportsTheCertificate() async throws {
-        // A 0600 key owned by another user (facts §8.39): the certificate is still monitored.
+        // A 0600 key owned by another user: the certificate is still monitored.
         let result = await evaluate(inputs(key: .failed(.permissionDenied)))
         #expect(result.problems == ["svid_key.pem": .permissionDenied])
         let report = try #require(result.svid?.report)

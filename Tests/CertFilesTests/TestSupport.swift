@@ -78,28 +78,6 @@ func residentBytes() -> Int {
 
 // MARK: Certificates
 
-/// A SPIRE-like CA issuing SVIDs relative to ``referenceTime``; each SVID gets a distinct notAfter
-/// (`lifetime` seconds after the reference time) so tests can tell rotations apart by expiry.
-struct TestCA {
-    let trustDomain: String
-    let root: IssuedCA
-
-    init(trustDomain: String = "example.org") throws {
-        self.trustDomain = trustDomain
-        root = try SVIDFactory.rootCA(trustDomain: trustDomain, notBefore: at(-3600), notAfter: at(48 * 3600))
-    }
-
-    func svid(
-        _ path: String = "/workload", lifetime: TimeInterval = 3600, keyKind: KeyKind = .p256
-    ) throws -> IssuedSVID {
-        try SVIDFactory.svid(
-            spiffeID: "spiffe://\(trustDomain)\(path)", issuer: root, notBefore: at(-10), notAfter: at(lifetime),
-            profile: LeafProfile(keyKind: keyKind))
-    }
-
-    var bundlePEM: String { SVIDFactory.pem("CERTIFICATE", root.der) }
-}
-
 /// spiffe-helper's three files for `svid`, written in its order (cert → key → bundle), in place.
 func writeHelperFiles(_ directory: String, _ svid: IssuedSVID, ca: TestCA, atomically: Bool = false) throws {
     let files = [("svid.pem", svid.chainPEM), ("svid_key.pem", svid.keyPEM), ("svid_bundle.pem", ca.bundlePEM)]

@@ -120,14 +120,14 @@ import _CryptoExtras
         jwk["use"] = "x509-svid"
         let spiffe = try? JSONSerialization.data(withJSONObject: ["keys": [jwk]])
         #expect(JWTBundle(jwks: Array(spiffe ?? Data())).keys.isEmpty)
-        // ... while its jwt-svid entries are (facts §8.46: with `use` and without, both accepted).
+        // ... while its jwt-svid entries are (with `use` and without: SPIRE omits it, the bundle spec names it; both accepted).
         jwk["use"] = "jwt-svid"
         let jwtUse = try? JSONSerialization.data(withJSONObject: ["keys": [jwk]])
         #expect(JWTBundle(jwks: Array(jwtUse ?? Data())).keys.count == 1)
     }
 
     @Test func fractionalExpIsAccepted() {
-        // NumericDate may carry a fraction (facts §8.44).
+        // NumericDate may carry a fraction (RFC 7519 §2).
         let token = JWTFactory.sign(
             header: ["alg": "ES256", "kid": "kid-1"],
             claims: ["sub": id, "aud": ["db"], "exp": at(300).timeIntervalSince1970 + 0.5], authority: authority)

@@ -95,7 +95,7 @@ struct CollectorFaultTests {
         }
     }
 
-    @Test("a message with no SVID is discarded and counted; the identities held stay (facts §8.6)")
+    @Test("a message with no SVID is discarded and counted; the identities held stay (a response MUST hold one)")
     func emptySVIDList() async throws {
         try await Self.withHealthyAgent { simulator, exporter, _ in
             let malformedBefore = exporter.failures(.malformedResponse)
@@ -114,7 +114,7 @@ struct CollectorFaultTests {
         }
     }
 
-    @Test("a federated trust domain missing from the next messages leaves /metrics (facts §8.13)")
+    @Test("a federated trust domain missing from the next messages leaves /metrics (messages are full state)")
     func removedFederationIsRedacted() async throws {
         try await withTemporaryDirectory { directory in
             let socket = directory + "/agent.sock"

@@ -128,7 +128,7 @@ import WorkloadAPISimulator
     }
 
     @Test func permissionDeniedWithdrawsTheJWTBundlesToo() async throws {
-        // Facts §8.7: after PermissionDenied nothing the agent redacted may stay exported.
+        // After PermissionDenied nothing the agent withdrew (it redacts bundles too) may stay exported.
         try await Self.withDBAudience { simulator, exporter in
             try await eventually("JWT bundle keys and a valid JWT-SVID") {
                 let scrape = await exporter.scrape()

@@ -55,8 +55,8 @@ struct SPIFFETLSTests {
     @Test("An allowed client SVID scrapes over mTLS; other IDs, foreign trust domains and forged chains are refused")
     func clientAuthorization() async throws {
         try await withTemporaryDirectory { directory in
-            let domain = try TestCA(trustDomain: "example.org")
-            let partner = try TestCA(trustDomain: "partner.example")
+            let domain = try TestCA.live(trustDomain: "example.org")
+            let partner = try TestCA.live(trustDomain: "partner.example")
             let identities = Identities()
             identities.set(try domain.server(), own: domain, federated: [partner])
             // The client trusts the exporter's bundle (as spiffe-helper would write it).
@@ -70,11 +70,11 @@ struct SPIFFETLSTests {
             let federated = try writeCredentials(
                 try partner.client(path: "/prometheus"), directory: directory, name: "partner")
             let foreign = try writeCredentials(
-                try TestCA(trustDomain: "evil.example").client(path: "/prometheus"), directory: directory,
+                try TestCA.live(trustDomain: "evil.example").client(path: "/prometheus"), directory: directory,
                 name: "foreign")
             // The allowed ID, but signed by a CA outside the bundle.
             let forged = try writeCredentials(
-                try TestCA(trustDomain: "example.org").client(path: "/prometheus"), directory: directory, name: "forged"
+                try TestCA.live(trustDomain: "example.org").client(path: "/prometheus"), directory: directory, name: "forged"
             )
 
             let security = try Self.security(directory: directory, identities: identities)
@@ -105,7 +105,7 @@ struct SPIFFETLSTests {
     @Test("The served certificate is the current SVID: it rotates without a restart, and none means no handshake")
     func servesCurrentSVID() async throws {
         try await withTemporaryDirectory { directory in
-            let domain = try TestCA(trustDomain: "example.org")
+            let domain = try TestCA.live(trustDomain: "example.org")
             let identities = Identities()
             try write(domain.pem, to: directory + "/bundle.pem")
             let bundle = directory + "/bundle.pem"
@@ -135,7 +135,7 @@ struct SPIFFETLSTests {
     @Test("spiffe_id picks which of several SVIDs is served")
     func picksConfiguredSVID() async throws {
         try await withTemporaryDirectory { directory in
-            let domain = try TestCA(trustDomain: "example.org")
+            let domain = try TestCA.live(trustDomain: "example.org")
             let first = try domain.server(path: "/first")
             let second = try domain.server(path: "/exporter")
             let bundleSet = BundleSet(own: TrustBundle(trustDomain: nil, certificates: [domain.ca.certificate]))
@@ -166,7 +166,7 @@ struct SPIFFETLSTests {
     @Test("Basic auth can be layered on the SPIFFE path")
     func withBasicAuth() async throws {
         try await withTemporaryDirectory { directory in
-            let domain = try TestCA(trustDomain: "example.org")
+            let domain = try TestCA.live(trustDomain: "example.org")
             let identities = Identities()
             identities.set(try domain.server(), own: domain)
             try write(domain.pem, to: directory + "/bundle.pem")
@@ -190,8 +190,8 @@ struct SPIFFETLSTests {
 
     @Test("Client verification says why a client is refused")
     func rejectionReasons() async throws {
-        let domain = try TestCA(trustDomain: "example.org")
-        let partner = try TestCA(trustDomain: "partner.example")
+        let domain = try TestCA.live(trustDomain: "example.org")
+        let partner = try TestCA.live(trustDomain: "partner.example")
         let identities = Identities()
         identities.set(try domain.server(), own: domain, federated: [partner])
         let configuration = try #require(try WebConfiguration.parse(yaml: Self.config).spiffeTLS)
@@ -209,9 +209,9 @@ struct SPIFFETLSTests {
         let intruder = await verdict(try domain.client(path: "/intruder"))
         #expect(intruder.rejection?.reason.contains("not in allowed_spiffe_ids") == true, "\(intruder)")
         #expect(intruder.rejection?.spiffeID == "spiffe://example.org/intruder")
-        let foreign = await verdict(try TestCA(trustDomain: "evil.example").client(path: "/prometheus"))
+        let foreign = await verdict(try TestCA.live(trustDomain: "evil.example").client(path: "/prometheus"))
         #expect(foreign.rejection?.reason.contains("bundle_missing") == true, "\(foreign)")
-        let forged = await verdict(try TestCA(trustDomain: "example.org").client(path: "/prometheus"))
+        let forged = await verdict(try TestCA.live(trustDomain: "example.org").client(path: "/prometheus"))
         #expect(forged.rejection?.reason.contains("chain_untrusted") == true, "\(forged)")
         var expiredProfile = LeafProfile()
         expiredProfile.dnsNames = []
@@ -227,8 +227,8 @@ struct SPIFFETLSTests {
         caProfile.keyCertSign = true
         let caLeaf = await verdict(
             try SVIDFactory.svid(
-                spiffeID: "spiffe://example.org/prometheus", issuer: domain.ca, notBefore: TestCA.notBefore,
-                notAfter: TestCA.notAfter, profile: caProfile))
+                spiffeID: "spiffe://example.org/prometheus", issuer: domain.ca, notBefore: domain.notBefore,
+                notAfter: domain.notAfter, profile: caProfile))
         #expect(caLeaf.rejection != nil, "\(caLeaf)")
 
         identities.set(nil, own: domain)

@@ -18,7 +18,7 @@ struct TLSTests {
 
         init(directory: String, serverCA: TestCA? = nil) throws {
             self.directory = directory
-            ca = try serverCA ?? TestCA()
+            ca = try serverCA ?? TestCA.live()
             try write(ca.pem, to: directory + "/ca.pem")
             try writeCredentials(try ca.server(), directory: directory, name: "server")
         }
@@ -60,7 +60,7 @@ struct TLSTests {
                 #expect(unknown.httpCode == 401, "\(unknown)")
 
                 // A client that does not trust the CA refuses the server.
-                let otherCA = try TestCA()
+                let otherCA = try TestCA.live()
                 try write(otherCA.pem, to: directory + "/other-ca.pem")
                 let untrusted = try await curl(
                     port: port, cacert: directory + "/other-ca.pem", user: "prometheus:s3cret", directory: directory)
@@ -79,12 +79,12 @@ struct TLSTests {
     func mutualTLS() async throws {
         try await withTemporaryDirectory { directory in
             let setup = try Setup(directory: directory)
-            let clientCA = try TestCA(trustDomain: "clients.example")
+            let clientCA = try TestCA.live(trustDomain: "clients.example")
             try write(clientCA.pem, to: directory + "/client-ca.pem")
             let good = try writeCredentials(
                 try clientCA.client(path: "/prometheus"), directory: directory, name: "good")
             let stranger = try writeCredentials(
-                try TestCA(trustDomain: "clients.example").client(path: "/prometheus"),
+                try TestCA.live(trustDomain: "clients.example").client(path: "/prometheus"),
                 directory: directory, name: "stranger")
             let security = try setup.security(
                 """
@@ -112,7 +112,7 @@ struct TLSTests {
     func allowedSANs() async throws {
         try await withTemporaryDirectory { directory in
             let setup = try Setup(directory: directory)
-            let clientCA = try TestCA(trustDomain: "clients.example")
+            let clientCA = try TestCA.live(trustDomain: "clients.example")
             try write(clientCA.pem, to: directory + "/client-ca.pem")
             let allowed = try writeCredentials(
                 try clientCA.client(path: "/prometheus", dnsNames: ["prometheus.example.org"]), directory: directory,
@@ -146,7 +146,7 @@ struct TLSTests {
         try await withTemporaryDirectory { directory in
             let setup = try Setup(directory: directory)
             let anyClient = try writeCredentials(
-                try TestCA().client(path: "/anyone"), directory: directory, name: "any")
+                try TestCA.live().client(path: "/anyone"), directory: directory, name: "any")
             let security = try setup.security(
                 """
                 tls_server_config:
@@ -190,7 +190,7 @@ struct TLSTests {
                 #expect(after.servedLeafDER == SVIDFactory.der(second.leaf), "new connections see the new serial")
 
                 // Rewritten in place, as os.WriteFile does, by a new CA.
-                let newCA = try TestCA()
+                let newCA = try TestCA.live()
                 let third = try newCA.server()
                 try write(newCA.pem, to: setup.caFile)
                 try write(third.chainPEM, to: directory + "/server.pem")
@@ -228,12 +228,12 @@ struct TLSTests {
     func verifyIfGiven() async throws {
         try await withTemporaryDirectory { directory in
             let setup = try Setup(directory: directory)
-            let clientCA = try TestCA(trustDomain: "clients.example")
+            let clientCA = try TestCA.live(trustDomain: "clients.example")
             try write(clientCA.pem, to: directory + "/client-ca.pem")
             let good = try writeCredentials(
                 try clientCA.client(path: "/prometheus"), directory: directory, name: "good")
             let stranger = try writeCredentials(
-                try TestCA(trustDomain: "clients.example").client(path: "/prometheus"), directory: directory,
+                try TestCA.live(trustDomain: "clients.example").client(path: "/prometheus"), directory: directory,
                 name: "stranger")
             let security = try setup.security(
                 """

@@ -43,38 +43,14 @@ func replace(_ path: String, with text: String) throws {
 
 // MARK: Certificates (all generated here, valid around now)
 
-/// A CA and certificates issued by it with SVIDFactory; nothing is checked in, nothing expires.
-struct TestCA {
-    let trustDomain: String
-    let ca: IssuedCA
-    static let notBefore = Date().addingTimeInterval(-3600)
-    static let notAfter = Date().addingTimeInterval(24 * 3600)
-
-    init(trustDomain: String = "example.org") throws {
-        self.trustDomain = trustDomain
-        ca = try SVIDFactory.rootCA(trustDomain: trustDomain, notBefore: Self.notBefore, notAfter: Self.notAfter)
+extension TestCA {
+    /// Live TLS against curl and the TLS stack: valid around the wall clock.
+    static func live(trustDomain: String = "example.org") throws -> TestCA {
+        try TestCA(trustDomain: trustDomain, validity: .aroundNow)
     }
 
-    var pem: String { SVIDFactory.pem("CERTIFICATE", ca.der) }
-
-    var bundle: TrustBundle { TrustBundle(trustDomain: trustDomain, certificates: [ca.certificate]) }
-
-    /// A leaf usable as a server certificate for `https://localhost` (and a SPIFFE ID).
-    func server(path: String = "/exporter") throws -> IssuedSVID {
-        var profile = LeafProfile()
-        profile.dnsNames = ["localhost"]
-        return try SVIDFactory.svid(
-            spiffeID: "spiffe://\(trustDomain)\(path)", issuer: ca, notBefore: Self.notBefore, notAfter: Self.notAfter,
-            profile: profile)
-    }
-
-    func client(path: String, dnsNames: [String] = []) throws -> IssuedSVID {
-        var profile = LeafProfile()
-        profile.dnsNames = dnsNames
-        return try SVIDFactory.svid(
-            spiffeID: "spiffe://\(trustDomain)\(path)", issuer: ca, notBefore: Self.notBefore, notAfter: Self.notAfter,
-            profile: profile)
-    }
+    var ca: IssuedCA { root }
+    var pem: String { bundlePEM }
 }
 
 /// Writes an SVID's chain and key as PEM files; returns (certificate path, key path).

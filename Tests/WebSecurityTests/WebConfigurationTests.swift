@@ -300,7 +300,7 @@ struct WebConfigurationTests {
     @Test("TLS files that do not load fail WebSecurity at startup, naming the file")
     func badTLSFiles() async throws {
         try await withTemporaryDirectory { directory in
-            let ca = try TestCA()
+            let ca = try TestCA.live()
             let (cert, key) = try writeCredentials(try ca.server(), directory: directory, name: "server")
             let other = try writeCredentials(try ca.server(), directory: directory, name: "other")
             let cases: [(TLSServerConfiguration, String)] = [

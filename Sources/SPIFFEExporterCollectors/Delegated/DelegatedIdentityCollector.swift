@@ -158,12 +158,7 @@ public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == 
         await watch(source: configuration.bundleSource, rpc: .subscribeToX509Bundles, key: nil) { delivery in
             try await api.subscribeToX509Bundles(
                 Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesRequest(), options: AgentConnections.callOptions()
-            ) { response in
-                for try await message in response.messages {
-                    delivery.message()
-                    await self.handle(message)
-                }
-            }
+            ) { try await delivery.consume($0.messages) { await self.handle($0) } }
         }
     }
 
@@ -183,11 +178,8 @@ public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == 
     private func selectorLoop(_ api: API, _ name: String, _ selectors: [DelegatedSelector]) async {
         let request = Self.request(selectors)
         await watch(source: name, rpc: .subscribeToX509SVIDs, key: .selectors) { delivery in
-            try await api.subscribeToX509SVIDs(request, options: AgentConnections.callOptions()) { response in
-                for try await message in response.messages {
-                    delivery.message()
-                    await self.handle(message, subscription: name, key: .selectors)
-                }
+            try await api.subscribeToX509SVIDs(request, options: AgentConnections.callOptions()) {
+                try await delivery.consume($0.messages) { await self.handle($0, subscription: name, key: .selectors) }
             }
         }
     }
@@ -259,11 +251,8 @@ public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == 
         var request = Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsByPIDRequest()
         request.pid = identity.pid
         await watch(source: name, rpc: .subscribeToX509SVIDsByPID, key: .process(identity)) { [request] delivery in
-            try await api.subscribeToX509SVIDsByPID(request, options: AgentConnections.callOptions()) { response in
-                for try await message in response.messages {
-                    delivery.message()
-                    await self.handle(message, subscription: name, key: .process(identity))
-                }
+            try await api.subscribeToX509SVIDsByPID(request, options: AgentConnections.callOptions()) {
+                try await delivery.consume($0.messages) { await self.handle($0, subscription: name, key: .process(identity)) }
             }
         }
     }

@@ -117,6 +117,16 @@ public struct Delivery: Sendable {
         if !progress.firstArrived.exchange(true, ordering: .acquiringAndReleasing) { onFirst() }
         progress.messages.add(1, ordering: .relaxed)
     }
+
+    /// Reads a stream to its end: each message is counted, then handled.
+    public func consume<Messages: AsyncSequence>(
+        _ messages: Messages, _ handle: (Messages.Element) async -> Void
+    ) async throws where Messages.Element: Sendable {
+        for try await message in messages {
+            self.message()
+            await handle(message)
+        }
+    }
 }
 
 private final class WatchProgress: Sendable {

@@ -128,7 +128,8 @@ public enum SPIFFEHelperEvaluator {
             if let keyName = names.key, let keyInput = inputs.key {
                 switch keyInput {
                 case .content(let bytes): keyBytes = bytes
-                // The key cannot be checked; the certificate is still reported (facts §8.39).
+                // The key cannot be checked (spiffe-helper writes it 0600, often for another user); the
+                // certificate is still reported.
                 case .failed(let reason): problems[keyName] = reason
                 }
             }
