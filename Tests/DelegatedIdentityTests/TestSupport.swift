@@ -103,7 +103,7 @@ func collectorConfiguration(
 ) -> DelegatedIdentityCollectorConfiguration {
     DelegatedIdentityCollectorConfiguration(
         delegated: DelegatedConfiguration(
-            address: .unix(path: adminSocket), subscriptions: subscriptions, processRescanInterval: rescan),
+            address: .unix(path: adminSocket), subscriptions: subscriptions, processRescanInterval: .seconds(rescan)),
         firstResponseTimeout: .seconds(10), backoff: backoff, procRoot: procRoot)
 }
 

@@ -16,7 +16,7 @@ struct ServedCertificateProbeTests {
         interval: Double = 30, timeout: Double = 5
     ) -> ProbeCollector {
         ProbeCollector(
-            configuration: ProbeConfiguration(targets: [target], interval: interval, timeout: timeout),
+            configuration: ProbeConfiguration(targets: [target], interval: .seconds(interval), timeout: .seconds(timeout)),
             identities: identities, registry: registry, logger: quietLogger, clock: clock.now)
     }
 
@@ -280,7 +280,7 @@ struct ServedCertificateProbeTests {
                 let expecting = ProbeTarget(name: "foreign", host: "127.0.0.1", port: server.port, spiffeID: serverID)
                 let anyID = ProbeTarget(name: "foreign_any", host: "127.0.0.1", port: server.port)
                 let probe = ProbeCollector(
-                    configuration: ProbeConfiguration(targets: [expecting, anyID], timeout: 5),
+                    configuration: ProbeConfiguration(targets: [expecting, anyID], timeout: .seconds(5)),
                     identities: StoreProbeIdentities(store: store), registry: registry, logger: quietLogger,
                     clock: clock.now)
 
@@ -342,7 +342,8 @@ struct ServedCertificateProbeTests {
         defer { silent.stop() }
         let silentTarget = ProbeTarget(name: "silent", host: "127.0.0.1", port: silent.port)
         let probe = ProbeCollector(
-            configuration: ProbeConfiguration(targets: [refusedTarget, silentTarget], interval: 30, timeout: 0.5),
+            configuration: ProbeConfiguration(
+                targets: [refusedTarget, silentTarget], interval: .seconds(30), timeout: .milliseconds(500)),
             identities: StoreProbeIdentities(store: IdentityStore()), registry: registry, logger: quietLogger,
             clock: clock.now)
 

@@ -205,7 +205,7 @@ public struct DelegatedIdentityCollector: Service {
     /// stream whose PID was recycled), rescanning /proc every rescan interval.
     private func processLoop(_ name: String, _ process: String) async {
         let table = ProcessTable(root: configuration.procRoot)
-        let interval = configuration.delegated.processRescanInterval
+        let interval = configuration.delegated.processRescanInterval.inSeconds
         await cancelWhenGracefulShutdown {
             await self.followProcesses(name, process, table: table, interval: interval)
         }
