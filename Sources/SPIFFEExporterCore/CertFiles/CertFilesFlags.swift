@@ -164,4 +164,11 @@ public enum CertFilesFlags {
 public enum CertFilesEntry: Sendable, Hashable {
     case directory(name: String, path: String)
     case glob(name: String, pattern: String)
+
+    /// The source the entry belongs to.
+    public var name: String {
+        switch self {
+        case .directory(let name, _), .glob(let name, _): name
+        }
+    }
 }
