@@ -9,21 +9,21 @@ import UnixSignals
 /// Re-reads the config file on request; a bad file leaves the running configuration untouched.
 /// An actor so SIGHUP and POST /-/reload never apply two configurations at once.
 actor ConfigReloader {
-    let serve: Serve
-    let raw: RawArguments
+    let configFile: String?
+    let flags: CommandLineSettings
     let environment: [String: String]
-    var current: ResolvedSettings
+    var current: ExporterConfiguration
     let store: IdentityStore
     let registry: MetricsRegistry
     let supervisor: CollectorSupervisor
     let logger: Logger
 
     init(
-        serve: Serve, raw: RawArguments, environment: [String: String], current: ResolvedSettings, store: IdentityStore,
-        registry: MetricsRegistry, supervisor: CollectorSupervisor, logger: Logger
+        configFile: String?, flags: CommandLineSettings, environment: [String: String], current: ExporterConfiguration,
+        store: IdentityStore, registry: MetricsRegistry, supervisor: CollectorSupervisor, logger: Logger
     ) {
-        self.serve = serve
-        self.raw = raw
+        self.configFile = configFile
+        self.flags = flags
         self.environment = environment
         self.current = current
         self.store = store
@@ -41,22 +41,17 @@ actor ConfigReloader {
 
     /// Returns nil on success, else every problem found.
     func reload() async -> String? {
-        guard let path = serve.configFile else { return "no --config.file to reload" }
+        guard let path = configFile else { return "no --config.file to reload" }
         do {
-            let file = try ConfigFileParser.load(path: path)
-            let next = try ResolvedSettings.resolve(serve: serve, file: file, raw: raw, environment: environment)
-            try next.validate()
-            if next.collectorFingerprint != current.collectorFingerprint {
-                await supervisor.apply(try next.plan(store: store, registry: registry, logger: logger))
+            let next = try ExporterConfiguration.load(configFile: path, flags: flags, environment: environment)
+            if let problem = Serve.webSecurityProblem(next.web) { throw ConfigurationProblems([problem]) }
+            if next.collectors != current.collectors {
+                await supervisor.apply(next.collectors.plan(store: store, registry: registry, logger: logger))
                 logger.info("configuration reloaded; collectors restarted", metadata: ["file": "\(path)"])
             } else {
                 logger.info("configuration reloaded; collectors unchanged", metadata: ["file": "\(path)"])
             }
-            if next.options.listenAddress != current.options.listenAddress
-                || next.options.telemetryPath != current.options.telemetryPath
-                || next.options.webConfigFile != current.options.webConfigFile
-                || next.options.logLevel != current.options.logLevel || next.options.logFormat != current.options.logFormat
-            {
+            if next.web != current.web || next.log != current.log {
                 logger.warning("web and log settings changed in the file take effect after a restart")
             }
             current = next
@@ -103,43 +98,39 @@ struct StrictStartupCheck: Service {
     /// Sources that must sync only: certificate globs (not SVIDs), process-name subscriptions
     /// (the process may legitimately not run yet).
     let otherSources: [String]
-    let timeout: Double
+    let timeout: Duration
     let logger: Logger
 
-    init(store: IdentityStore, svidSources: [String], otherSources: [String] = [], timeout: Double, logger: Logger) {
-        self.store = store
-        self.svidSources = svidSources
-        self.otherSources = otherSources
-        self.timeout = timeout
-        self.logger = logger
-    }
-
-    init(settings: ResolvedSettings, store: IdentityStore, logger: Logger) throws {
-        var svidSources = settings.workloadAPI.map(\.source)
+    init(collectors: ExporterConfiguration.Collectors, store: IdentityStore, logger: Logger) {
+        var svidSources = collectors.workloadAPI.map(\.name)
         var otherSources: [String] = []
-        var timeout = settings.workloadAPI.map { Serve.seconds($0.firstResponseTimeout) }.max() ?? 0
-        for source in try settings.certFiles.sourceConfigurations() {
+        var timeout = collectors.workloadAPI.map(\.timeout).max() ?? .zero
+        for source in collectors.certFiles {
             switch source.kind {
             case .spiffeHelperDirectory: svidSources.append(source.name)
             case .glob: otherSources.append(source.name)
             }
         }
-        if let delegated = try settings.delegated.delegatedConfiguration() {
-            for subscription in delegated.delegated.subscriptions {
+        if let delegated = collectors.delegated {
+            for subscription in delegated.subscriptions.subscriptions {
                 switch subscription.target {
                 case .selectors: svidSources.append(subscription.name)
                 case .processName: otherSources.append(subscription.name)
                 }
             }
-            timeout = max(timeout, Serve.seconds(delegated.firstResponseTimeout))
+            timeout = max(timeout, delegated.timeout)
         }
+        self.store = store
+        self.svidSources = svidSources
+        self.otherSources = otherSources
         // Files settle within a few seconds; streams get their first-response deadline.
-        self.init(store: store, svidSources: svidSources, otherSources: otherSources, timeout: max(timeout, 5), logger: logger)
+        self.timeout = max(timeout, .seconds(5))
+        self.logger = logger
     }
 
     func run() async throws {
         let sources = svidSources + otherSources
-        let deadline = ContinuousClock.now + .milliseconds(Int((timeout + 2) * 1000))
+        let deadline = ContinuousClock.now + timeout + .seconds(2)
         while ContinuousClock.now < deadline, sources.contains(where: { !store.isSynced(source: $0) }) {
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -147,7 +138,7 @@ struct StrictStartupCheck: Service {
         let snapshots = await store.snapshot(now: Date())
         for source in sources {
             if !store.isSynced(source: source) {
-                problems.append("\(source): not synced within \(timeout)s (\(store.lastFailure(source: source) ?? "no answer"))")
+                problems.append("\(source): not synced within \(timeout.inSeconds)s (\(store.lastFailure(source: source) ?? "no answer"))")
                 continue
             }
             guard svidSources.contains(source) else { continue }
