@@ -221,9 +221,15 @@ struct Resolver {
                     return CertFilesEntry.glob(name: name, pattern: pattern)
                 }
             }
+        let federated =
+            inFile.federatedBundleFiles
+            + given.federatedBundleFileNames.compactMap { text in
+                flag("--collector.cert-files.federated-bundle-file-name", text) { try CertFilesFlags.parseFederatedBundle($0) }
+            }
         let entries = directories + globs
         let grouped = CertFilesFlags.configurations(
-            entries.map(\.value), files: directories.isEmpty ? SPIFFEHelperFileNames() : helperFileNames(),
+            entries.map(\.value),
+            files: directories.isEmpty ? SPIFFEHelperFileNames() : helperFileNames(federatedBundles: federated),
             refreshInterval: (refresh ?? inFile.refreshInterval)?.value ?? CertFilesSourceConfiguration.defaultRefreshInterval,
             maxFileSize: (maxFileSize ?? inFile.maxFileSize)?.value ?? CertFilesSourceConfiguration.defaultMaxFileSize,
             settleDelay: (settle ?? inFile.settleDelay)?.value ?? CertFilesSourceConfiguration.defaultSettleDelay)
@@ -243,7 +249,7 @@ struct Resolver {
 
     /// The file names in each spiffe-helper directory. Checked once here, where each name's origin
     /// is known, rather than once per directory; on a problem the defaults stand in.
-    mutating func helperFileNames() -> SPIFFEHelperFileNames {
+    mutating func helperFileNames(federatedBundles federated: [Located<FederatedBundleFile>]) -> SPIFFEHelperFileNames {
         let given = flags.certFiles
         let inFile = file.certFiles
         let defaults = SPIFFEHelperFileNames()
@@ -253,11 +259,6 @@ struct Resolver {
             "--collector.cert-files.svid-bundle-file-name", given.svidBundleFileName, inFile.svidBundleFileName,
             default: defaults.bundle)
         let jwtBundle = fileName("--collector.cert-files.jwt-bundle-file-name", given.jwtBundleFileName, inFile.jwtBundleFileName, default: nil)
-        let federated =
-            inFile.federatedBundleFiles
-            + given.federatedBundleFileNames.compactMap { text in
-                flag("--collector.cert-files.federated-bundle-file-name", text) { try CertFilesFlags.parseFederatedBundle($0) }
-            }
         let jwtSVIDs = inFile.jwtSVIDFileNames + given.jwtSVIDFileNames.map { Located($0, .flag("--collector.cert-files.jwt-svid-file-name")) }
         // An empty key, bundle or JWT bundle name means that file is not written.
         let optional = [key, bundle, jwtBundle].map { $0.flatMap { $0.value.isEmpty ? nil : $0 } }
