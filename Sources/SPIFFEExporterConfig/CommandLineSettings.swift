@@ -14,7 +14,8 @@ public struct CommandLineSettings: Sendable, Equatable {
 
     public init(
         web: Web = Web(), log: Log = Log(), renewal: Renewal = Renewal(), workloadAPI: WorkloadAPI = WorkloadAPI(),
-        certFiles: CertFiles = CertFiles(), delegated: Delegated = Delegated(), agentHealth: AgentHealth = AgentHealth(),
+        certFiles: CertFiles = CertFiles(), delegated: Delegated = Delegated(),
+        agentHealth: AgentHealth = AgentHealth(),
         probe: Probe = Probe(), strict: Bool = false
     ) {
         self.web = web
@@ -35,7 +36,10 @@ public struct CommandLineSettings: Sendable, Equatable {
         public var configFile: String?
         public var maxRequests: Int?
 
-        public init(listenAddress: String? = nil, telemetryPath: String? = nil, configFile: String? = nil, maxRequests: Int? = nil) {
+        public init(
+            listenAddress: String? = nil, telemetryPath: String? = nil, configFile: String? = nil,
+            maxRequests: Int? = nil
+        ) {
             self.listenAddress = listenAddress
             self.telemetryPath = telemetryPath
             self.configFile = configFile
@@ -103,7 +107,8 @@ public struct CommandLineSettings: Sendable, Equatable {
         public var jwtBundleFileName: String?
 
         public init(
-            directories: [String] = [], globs: [String] = [], refreshInterval: String? = nil, maxFileSize: String? = nil,
+            directories: [String] = [], globs: [String] = [], refreshInterval: String? = nil,
+            maxFileSize: String? = nil,
             settleDelay: String? = nil, svidFileName: String? = nil, svidKeyFileName: String? = nil,
             svidBundleFileName: String? = nil, federatedBundleFileNames: [String] = [], jwtSVIDFileNames: [String] = [],
             jwtBundleFileName: String? = nil

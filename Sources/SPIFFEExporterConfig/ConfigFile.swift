@@ -139,13 +139,18 @@ struct Reader {
         do {
             root = try Yams.compose(yaml: text)
         } catch {
-            problems.append(ConfigurationProblem(.file(path: file, line: Self.line(of: error), key: ""), "invalid YAML: \(error)"))
+            problems.append(
+                ConfigurationProblem(.file(path: file, line: Self.line(of: error), key: ""), "invalid YAML: \(error)"))
             return config
         }
         guard let root else { return config }  // an empty file configures nothing
-        guard let top = mapping(root, at: "", allowed: [
-            "web", "log", "renewal", "workload_api", "cert_files", "delegated", "agent_health", "probes",
-        ]) else { return config }
+        guard
+            let top = mapping(
+                root, at: "",
+                allowed: [
+                    "web", "log", "renewal", "workload_api", "cert_files", "delegated", "agent_health", "probes",
+                ])
+        else { return config }
         if let node = top["web"] { config.web = web(node) }
         if let node = top["log"] { config.log = log(node) }
         if let node = top["renewal"] { config.renewal = renewal(node) }
@@ -263,7 +268,9 @@ struct Reader {
 
     mutating func sourceName(_ node: Node, at key: String, seen: inout Set<String>) -> Located<String>? {
         guard let name = string(node, at: key) else { return nil }
-        let valid = !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
+        let valid =
+            !name.isEmpty
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
         if !valid { problem(node, key, "source names use letters, digits, '_', '-' and '.' only (got \"\(name)\")") }
         if !seen.insert(name).inserted { problem(node, key, "source name \"\(name)\" is used twice") }
         return Located(name, origin(node, key))
@@ -293,7 +300,9 @@ struct Reader {
 
     mutating func web(_ node: Node) -> ConfigFile.Web {
         var web = ConfigFile.Web()
-        guard let fields = mapping(node, at: "web", allowed: ["listen_address", "telemetry_path", "config_file", "max_requests"])
+        guard
+            let fields = mapping(
+                node, at: "web", allowed: ["listen_address", "telemetry_path", "config_file", "max_requests"])
         else { return web }
         if let node = fields["listen_address"], let text = string(node, at: "web.listen_address") {
             web.listenAddress = convert(node, "web.listen_address") { try ListenAddress(parsing: text) }
@@ -345,7 +354,9 @@ struct Reader {
         var result: [ConfigFile.WorkloadAPISource] = []
         for (index, item) in items.enumerated() {
             let key = "workload_api[\(index)]"
-            guard let fields = mapping(item, at: key, allowed: ["name", "address", "timeout", "jwt_audiences", "jwt_interval"])
+            guard
+                let fields = mapping(
+                    item, at: key, allowed: ["name", "address", "timeout", "jwt_audiences", "jwt_interval"])
             else { continue }
             var name = Located("", origin(item, key))
             if let nameNode = fields["name"] {
@@ -361,7 +372,9 @@ struct Reader {
             source.timeout = duration(fields["timeout"], at: key + ".timeout")
             source.jwtInterval = duration(
                 fields["jwt_interval"], at: key + ".jwt_interval", atLeast: ExporterConfiguration.minimumJWTInterval)
-            if let audiencesNode = fields["jwt_audiences"], let sets = sequence(audiencesNode, at: key + ".jwt_audiences") {
+            if let audiencesNode = fields["jwt_audiences"],
+                let sets = sequence(audiencesNode, at: key + ".jwt_audiences")
+            {
                 // Each entry is one audience set: a string ("a" or "a,b") or a list of strings.
                 source.jwtAudiences = sets.compactMap { entry -> [String]? in
                     let values: [String]?
@@ -384,11 +397,15 @@ struct Reader {
 
     mutating func certFiles(_ node: Node) -> ConfigFile.CertFiles {
         var certFiles = ConfigFile.CertFiles()
-        guard let fields = mapping(node, at: "cert_files", allowed: [
-            "directories", "globs", "refresh_interval", "max_file_size", "settle_delay", "svid_file_name",
-            "svid_key_file_name", "svid_bundle_file_name", "federated_bundle_file_names", "jwt_svid_file_names",
-            "jwt_bundle_file_name",
-        ]) else { return certFiles }
+        guard
+            let fields = mapping(
+                node, at: "cert_files",
+                allowed: [
+                    "directories", "globs", "refresh_interval", "max_file_size", "settle_delay", "svid_file_name",
+                    "svid_key_file_name", "svid_bundle_file_name", "federated_bundle_file_names", "jwt_svid_file_names",
+                    "jwt_bundle_file_name",
+                ])
+        else { return certFiles }
         var seen: Set<String> = []
         for entry in namedEntries(fields["directories"], at: "cert_files.directories", valueKey: "path", seen: &seen) {
             if let path = string(entry.value, at: entry.key + ".path") {
@@ -408,7 +425,8 @@ struct Reader {
             do {
                 _ = try GlobPattern(pattern)
             } catch {
-                problem(patternNode, key + ".pattern", "\(CertFilesConfigurationError.invalidGlob(pattern, "\(error)"))")
+                problem(
+                    patternNode, key + ".pattern", "\(CertFilesConfigurationError.invalidGlob(pattern, "\(error)"))")
                 continue
             }
             certFiles.globs.append(
@@ -430,7 +448,8 @@ struct Reader {
         let federatedKey = "cert_files.federated_bundle_file_names"
         for name in fields["federated_bundle_file_names"].flatMap({ stringList($0, at: federatedKey) }) ?? [] {
             do {
-                certFiles.federatedBundleFiles.append(Located(try CertFilesFlags.parseFederatedBundle(name.value), name.origin))
+                certFiles.federatedBundleFiles.append(
+                    Located(try CertFilesFlags.parseFederatedBundle(name.value), name.origin))
             } catch {
                 problems.append(ConfigurationProblem(name.origin, "\(error)"))
             }
@@ -444,7 +463,8 @@ struct Reader {
         var delegated = ConfigFile.Delegated()
         guard
             let fields = mapping(
-                node, at: "delegated", allowed: ["address", "subscriptions", "processes", "process_rescan_interval", "timeout"])
+                node, at: "delegated",
+                allowed: ["address", "subscriptions", "processes", "process_rescan_interval", "timeout"])
         else { return delegated }
         delegated.address = address(fields["address"], at: "delegated.address")
         delegated.processRescanInterval = duration(
@@ -452,7 +472,9 @@ struct Reader {
             atLeast: DelegatedConfiguration.minimumProcessRescanInterval)
         delegated.timeout = duration(fields["timeout"], at: "delegated.timeout")
         var seen: Set<String> = []
-        for entry in namedEntries(fields["subscriptions"], at: "delegated.subscriptions", valueKey: "selectors", seen: &seen) {
+        for entry in namedEntries(
+            fields["subscriptions"], at: "delegated.subscriptions", valueKey: "selectors", seen: &seen)
+        {
             guard let texts = stringList(entry.value, at: entry.key + ".selectors") else { continue }
             let selectors = texts.compactMap { try? DelegatedSelector(parsing: $0.value) }
             guard !selectors.isEmpty, selectors.count == texts.count else {
@@ -460,23 +482,29 @@ struct Reader {
                 continue
             }
             delegated.subscriptions.append(
-                Located(DelegatedSubscription(name: entry.name.value, target: .selectorSet(selectors)), entry.name.origin))
+                Located(
+                    DelegatedSubscription(name: entry.name.value, target: .selectorSet(selectors)), entry.name.origin))
         }
         for entry in namedEntries(fields["processes"], at: "delegated.processes", valueKey: "process", seen: &seen) {
             guard let process = string(entry.value, at: entry.key + ".process") else { continue }
             guard DelegatedConfiguration.isValidProcessName(process) else {
-                problem(entry.value, entry.key + ".process", "must be a process name (comm or the last component of argv[0])")
+                problem(
+                    entry.value, entry.key + ".process",
+                    "must be a process name (comm or the last component of argv[0])")
                 continue
             }
             delegated.processes.append(
-                Located(DelegatedSubscription(name: entry.name.value, target: .processName(process)), entry.name.origin))
+                Located(DelegatedSubscription(name: entry.name.value, target: .processName(process)), entry.name.origin)
+            )
         }
         return delegated
     }
 
     mutating func agentHealth(_ node: Node) -> ConfigFile.AgentHealth {
         var health = ConfigFile.AgentHealth()
-        guard let fields = mapping(node, at: "agent_health", allowed: ["enabled", "interval", "timeout"]) else { return health }
+        guard let fields = mapping(node, at: "agent_health", allowed: ["enabled", "interval", "timeout"]) else {
+            return health
+        }
         if let node = fields["enabled"], let text = string(node, at: "agent_health.enabled") {
             switch text {
             case "true", "false": health.enabled = Located(text == "true", origin(node, "agent_health.enabled"))
@@ -491,8 +519,11 @@ struct Reader {
 
     mutating func probes(_ node: Node) -> ConfigFile.Probes {
         var probes = ConfigFile.Probes()
-        guard let fields = mapping(node, at: "probes", allowed: ["interval", "timeout", "targets"]) else { return probes }
-        probes.interval = duration(fields["interval"], at: "probes.interval", atLeast: ProbeConfiguration.minimumInterval)
+        guard let fields = mapping(node, at: "probes", allowed: ["interval", "timeout", "targets"]) else {
+            return probes
+        }
+        probes.interval = duration(
+            fields["interval"], at: "probes.interval", atLeast: ProbeConfiguration.minimumInterval)
         probes.timeout = duration(fields["timeout"], at: "probes.timeout")
         var seen: Set<String> = []
         for entry in namedEntries(

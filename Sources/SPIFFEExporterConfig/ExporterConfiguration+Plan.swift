@@ -14,7 +14,8 @@ extension ExporterConfiguration.Collectors {
         var plan = CollectorSupervisor.Plan(services: [], contributors: [], sources: [])
         for source in workloadAPI {
             plan.services.append(
-                WorkloadAPICollector(configuration: source.collectorConfiguration, store: store, registry: registry, logger: logger))
+                WorkloadAPICollector(
+                    configuration: source.collectorConfiguration, store: store, registry: registry, logger: logger))
         }
         if !certFiles.isEmpty {
             // SVIDs go to the shared store, glob certificates to a scrape contributor.
@@ -25,7 +26,8 @@ extension ExporterConfiguration.Collectors {
         if agentHealth.enabled {
             for source in workloadAPI {
                 plan.services.append(
-                    AgentHealthCollector(configuration: agentHealth.configuration(for: source), registry: registry, logger: logger))
+                    AgentHealthCollector(
+                        configuration: agentHealth.configuration(for: source), registry: registry, logger: logger))
             }
         }
         if let delegated {
@@ -39,7 +41,8 @@ extension ExporterConfiguration.Collectors {
             let identities = StoreProbeIdentities(
                 store: store, clientSource: probe.clientSource,
                 bundleSources: workloadAPI.map(\.name) + certFiles.map(\.name))
-            let collector = ProbeCollector(configuration: probe, identities: identities, registry: registry, logger: logger)
+            let collector = ProbeCollector(
+                configuration: probe, identities: identities, registry: registry, logger: logger)
             plan.services.append(collector)
             plan.contributors.append(collector.contributor)
             plan.targets = Set(probe.targets.map(\.name))

@@ -47,7 +47,8 @@ struct Resolver {
     }
 
     /// `text` (given at `origin`) made a value; nil, with the problem recorded, when it is not one.
-    mutating func value<Value>(_ text: String?, at origin: Origin, _ parse: (String) throws -> Value) -> Located<Value>? {
+    mutating func value<Value>(_ text: String?, at origin: Origin, _ parse: (String) throws -> Value) -> Located<Value>?
+    {
         guard let text else { return nil }
         do {
             return Located(try parse(text), origin)
@@ -61,7 +62,8 @@ struct Resolver {
         value(text, at: .flag(name), parse)
     }
 
-    mutating func durationFlag(_ name: String, _ text: String?, atLeast minimum: Duration? = nil) -> Located<Duration>? {
+    mutating func durationFlag(_ name: String, _ text: String?, atLeast minimum: Duration? = nil) -> Located<Duration>?
+    {
         flag(name, text) { text throws(InvalidValue) in
             let duration: Duration
             do { duration = try DurationText.duration(text) } catch { throw InvalidValue("\(error)") }
@@ -70,15 +72,25 @@ struct Resolver {
         }
     }
 
+    /// A repeatable setting: the file's entries, then the flag's values (the unreadable ones reported).
+    mutating func listed<Value>(
+        _ fromFile: [Located<Value>], _ name: String, _ texts: [String], _ parse: (String) throws -> Value
+    ) -> [Located<Value>] {
+        fromFile + texts.compactMap { flag(name, $0, parse) }
+    }
+
     /// An agent address; the message quotes it, as flags and variables are often set by scripts.
     mutating func address(_ text: String?, at origin: Origin) -> Located<WorkloadEndpointAddress>? {
         value(text, at: origin) { text throws(InvalidValue) in
-            do { return try WorkloadEndpointAddress(parsing: text) } catch { throw InvalidValue("\"\(text)\": \(error)") }
+            do { return try WorkloadEndpointAddress(parsing: text) } catch {
+                throw InvalidValue("\"\(text)\": \(error)")
+            }
         }
     }
 
     /// A file name setting: flag > file > default.
-    func fileName(_ flag: String, _ text: String?, _ fileValue: Located<String>?, default: String?) -> Located<String>? {
+    func fileName(_ flag: String, _ text: String?, _ fileValue: Located<String>?, default: String?) -> Located<String>?
+    {
         text.map { Located($0, .flag(flag)) } ?? fileValue ?? `default`.map { Located($0, .defaultValue(of: flag)) }
     }
 
@@ -124,24 +136,32 @@ struct Resolver {
     /// first source is the one the single-valued flags and `SPIFFE_ENDPOINT_SOCKET` speak for; for
     /// the others, the file's own values come first and the flags fill in.
     mutating func workloadAPISources() -> [Located<ExporterConfiguration.WorkloadAPISource>] {
+        typealias Source = ExporterConfiguration.WorkloadAPISource
         let given = flags.workloadAPI
         guard given.enabled else { return [] }
         let timeout = durationFlag("--collector.workload-api.timeout", given.timeout)
         let jwtInterval = durationFlag(
-            "--collector.workload-api.jwt-interval", given.jwtInterval, atLeast: ExporterConfiguration.minimumJWTInterval)
+            "--collector.workload-api.jwt-interval", given.jwtInterval,
+            atLeast: ExporterConfiguration.minimumJWTInterval)
         var audiences: [[String]]?
         if !given.jwtAudiences.isEmpty {
             audiences = given.jwtAudiences.compactMap { value in
-                let set = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-                if set.isEmpty { problem(.flag("--collector.workload-api.jwt-audience"), "an audience set must not be empty") }
+                let set = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+                    .filter { !$0.isEmpty }
+                if set.isEmpty {
+                    problem(.flag("--collector.workload-api.jwt-audience"), "an audience set must not be empty")
+                }
                 return set.isEmpty ? nil : set
             }
         }
         let defaultName = ExporterConfiguration.defaultWorkloadAPISourceName
         let fileSources =
             file.workloadAPI
-            ?? [ConfigFile.WorkloadAPISource(name: Located(defaultName, .defaultValue(of: "--collector.workload-api.address")))]
-        var sources: [Located<ExporterConfiguration.WorkloadAPISource>] = []
+            ?? [
+                ConfigFile.WorkloadAPISource(
+                    name: Located(defaultName, .defaultValue(of: "--collector.workload-api.address")))
+            ]
+        var sources: [Located<Source>] = []
         for (index, source) in fileSources.enumerated() {
             let address: Located<WorkloadEndpointAddress>?
             if index == 0, let text = given.address {
@@ -159,22 +179,21 @@ struct Resolver {
             }
             guard let address else { continue }
             let first = index == 0
-            sources.append(
-                Located(
-                    ExporterConfiguration.WorkloadAPISource(
-                        name: source.name.value, address: address.value,
-                        timeout: (first ? timeout ?? source.timeout : source.timeout ?? timeout)?.value
-                            ?? ExporterConfiguration.WorkloadAPISource.defaultTimeout,
-                        jwtAudiences: first ? audiences ?? source.jwtAudiences : source.jwtAudiences,
-                        jwtInterval: (first ? jwtInterval ?? source.jwtInterval : source.jwtInterval ?? jwtInterval)?.value
-                            ?? ExporterConfiguration.WorkloadAPISource.defaultJWTInterval),
-                    source.name.origin))
+            let sourceTimeout = first ? timeout ?? source.timeout : source.timeout ?? timeout
+            let sourceInterval = first ? jwtInterval ?? source.jwtInterval : source.jwtInterval ?? jwtInterval
+            let built = Source(
+                name: source.name.value, address: address.value,
+                timeout: sourceTimeout?.value ?? Source.defaultTimeout,
+                jwtAudiences: first ? audiences ?? source.jwtAudiences : source.jwtAudiences,
+                jwtInterval: sourceInterval?.value ?? Source.defaultJWTInterval)
+            sources.append(Located(built, source.name.origin))
         }
         var names = Set(fileSources.map(\.name.value))
         let flag = "--collector.workload-api.source"
         for text in given.extraSources {
             guard let named = try? CertFilesFlags.parseNamedPath(text) else {
-                problem(.flag(flag), "expected NAME=ADDRESS with a name of letters, digits, '_', '-', '.', got \"\(text)\"")
+                problem(
+                    .flag(flag), "expected NAME=ADDRESS with a name of letters, digits, '_', '-', '.', got \"\(text)\"")
                 continue
             }
             guard names.insert(named.name).inserted else {
@@ -182,14 +201,10 @@ struct Resolver {
                 continue
             }
             guard let address = self.address(named.path, at: .flag(flag)) else { continue }
-            sources.append(
-                Located(
-                    ExporterConfiguration.WorkloadAPISource(
-                        name: named.name, address: address.value,
-                        timeout: timeout?.value ?? ExporterConfiguration.WorkloadAPISource.defaultTimeout,
-                        jwtAudiences: audiences ?? [],
-                        jwtInterval: jwtInterval?.value ?? ExporterConfiguration.WorkloadAPISource.defaultJWTInterval),
-                    .flag(flag)))
+            let built = Source(
+                name: named.name, address: address.value, timeout: timeout?.value ?? Source.defaultTimeout,
+                jwtAudiences: audiences ?? [], jwtInterval: jwtInterval?.value ?? Source.defaultJWTInterval)
+            sources.append(Located(built, .flag(flag)))
         }
         return sources
     }
@@ -205,32 +220,26 @@ struct Resolver {
         let maxFileSize = flag("--collector.cert-files.max-file-size", given.maxFileSize) {
             try CertFilesFlags.parseByteSize($0)
         }
-        let directories =
-            inFile.directories
-            + given.directories.compactMap { text in
-                flag("--collector.cert-files.dir", text) { text throws(CertFilesConfigurationError) in
-                    let (name, path) = try CertFilesFlags.parseNamedPath(text)
-                    return CertFilesEntry.directory(name: name, path: path)
-                }
-            }
-        let globs =
-            inFile.globs
-            + given.globs.compactMap { text in
-                flag("--collector.cert-files.glob", text) { text throws(CertFilesConfigurationError) in
-                    let (name, pattern) = try CertFilesFlags.parseGlobArgument(text)
-                    return CertFilesEntry.glob(name: name, pattern: pattern)
-                }
-            }
-        let federated =
-            inFile.federatedBundleFiles
-            + given.federatedBundleFileNames.compactMap { text in
-                flag("--collector.cert-files.federated-bundle-file-name", text) { try CertFilesFlags.parseFederatedBundle($0) }
-            }
+        let directories = listed(inFile.directories, "--collector.cert-files.dir", given.directories) {
+            text throws(CertFilesConfigurationError) in
+            let (name, path) = try CertFilesFlags.parseNamedPath(text)
+            return CertFilesEntry.directory(name: name, path: path)
+        }
+        let globs = listed(inFile.globs, "--collector.cert-files.glob", given.globs) {
+            text throws(CertFilesConfigurationError) in
+            let (name, pattern) = try CertFilesFlags.parseGlobArgument(text)
+            return CertFilesEntry.glob(name: name, pattern: pattern)
+        }
+        let federated = listed(
+            inFile.federatedBundleFiles, "--collector.cert-files.federated-bundle-file-name",
+            given.federatedBundleFileNames,
+            CertFilesFlags.parseFederatedBundle)
         let entries = directories + globs
         let grouped = CertFilesFlags.configurations(
             entries.map(\.value),
             files: directories.isEmpty ? SPIFFEHelperFileNames() : helperFileNames(federatedBundles: federated),
-            refreshInterval: (refresh ?? inFile.refreshInterval)?.value ?? CertFilesSourceConfiguration.defaultRefreshInterval,
+            refreshInterval: (refresh ?? inFile.refreshInterval)?.value
+                ?? CertFilesSourceConfiguration.defaultRefreshInterval,
             maxFileSize: (maxFileSize ?? inFile.maxFileSize)?.value ?? CertFilesSourceConfiguration.defaultMaxFileSize,
             settleDelay: (settle ?? inFile.settleDelay)?.value ?? CertFilesSourceConfiguration.defaultSettleDelay)
         for (entry, error) in grouped.problems { problem(entries[entry].origin, "\(error)") }
@@ -253,18 +262,28 @@ struct Resolver {
         let given = flags.certFiles
         let inFile = file.certFiles
         let defaults = SPIFFEHelperFileNames()
-        let svid = fileName("--collector.cert-files.svid-file-name", given.svidFileName, inFile.svidFileName, default: defaults.svid)
-        let key = fileName("--collector.cert-files.svid-key-file-name", given.svidKeyFileName, inFile.svidKeyFileName, default: defaults.key)
-        let bundle = fileName(
-            "--collector.cert-files.svid-bundle-file-name", given.svidBundleFileName, inFile.svidBundleFileName,
-            default: defaults.bundle)
-        let jwtBundle = fileName("--collector.cert-files.jwt-bundle-file-name", given.jwtBundleFileName, inFile.jwtBundleFileName, default: nil)
-        let jwtSVIDs = inFile.jwtSVIDFileNames + given.jwtSVIDFileNames.map { Located($0, .flag("--collector.cert-files.jwt-svid-file-name")) }
+        let svid = fileName(
+            "--collector.cert-files.svid-file-name", given.svidFileName, inFile.svidFileName, default: defaults.svid)
         // An empty key, bundle or JWT bundle name means that file is not written.
-        let optional = [key, bundle, jwtBundle].map { $0.flatMap { $0.value.isEmpty ? nil : $0 } }
+        func written(_ name: Located<String>?) -> Located<String>? { name?.value.isEmpty == false ? name : nil }
+        let key = written(
+            fileName(
+                "--collector.cert-files.svid-key-file-name", given.svidKeyFileName, inFile.svidKeyFileName,
+                default: defaults.key))
+        let bundle = written(
+            fileName(
+                "--collector.cert-files.svid-bundle-file-name", given.svidBundleFileName, inFile.svidBundleFileName,
+                default: defaults.bundle))
+        let jwtBundle = written(
+            fileName(
+                "--collector.cert-files.jwt-bundle-file-name", given.jwtBundleFileName, inFile.jwtBundleFileName,
+                default: nil))
+        let jwtSVIDs =
+            inFile.jwtSVIDFileNames
+            + given.jwtSVIDFileNames.map { Located($0, .flag("--collector.cert-files.jwt-svid-file-name")) }
         let names: [Located<String>] =
-            [svid].compactMap { $0 } + optional.compactMap { $0 } + federated.map { Located($0.value.fileName, $0.origin) }
-            + jwtSVIDs
+            [svid, key, bundle].compactMap { $0 } + federated.map { Located($0.value.fileName, $0.origin) } + jwtSVIDs
+            + [jwtBundle].compactMap { $0 }
         let before = problems.count
         var seen: Set<String> = []
         for name in names {
@@ -276,8 +295,8 @@ struct Resolver {
         }
         guard problems.count == before else { return defaults }
         return SPIFFEHelperFileNames(
-            svid: svid?.value ?? defaults.svid, key: optional[0]?.value, bundle: optional[1]?.value,
-            federatedBundles: federated.map(\.value), jwtSVIDs: jwtSVIDs.map(\.value), jwtBundle: optional[2]?.value)
+            svid: svid?.value ?? defaults.svid, key: key?.value, bundle: bundle?.value,
+            federatedBundles: federated.map(\.value), jwtSVIDs: jwtSVIDs.map(\.value), jwtBundle: jwtBundle?.value)
     }
 
     /// Subscriptions by selectors (file, then flags), then by process (file, then flags). Their
@@ -291,17 +310,19 @@ struct Resolver {
             atLeast: DelegatedConfiguration.minimumProcessRescanInterval)
         let timeout = durationFlag("--collector.delegated.timeout", given.timeout)
         let subscriptions =
-            inFile.subscriptions
-            + given.subscriptions.compactMap { flag("--collector.delegated.subscription", $0, DelegatedFlags.parseSubscription) }
-            + inFile.processes
-            + given.processes.compactMap { flag("--collector.delegated.process", $0, DelegatedFlags.parseProcess) }
+            listed(
+                inFile.subscriptions, "--collector.delegated.subscription", given.subscriptions,
+                DelegatedFlags.parseSubscription)
+            + listed(inFile.processes, "--collector.delegated.process", given.processes, DelegatedFlags.parseProcess)
         // What was given, read or not, decides whether the collector is wanted.
         let subscriptionsGiven =
-            !(inFile.subscriptions.isEmpty && given.subscriptions.isEmpty && inFile.processes.isEmpty && given.processes.isEmpty)
+            !(inFile.subscriptions.isEmpty && given.subscriptions.isEmpty && inFile.processes.isEmpty
+            && given.processes.isEmpty)
         guard given.address != nil || inFile.address != nil || subscriptionsGiven else { return nil }
         guard let address else {
             if given.address == nil, let first = subscriptions.first {
-                problem(first.origin, "needs the agent's admin socket: --collector.delegated.address or delegated.address")
+                problem(
+                    first.origin, "needs the agent's admin socket: --collector.delegated.address or delegated.address")
             }
             return nil
         }
@@ -339,7 +360,8 @@ struct Resolver {
         var health = ExporterConfiguration.AgentHealth()
         health.enabled = given.enabled ?? inFile.enabled?.value ?? health.enabled
         let interval = durationFlag(
-            "--collector.agent-health.interval", given.interval, atLeast: ExporterConfiguration.AgentHealth.minimumInterval)
+            "--collector.agent-health.interval", given.interval,
+            atLeast: ExporterConfiguration.AgentHealth.minimumInterval)
         health.interval = (interval ?? inFile.interval)?.value ?? health.interval
         let timeout = durationFlag("--collector.agent-health.timeout", given.timeout)
         health.timeout = (timeout ?? inFile.timeout)?.value ?? health.timeout
@@ -361,7 +383,8 @@ struct Resolver {
             targets.append(target.value)
         }
         let interval =
-            (durationFlag("--probe.interval", given.interval, atLeast: ProbeConfiguration.minimumInterval) ?? inFile.interval)?
+            (durationFlag("--probe.interval", given.interval, atLeast: ProbeConfiguration.minimumInterval)
+            ?? inFile.interval)?
             .value ?? ProbeConfiguration.defaultInterval
         var timeout = ProbeConfiguration.impliedTimeout(interval: interval)
         if let given = durationFlag("--probe.timeout", given.timeout) ?? inFile.timeout {

@@ -62,7 +62,9 @@ public struct ExporterConfiguration: Equatable, Sendable {
         }
 
         static func format(_ text: String) throws(InvalidValue) -> Format {
-            guard let format = Format(rawValue: text) else { throw InvalidValue("must be logfmt or json (got \"\(text)\")") }
+            guard let format = Format(rawValue: text) else {
+                throw InvalidValue("must be logfmt or json (got \"\(text)\")")
+            }
             return format
         }
     }
@@ -75,7 +77,8 @@ public struct ExporterConfiguration: Equatable, Sendable {
         public init() {}
 
         public var tracker: RenewalTracker.Configuration {
-            RenewalTracker.Configuration(deadlineFraction: deadlineFraction, disappearanceGrace: identityGracePeriod.inSeconds)
+            RenewalTracker.Configuration(
+                deadlineFraction: deadlineFraction, disappearanceGrace: identityGracePeriod.inSeconds)
         }
 
         static func deadlineFraction(_ value: Double) throws(InvalidValue) -> Double {
@@ -131,7 +134,9 @@ public struct ExporterConfiguration: Equatable, Sendable {
     public struct Delegated: Equatable, Sendable {
         public static let defaultTimeout: Duration = .seconds(10)
         /// Taken by other streams: the Workload API's default source and the delegated bundle stream.
-        public static let reservedSourceNames: Set<String> = [ExporterConfiguration.defaultWorkloadAPISourceName, "delegated"]
+        public static let reservedSourceNames: Set<String> = [
+            ExporterConfiguration.defaultWorkloadAPISourceName, "delegated",
+        ]
 
         public var subscriptions: DelegatedConfiguration
         /// Deadline for the first response of a stream.

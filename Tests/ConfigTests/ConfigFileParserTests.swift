@@ -60,7 +60,9 @@ import Testing
 
     @Test func everySectionIsTyped() throws {
         let config = try ConfigFileParser.parse(Self.full, file: "c.yml")
-        #expect(config.web.listenAddress == Located(ListenAddress(host: "127.0.0.1", port: 9841), at(2, "web.listen_address")))
+        #expect(
+            config.web.listenAddress
+                == Located(ListenAddress(host: "127.0.0.1", port: 9841), at(2, "web.listen_address")))
         #expect(config.web.configFile?.value == "/etc/spiffe-exporter/web.yml")
         #expect(config.web.maxRequests?.value == 8)
         #expect(config.log.level?.value == .debug && config.log.format?.value == .json)
@@ -80,13 +82,17 @@ import Testing
         #expect(certFiles.directories.map(\.value) == [.directory(name: "payments", path: "/var/run/secrets/spiffe")])
         #expect(
             certFiles.globs.map(\.value) == [
-                .glob(name: "tls", pattern: "/etc/ssl/server/*.pem"), .glob(name: "cert_files", pattern: "/etc/certs/**/*.crt"),
+                .glob(name: "tls", pattern: "/etc/ssl/server/*.pem"),
+                .glob(name: "cert_files", pattern: "/etc/certs/**/*.crt"),
             ])
         #expect(certFiles.refreshInterval?.value == .seconds(30))
         #expect(certFiles.maxFileSize?.value == 512 * 1024)
         #expect(certFiles.settleDelay?.value == .seconds(1))
         #expect(certFiles.svidKeyFileName?.value == "")
-        #expect(certFiles.federatedBundleFiles.map(\.value) == [FederatedBundleFile(trustDomain: "partner.example", fileName: "partner.pem")])
+        #expect(
+            certFiles.federatedBundleFiles.map(\.value) == [
+                FederatedBundleFile(trustDomain: "partner.example", fileName: "partner.pem")
+            ])
         #expect(certFiles.jwtSVIDFileNames.map(\.value) == ["token"])
 
         let delegated = config.delegated
@@ -96,10 +102,16 @@ import Testing
             delegated.subscriptions.map(\.value) == [
                 DelegatedSubscription(
                     name: "api",
-                    target: .selectors([DelegatedSelector(type: "k8s", value: "ns:payments"), DelegatedSelector(type: "k8s", value: "sa:api")]))
+                    target: .selectors([
+                        DelegatedSelector(type: "k8s", value: "ns:payments"),
+                        DelegatedSelector(type: "k8s", value: "sa:api"),
+                    ]))
             ])
         #expect(delegated.subscriptions.first?.origin == at(35, "delegated.subscriptions[0].name"))
-        #expect(delegated.processes.map(\.value) == [DelegatedSubscription(name: "nginx_pods", target: .processName("nginx"))])
+        #expect(
+            delegated.processes.map(\.value) == [
+                DelegatedSubscription(name: "nginx_pods", target: .processName("nginx"))
+            ])
         #expect(delegated.processRescanInterval?.value == .seconds(10))
         #expect(delegated.timeout?.value == .seconds(5))
 
@@ -111,7 +123,8 @@ import Testing
         #expect(
             config.probes.targets.map(\.value) == [
                 ProbeTarget(
-                    name: "api", host: "api.internal", port: 8443, spiffeID: "spiffe://example.org/api", serverName: "api.internal")
+                    name: "api", host: "api.internal", port: 8443, spiffeID: "spiffe://example.org/api",
+                    serverName: "api.internal")
             ])
     }
 
@@ -153,7 +166,8 @@ import Testing
         #expect(lines.contains { $0.hasPrefix("c.yml:6: renewal.deadline_fraction: ") })
         #expect(lines.contains { $0.hasPrefix("c.yml:7: renewal.identity_grace_period: ") })
         #expect(lines.contains { $0.hasPrefix("c.yml:9: workload_api[0].address: ") && $0.contains("IP:port") })
-        #expect(lines.contains { $0.hasPrefix("c.yml:10: ") && $0.contains("source name \"workload_api\" is used twice") })
+        #expect(
+            lines.contains { $0.hasPrefix("c.yml:10: ") && $0.contains("source name \"workload_api\" is used twice") })
         #expect(lines.contains { $0.hasPrefix("c.yml:14: cert_files.directories[0].name: source names") })
         #expect(lines.contains { $0.hasPrefix("c.yml:17: probes.targets[0].spiffe_id: ") })
         #expect(lines.contains { $0.hasPrefix("c.yml:18: unknown key \"unknown_section\"") })

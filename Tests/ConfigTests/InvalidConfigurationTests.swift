@@ -76,7 +76,8 @@ import Testing
             flags: .init(log: .init(level: "verbose")), origin: .flag("--log.level"),
             message: "must be debug, info, warn or error (got \"verbose\")"),
         BadFlag(
-            flags: .init(log: .init(format: "xml")), origin: .flag("--log.format"), message: "must be logfmt or json (got \"xml\")"),
+            flags: .init(log: .init(format: "xml")), origin: .flag("--log.format"),
+            message: "must be logfmt or json (got \"xml\")"),
         BadFlag(
             flags: .init(renewal: .init(deadlineFraction: 0)), origin: .flag("--renewal.deadline-fraction"),
             message: "must be in (0, 1] (got 0.0)"),
@@ -84,28 +85,34 @@ import Testing
             flags: .init(renewal: .init(identityGracePeriod: "soon")), origin: .flag("--renewal.identity-grace-period"),
             message: "invalid duration \"soon\""),
         BadFlag(
-            flags: .init(workloadAPI: .init(address: "tcp://example.com:80")), origin: .flag("--collector.workload-api.address"),
+            flags: .init(workloadAPI: .init(address: "tcp://example.com:80")),
+            origin: .flag("--collector.workload-api.address"),
             message: "\"tcp://example.com:80\": workload endpoint tcp socket URI host component must be an IP:port"),
         BadFlag(
             flags: .init(), environment: [WorkloadEndpointAddress.environmentVariable: "unix:agent.sock"],
-            origin: .environment("SPIFFE_ENDPOINT_SOCKET"), message: "\"unix:agent.sock\": workload endpoint socket URI must not be opaque"),
+            origin: .environment("SPIFFE_ENDPOINT_SOCKET"),
+            message: "\"unix:agent.sock\": workload endpoint socket URI must not be opaque"),
         BadFlag(
             flags: .init(workloadAPI: .init(timeout: "soon")), origin: .flag("--collector.workload-api.timeout"),
             message: "invalid duration \"soon\""),
         BadFlag(
-            flags: .init(workloadAPI: .init(jwtInterval: "500ms")), origin: .flag("--collector.workload-api.jwt-interval"),
+            flags: .init(workloadAPI: .init(jwtInterval: "500ms")),
+            origin: .flag("--collector.workload-api.jwt-interval"),
             message: "must be at least 1s (got 500ms)"),
         BadFlag(
-            flags: .init(workloadAPI: .init(jwtAudiences: [" , "])), origin: .flag("--collector.workload-api.jwt-audience"),
+            flags: .init(workloadAPI: .init(jwtAudiences: [" , "])),
+            origin: .flag("--collector.workload-api.jwt-audience"),
             message: "an audience set must not be empty"),
         BadFlag(
-            flags: .init(workloadAPI: .init(extraSources: ["no-address"])), origin: .flag("--collector.workload-api.source"),
+            flags: .init(workloadAPI: .init(extraSources: ["no-address"])),
+            origin: .flag("--collector.workload-api.source"),
             message: "expected NAME=ADDRESS"),
         BadFlag(
             flags: .init(workloadAPI: .init(extraSources: ["workload_api=unix:///b.sock"])),
             origin: .flag("--collector.workload-api.source"), message: "source name \"workload_api\" is used twice"),
         BadFlag(
-            flags: .init(workloadAPI: .init(extraSources: ["b=tcp://example.org:1"])), origin: .flag("--collector.workload-api.source"),
+            flags: .init(workloadAPI: .init(extraSources: ["b=tcp://example.org:1"])),
+            origin: .flag("--collector.workload-api.source"),
             message: "\"tcp://example.org:1\": workload endpoint tcp socket URI host component must be an IP:port"),
         BadFlag(
             flags: .init(certFiles: .init(directories: ["/run/certs"])), origin: .flag("--collector.cert-files.dir"),
@@ -114,7 +121,8 @@ import Testing
             flags: .init(certFiles: .init(globs: ["x=/etc/[ab.pem"])), origin: .flag("--collector.cert-files.glob"),
             message: "invalid glob \"/etc/[ab.pem\""),
         BadFlag(
-            flags: .init(certFiles: .init(refreshInterval: "500ms")), origin: .flag("--collector.cert-files.refresh-interval"),
+            flags: .init(certFiles: .init(refreshInterval: "500ms")),
+            origin: .flag("--collector.cert-files.refresh-interval"),
             message: "must be at least 1s (got 500ms)"),
         BadFlag(
             flags: .init(certFiles: .init(maxFileSize: "0")), origin: .flag("--collector.cert-files.max-file-size"),
@@ -136,16 +144,19 @@ import Testing
             flags: .init(certFiles: .init(directories: ["d=/a", "d=/b"])), origin: .flag("--collector.cert-files.dir"),
             message: "source name \"d\" is used twice"),
         BadFlag(
-            flags: .init(certFiles: .init(directories: ["workload_api=/a"])), origin: .flag("--collector.cert-files.dir"),
+            flags: .init(certFiles: .init(directories: ["workload_api=/a"])),
+            origin: .flag("--collector.cert-files.dir"),
             message: "source name \"workload_api\" is reserved"),
         BadFlag(
-            flags: .init(workloadAPI: .init(extraSources: ["x=unix:///x.sock"]), certFiles: .init(directories: ["x=/tmp"])),
+            flags: .init(
+                workloadAPI: .init(extraSources: ["x=unix:///x.sock"]), certFiles: .init(directories: ["x=/tmp"])),
             origin: .flag("--collector.cert-files.dir"), message: "source name \"x\" is already a Workload API source"),
         BadFlag(
             flags: .init(delegated: .init(subscriptions: ["payments=k8s:ns:payments"])),
             origin: .flag("--collector.delegated.subscription"), message: "needs the agent's admin socket"),
         BadFlag(
-            flags: .init(delegated: .init(address: "unix:///admin.sock")), origin: .flag("--collector.delegated.address"),
+            flags: .init(delegated: .init(address: "unix:///admin.sock")),
+            origin: .flag("--collector.delegated.address"),
             message: "the delegated collector needs at least one subscription or process"),
         BadFlag(
             flags: .init(delegated: .init(address: "unix:///admin.sock", subscriptions: ["payments=k8s"])),
@@ -161,10 +172,12 @@ import Testing
             origin: .flag("--collector.delegated.subscription"),
             message: "subscription name \"workload_api\" is already the name of another source"),
         BadFlag(
-            flags: .init(delegated: .init(address: "unix:///admin.sock", subscriptions: ["a=k8s:ns:a"], processes: ["a=envoy"])),
+            flags: .init(
+                delegated: .init(address: "unix:///admin.sock", subscriptions: ["a=k8s:ns:a"], processes: ["a=envoy"])),
             origin: .flag("--collector.delegated.process"), message: "subscription name \"a\" is used twice"),
         BadFlag(
-            flags: .init(delegated: .init(processRescanInterval: "0s")), origin: .flag("--collector.delegated.process-rescan-interval"),
+            flags: .init(delegated: .init(processRescanInterval: "0s")),
+            origin: .flag("--collector.delegated.process-rescan-interval"),
             message: "must be at least 1s (got 0s)"),
         BadFlag(
             flags: .init(delegated: .init(timeout: "soon")), origin: .flag("--collector.delegated.timeout"),
@@ -185,15 +198,18 @@ import Testing
             flags: .init(probe: .init(targets: ["a=x:1", "a=y:2"])), origin: .flag("--probe.target"),
             message: "\"a=y:2\": target NAME used twice"),
         BadFlag(
-            flags: .init(probe: .init(targets: ["api=b:1"])), file: "probes:\n  targets: [{name: api, address: 'a:1'}]\n",
+            flags: .init(probe: .init(targets: ["api=b:1"])),
+            file: "probes:\n  targets: [{name: api, address: 'a:1'}]\n",
             origin: .flag("--probe.target"), message: "\"api=b:1\": target NAME used twice"),
         BadFlag(
-            flags: .init(probe: .init(interval: "500ms")), origin: .flag("--probe.interval"), message: "must be at least 1s (got 500ms)"),
+            flags: .init(probe: .init(interval: "500ms")), origin: .flag("--probe.interval"),
+            message: "must be at least 1s (got 500ms)"),
         BadFlag(
             flags: .init(probe: .init(timeout: "0s")), origin: .flag("--probe.timeout"),
             message: "must be more than 0 and at most the probe interval"),
         BadFlag(
-            flags: .init(probe: .init(timeout: "15s")), file: "probes:\n  interval: 10s\n", origin: .flag("--probe.timeout"),
+            flags: .init(probe: .init(timeout: "15s")), file: "probes:\n  interval: 10s\n",
+            origin: .flag("--probe.timeout"),
             message: "must be more than 0 and at most the probe interval"),
     ]
 

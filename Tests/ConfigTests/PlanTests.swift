@@ -48,7 +48,8 @@ import Testing
         let store = IdentityStore()
         let registry = MetricsRegistry()
         _ = try resolve("workload_api: [{name: old}]").collectors.plan(store: store, registry: registry, logger: logger)
-        let next = try resolve("workload_api: [{name: new}]").collectors.plan(store: store, registry: registry, logger: logger)
+        let next = try resolve("workload_api: [{name: new}]").collectors.plan(
+            store: store, registry: registry, logger: logger)
         #expect(next.sources.contains("new") && !next.sources.contains("old"))
     }
 }

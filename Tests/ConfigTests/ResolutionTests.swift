@@ -10,13 +10,16 @@ import Testing
         #expect(configuration.web.telemetryPath == "/metrics" && configuration.web.configFile == nil)
         #expect(configuration.web.maxRequests == 40)
         #expect(configuration.log.level == .info && configuration.log.format == .logfmt)
-        #expect(configuration.renewal.deadlineFraction == 0.75 && configuration.renewal.identityGracePeriod == .seconds(600))
+        #expect(
+            configuration.renewal.deadlineFraction == 0.75 && configuration.renewal.identityGracePeriod == .seconds(600)
+        )
         #expect(configuration.strict == false)
         let collectors = configuration.collectors
         #expect(
             collectors.workloadAPI == [
                 ExporterConfiguration.WorkloadAPISource(
-                    name: "workload_api", address: .unix(path: "/tmp/spire-agent/public/api.sock"), timeout: .seconds(10),
+                    name: "workload_api", address: .unix(path: "/tmp/spire-agent/public/api.sock"),
+                    timeout: .seconds(10),
                     jwtAudiences: [], jwtInterval: .seconds(60))
             ])
         #expect(collectors.certFiles.isEmpty && collectors.delegated == nil)
@@ -60,13 +63,15 @@ import Testing
             flags: CommandLineSettings(web: .init(configFile: "flag.yml")),
             read: { $0.web.configFile }, expected: (nil, "file.yml", "flag.yml")),
         Precedence(
-            setting: "web.max_requests", file: "web: {max_requests: 8}", flags: CommandLineSettings(web: .init(maxRequests: 0)),
+            setting: "web.max_requests", file: "web: {max_requests: 8}",
+            flags: CommandLineSettings(web: .init(maxRequests: 0)),
             read: { "\($0.web.maxRequests)" }, expected: ("40", "8", "0")),
         Precedence(
             setting: "log.level", file: "log: {level: debug}", flags: CommandLineSettings(log: .init(level: "error")),
             read: { "\($0.log.level)" }, expected: ("info", "debug", "error")),
         Precedence(
-            setting: "log.format", file: "log: {format: json}", flags: CommandLineSettings(log: .init(format: "logfmt")),
+            setting: "log.format", file: "log: {format: json}",
+            flags: CommandLineSettings(log: .init(format: "logfmt")),
             read: { $0.log.format.rawValue }, expected: ("logfmt", "json", "logfmt")),
         Precedence(
             setting: "renewal.deadline_fraction", file: "renewal: {deadline_fraction: 0.6}",
@@ -75,7 +80,8 @@ import Testing
         Precedence(
             setting: "renewal.identity_grace_period", file: "renewal: {identity_grace_period: 15m}",
             flags: CommandLineSettings(renewal: .init(identityGracePeriod: "1h")),
-            read: { "\($0.renewal.identityGracePeriod)" }, expected: ("600.0 seconds", "900.0 seconds", "3600.0 seconds")),
+            read: { "\($0.renewal.identityGracePeriod)" },
+            expected: ("600.0 seconds", "900.0 seconds", "3600.0 seconds")),
         Precedence(
             setting: "workload_api[0].timeout", file: "workload_api: [{timeout: 5s}]",
             flags: CommandLineSettings(workloadAPI: .init(timeout: "3s")),
@@ -98,11 +104,13 @@ import Testing
             read: { $0.collectors.certFiles.first.map { "\($0.refreshInterval)" } },
             expected: (nil, "30.0 seconds", "120.0 seconds")),
         Precedence(
-            setting: "cert_files.max_file_size", file: sources.replacingOccurrences(of: "cert_files:", with: "cert_files:\n  max_file_size: 2KiB"),
+            setting: "cert_files.max_file_size",
+            file: sources.replacingOccurrences(of: "cert_files:", with: "cert_files:\n  max_file_size: 2KiB"),
             flags: CommandLineSettings(certFiles: .init(maxFileSize: "1MB")),
             read: { $0.collectors.certFiles.first.map { "\($0.maxFileSize)" } }, expected: (nil, "2048", "1000000")),
         Precedence(
-            setting: "cert_files.settle_delay", file: sources.replacingOccurrences(of: "cert_files:", with: "cert_files:\n  settle_delay: 1s"),
+            setting: "cert_files.settle_delay",
+            file: sources.replacingOccurrences(of: "cert_files:", with: "cert_files:\n  settle_delay: 1s"),
             flags: CommandLineSettings(certFiles: .init(settleDelay: "50ms")),
             read: { $0.collectors.certFiles.first.map { "\($0.settleDelay)" } },
             expected: (nil, "1.0 seconds", "0.05 seconds")),
@@ -111,7 +119,9 @@ import Testing
             file: sources.replacingOccurrences(of: "cert_files:", with: "cert_files:\n  svid_file_name: file.pem"),
             flags: CommandLineSettings(certFiles: .init(svidFileName: "flag.pem")),
             read: {
-                guard case .spiffeHelperDirectory(_, let files) = $0.collectors.certFiles.first?.kind else { return nil }
+                guard case .spiffeHelperDirectory(_, let files) = $0.collectors.certFiles.first?.kind else {
+                    return nil
+                }
                 return files.svid
             }, expected: (nil, "file.pem", "flag.pem")),
         Precedence(
@@ -130,16 +140,19 @@ import Testing
         Precedence(
             setting: "agent_health.interval", file: "agent_health: {interval: 30s}",
             flags: CommandLineSettings(agentHealth: .init(interval: "1m")),
-            read: { "\($0.collectors.agentHealth.interval)" }, expected: ("15.0 seconds", "30.0 seconds", "60.0 seconds")),
+            read: { "\($0.collectors.agentHealth.interval)" },
+            expected: ("15.0 seconds", "30.0 seconds", "60.0 seconds")),
         Precedence(
             setting: "agent_health.timeout", file: "agent_health: {timeout: 2s}",
             flags: CommandLineSettings(agentHealth: .init(timeout: "1s")),
             read: { "\($0.collectors.agentHealth.timeout)" }, expected: ("5.0 seconds", "2.0 seconds", "1.0 seconds")),
         Precedence(
-            setting: "probes.interval", file: "probes: {interval: 1m}", flags: CommandLineSettings(probe: .init(interval: "2m")),
+            setting: "probes.interval", file: "probes: {interval: 1m}",
+            flags: CommandLineSettings(probe: .init(interval: "2m")),
             read: { "\($0.collectors.probe.interval)" }, expected: ("30.0 seconds", "60.0 seconds", "120.0 seconds")),
         Precedence(
-            setting: "probes.timeout", file: "probes: {timeout: 5s}", flags: CommandLineSettings(probe: .init(timeout: "7s")),
+            setting: "probes.timeout", file: "probes: {timeout: 5s}",
+            flags: CommandLineSettings(probe: .init(timeout: "7s")),
             read: { "\($0.collectors.probe.timeout)" }, expected: ("10.0 seconds", "5.0 seconds", "7.0 seconds")),
     ]
 
@@ -147,7 +160,8 @@ import Testing
     func flagOverFileOverDefault(_ setting: Precedence) throws {
         #expect(setting.read(try resolve()) == setting.expected.default, "default")
         #expect(setting.read(try resolve(setting.file)) == setting.expected.file, "file")
-        #expect(setting.read(try resolve(setting.file, flags: setting.flags)) == setting.expected.flag, "flag over file")
+        #expect(
+            setting.read(try resolve(setting.file, flags: setting.flags)) == setting.expected.flag, "flag over file")
         if setting.expected.default != nil {
             #expect(setting.read(try resolve(flags: setting.flags)) == setting.expected.flag, "flag alone")
         }
@@ -184,11 +198,15 @@ import Testing
                 timeout: 4s
             """
         let flags = CommandLineSettings(
-            workloadAPI: .init(timeout: "2s", jwtAudiences: ["flag"], jwtInterval: "90s", extraSources: ["d=unix:///d.sock"]))
+            workloadAPI: .init(
+                timeout: "2s", jwtAudiences: ["flag"], jwtInterval: "90s", extraSources: ["d=unix:///d.sock"]))
         let env = [WorkloadEndpointAddress.environmentVariable: "unix:///env.sock"]
         let sources = try resolve(file, flags: flags, environment: env).collectors.workloadAPI
         #expect(sources.map(\.name) == ["a", "b", "c", "d"])
-        #expect(sources.map { "\($0.address)" } == ["unix:///env.sock", "unix:///b.sock", "unix:///c.sock", "unix:///d.sock"])
+        #expect(
+            sources.map { "\($0.address)" } == [
+                "unix:///env.sock", "unix:///b.sock", "unix:///c.sock", "unix:///d.sock",
+            ])
         #expect(sources.map(\.timeout) == [.seconds(2), .seconds(2), .seconds(4), .seconds(2)])
         #expect(sources.map(\.jwtAudiences) == [[["flag"]], [["b_only"]], [], [["flag"]]])
         #expect(sources.map(\.jwtInterval) == Array(repeating: .seconds(90), count: 4))
@@ -197,16 +215,23 @@ import Testing
     @Test("--collector.workload-api.source takes the flags' settings, not the file's first entry's")
     func extraSourcesFromFlags() throws {
         let file = "workload_api:\n  - {name: a, address: 'unix:///a.sock', timeout: 1s, jwt_audiences: [x]}\n"
-        let sources = try resolve(file, flags: CommandLineSettings(workloadAPI: .init(extraSources: ["b=tcp://127.0.0.1:8081"])))
-            .collectors.workloadAPI
-        #expect(sources.last == ExporterConfiguration.WorkloadAPISource(name: "b", address: .tcp(host: "127.0.0.1", port: 8081)))
+        let sources = try resolve(
+            file, flags: CommandLineSettings(workloadAPI: .init(extraSources: ["b=tcp://127.0.0.1:8081"]))
+        )
+        .collectors.workloadAPI
+        #expect(
+            sources.last
+                == ExporterConfiguration.WorkloadAPISource(name: "b", address: .tcp(host: "127.0.0.1", port: 8081)))
     }
 
     @Test("--no-collector.workload-api: no source, so no agent health check; the probe keeps its default client")
     func workloadAPIDisabled() throws {
-        let file = "workload_api:\n  - {name: a, address: 'unix:///a.sock'}\nprobes:\n  targets: [{name: t, address: 'h:1'}]\n"
-        let collectors = try resolve(file, flags: CommandLineSettings(workloadAPI: .init(enabled: false, address: "bad")))
-            .collectors
+        let file =
+            "workload_api:\n  - {name: a, address: 'unix:///a.sock'}\nprobes:\n  targets: [{name: t, address: 'h:1'}]\n"
+        let collectors = try resolve(
+            file, flags: CommandLineSettings(workloadAPI: .init(enabled: false, address: "bad"))
+        )
+        .collectors
         #expect(collectors.workloadAPI.isEmpty)
         #expect(collectors.probe.clientSource == "workload_api")
     }
@@ -243,7 +268,9 @@ import Testing
         #expect(files.jwtSVIDs == ["file.token", "flag.token"])
         // Selector subscriptions first, then processes; within each, the file's first.
         #expect(
-            collectors.delegated?.subscriptions.subscriptions.map(\.name) == ["file_sub", "flag_sub", "file_proc", "flag_proc"])
+            collectors.delegated?.subscriptions.subscriptions.map(\.name) == [
+                "file_sub", "flag_sub", "file_proc", "flag_proc",
+            ])
         #expect(collectors.probe.targets.map(\.name) == ["file_target", "flag_target"])
     }
 
@@ -252,7 +279,10 @@ import Testing
         let flags = CommandLineSettings(
             certFiles: .init(directories: ["d=/d"], svidKeyFileName: "", svidBundleFileName: "", jwtBundleFileName: ""))
         let kind = try resolve(flags: flags).collectors.certFiles.first?.kind
-        #expect(kind == .spiffeHelperDirectory(path: "/d", files: SPIFFEHelperFileNames(key: nil, bundle: nil, jwtBundle: nil)))
+        #expect(
+            kind
+                == .spiffeHelperDirectory(
+                    path: "/d", files: SPIFFEHelperFileNames(key: nil, bundle: nil, jwtBundle: nil)))
     }
 
     @Test("the probe presents the first Workload API source's SVID; without a timeout it gets 10 s or its interval")
