@@ -138,6 +138,14 @@ struct Reader {
         let root: Node?
         do {
             root = try Yams.compose(yaml: text)
+        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+            // Typos must not silently do nothing, nor may a second value silently win.
+            let keys = duplicates.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            problems.append(
+                ConfigurationProblem(
+                    .file(path: file, line: context.mark.line, key: ""),
+                    "repeated key \(keys) in the mapping starting here"))
+            return config
         } catch {
             problems.append(
                 ConfigurationProblem(.file(path: file, line: Self.line(of: error), key: ""), "invalid YAML: \(error)"))
@@ -193,8 +201,8 @@ struct Reader {
 
     // MARK: Shapes
 
-    /// A mapping with only the allowed keys; unknown or repeated keys are problems (typos must not
-    /// silently do nothing).
+    /// A mapping with only the allowed keys; unknown keys are problems (typos must not silently do
+    /// nothing). Yams has already refused repeated keys.
     mutating func mapping(_ node: Node, at key: String, allowed: Set<String>) -> [String: Node]? {
         guard case .mapping(let mapping) = node else {
             problem(node, key, key.isEmpty ? "the file must be a mapping" : "must be a mapping")
@@ -210,7 +218,6 @@ struct Reader {
                 problem(keyNode, key, "unknown key \"\(name)\" (allowed: \(allowed.sorted().joined(separator: ", ")))")
                 continue
             }
-            if result[name] != nil { problem(keyNode, key, "key \"\(name)\" is repeated") }
             result[name] = value
         }
         return result
