@@ -14,7 +14,9 @@ public enum DurationText {
         guard !trimmed.isEmpty else { throw ParseError(text: text) }
         if let plain = Double(trimmed), plain >= 0, plain.isFinite {
             // Other spellings Double accepts (`1e3`) are kept as they always were, to the nanosecond.
-            guard let exact = attoseconds(Substring(trimmed), unit: attosecondsPerSecond) else { return .seconds(plain) }
+            guard let exact = attoseconds(Substring(trimmed), unit: attosecondsPerSecond) else {
+                return .seconds(plain)
+            }
             return try duration(attoseconds: exact, text: text)
         }
         var total: Int128 = 0

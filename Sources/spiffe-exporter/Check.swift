@@ -122,7 +122,8 @@ struct Check: AsyncParsableCommand {
     /// The `--collector.delegated.*` flags, checked as `serve` checks them.
     func delegatedConfiguration() throws -> ExporterConfiguration.Delegated? {
         let flags = CommandLineSettings(
-            workloadAPI: .init(enabled: false), delegated: delegated.settings, agentHealth: delegated.agentHealthSettings)
+            workloadAPI: .init(enabled: false), delegated: delegated.settings,
+            agentHealth: delegated.agentHealthSettings)
         do {
             return try ExporterConfiguration.resolve(file: nil, flags: flags, environment: [:]).collectors.delegated
         } catch {

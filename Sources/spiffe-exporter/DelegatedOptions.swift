@@ -62,7 +62,8 @@ struct DelegatedOptions: ParsableArguments {
     }
 
     var agentHealthSettings: CommandLineSettings.AgentHealth {
-        CommandLineSettings.AgentHealth(enabled: agentHealthEnabled, interval: agentHealthInterval, timeout: agentHealthTimeout)
+        CommandLineSettings.AgentHealth(
+            enabled: agentHealthEnabled, interval: agentHealthInterval, timeout: agentHealthTimeout)
     }
 }
 

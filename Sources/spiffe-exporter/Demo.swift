@@ -68,9 +68,9 @@ struct Demo: AsyncParsableCommand {
 
         var collectors = ExporterConfiguration.Collectors()
         // The flags' timeout and JWT settings, on the simulated agent.
-        var source =
-            configuration.collectors.workloadAPI.first ?? ExporterConfiguration.WorkloadAPISource(address: .unix(path: socket))
-        source.address = .unix(path: socket)
+        let agent = WorkloadEndpointAddress.unix(path: socket)
+        var source = configuration.collectors.workloadAPI.first ?? ExporterConfiguration.WorkloadAPISource(address: agent)
+        source.address = agent
         if source.jwtAudiences.isEmpty { source.jwtAudiences = [["spiffe-exporter-demo"]] }
         collectors.workloadAPI = [source]
         collectors.agentHealth.interval = .seconds(5)
@@ -93,7 +93,8 @@ struct Demo: AsyncParsableCommand {
         plan.services += [helperWriter, backend.server]
         let host = http.listenAddress.host == "0.0.0.0" ? "localhost" : http.listenAddress.host
         do {
-            try await ExporterRunner.run(http: http, store: store, registry: registry, plan: plan, logger: logger) { port in
+            try await ExporterRunner.run(http: http, store: store, registry: registry, plan: plan, logger: logger) {
+                port in
                 let line = "spiffe-exporter demo: metrics at http://\(host):\(port)\(http.telemetryPath) (Ctrl-C to stop)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }

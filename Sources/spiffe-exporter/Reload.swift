@@ -138,7 +138,8 @@ struct StrictStartupCheck: Service {
         let snapshots = await store.snapshot(now: Date())
         for source in sources {
             if !store.isSynced(source: source) {
-                problems.append("\(source): not synced within \(timeout.inSeconds)s (\(store.lastFailure(source: source) ?? "no answer"))")
+                let failure = store.lastFailure(source: source) ?? "no answer"
+                problems.append("\(source): not synced within \(timeout.inSeconds)s (\(failure))")
                 continue
             }
             guard svidSources.contains(source) else { continue }

@@ -75,7 +75,8 @@ struct ServerOptions: ParsableArguments {
     var settings: CommandLineSettings {
         CommandLineSettings(
             web: .init(
-                listenAddress: listenAddress, telemetryPath: telemetryPath, configFile: webConfigFile, maxRequests: maxRequests),
+                listenAddress: listenAddress, telemetryPath: telemetryPath, configFile: webConfigFile,
+                maxRequests: maxRequests),
             log: .init(level: logLevel, format: logFormat),
             renewal: .init(deadlineFraction: renewalDeadlineFraction, identityGracePeriod: identityGracePeriod),
             workloadAPI: .init(timeout: workloadAPITimeout, jwtAudiences: jwtAudiences, jwtInterval: jwtInterval))
@@ -161,8 +162,8 @@ struct Serve: AsyncParsableCommand {
             reload = nil
         }
         try await ExporterRunner.run(
-            http: configuration.web.http, store: store, registry: registry, supervisor: supervisor, extraServices: extra,
-            reload: reload, logger: logger)
+            http: configuration.web.http, store: store, registry: registry, supervisor: supervisor,
+            extraServices: extra, reload: reload, logger: logger)
     }
 
     /// A config file with problems exits 1 with all of them, as `--config.check` does with any
@@ -215,7 +216,8 @@ extension ExporterConfiguration.Log {
 extension ExporterConfiguration.Web {
     var http: HTTPConfiguration {
         HTTPConfiguration(
-            listenAddress: listenAddress, telemetryPath: telemetryPath, webConfigFile: configFile, maxRequests: maxRequests)
+            listenAddress: listenAddress, telemetryPath: telemetryPath, webConfigFile: configFile,
+            maxRequests: maxRequests)
     }
 }
 

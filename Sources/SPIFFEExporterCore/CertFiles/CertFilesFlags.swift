@@ -123,7 +123,8 @@ public enum CertFilesFlags {
         var globSource: [String: Int] = [:]
         func source(_ name: String, _ kind: CertFilesSourceConfiguration.Kind) -> CertFilesSourceConfiguration {
             CertFilesSourceConfiguration(
-                name: name, kind: kind, refreshInterval: refreshInterval, maxFileSize: maxFileSize, settleDelay: settleDelay)
+                name: name, kind: kind, refreshInterval: refreshInterval, maxFileSize: maxFileSize,
+                settleDelay: settleDelay)
         }
         for (index, entry) in entries.enumerated() {
             guard case .directory(let name, let path) = entry else { continue }
