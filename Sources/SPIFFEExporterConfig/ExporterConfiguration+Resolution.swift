@@ -382,10 +382,8 @@ struct Resolver {
             }
             targets.append(target.value)
         }
-        let interval =
-            (durationFlag("--probe.interval", given.interval, atLeast: ProbeConfiguration.minimumInterval)
-            ?? inFile.interval)?
-            .value ?? ProbeConfiguration.defaultInterval
+        let flagInterval = durationFlag("--probe.interval", given.interval, atLeast: ProbeConfiguration.minimumInterval)
+        let interval = (flagInterval ?? inFile.interval)?.value ?? ProbeConfiguration.defaultInterval
         var timeout = ProbeConfiguration.impliedTimeout(interval: interval)
         if let given = durationFlag("--probe.timeout", given.timeout) ?? inFile.timeout {
             if ProbeConfiguration.isValidTimeout(given.value, interval: interval) {
