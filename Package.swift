@@ -47,10 +47,16 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        // The YAML config file: parsed and validated with every problem located (Yams).
+        // The typed configuration: defaults, the YAML config file (Yams), the environment and the
+        // flags resolved into one value with every problem located, and the collectors it plans.
         .target(
             name: "SPIFFEExporterConfig",
-            dependencies: ["SPIFFEExporterCore", .product(name: "Yams", package: "Yams")],
+            dependencies: [
+                "SPIFFEExporterCore",
+                "SPIFFEExporterCollectors",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         // Generated protobuf + gRPC code for the SPIFFE Workload API (scripts/generate-workload-api.sh).
@@ -253,7 +259,14 @@ let package = Package(
         ),
         .testTarget(
             name: "ConfigTests",
-            dependencies: ["SPIFFEExporterConfig", "SPIFFEExporterCore"],
+            dependencies: [
+                "SPIFFEExporterConfig",
+                "SPIFFEExporterCore",
+                "SPIFFEExporterCollectors",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            // One config file per invalid case, each saying which problem it must raise.
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

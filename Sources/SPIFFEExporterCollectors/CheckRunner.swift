@@ -131,7 +131,7 @@ public enum ProbeCheck {
     {
         guard !targets.isEmpty else { return [] }
         var configuration = ProbeConfiguration(targets: targets)
-        configuration.timeout = timeout
+        configuration.timeout = .seconds(timeout)
         let collector = ProbeCollector(
             configuration: configuration, identities: StoreProbeIdentities(store: store, board: SourceBoard()), registry: MetricsRegistry(),
             logger: Logger(label: "check") { _ in SwiftLogNoOpLogHandler() })

@@ -1,142 +1,124 @@
 import Foundation
+import Logging
 import SPIFFEExporterCore
 import Yams
 
-/// One Workload API endpoint to watch.
-public struct WorkloadAPISourceSettings: Sendable, Hashable {
-    public var name: String
-    public var address: String?
-    public var timeout: String?
-    public var jwtAudiences: [[String]]
-    public var jwtInterval: String?
-
-    public init(name: String, address: String? = nil, timeout: String? = nil, jwtAudiences: [[String]] = [], jwtInterval: String? = nil) {
-        self.name = name
-        self.address = address
-        self.timeout = timeout
-        self.jwtAudiences = jwtAudiences
-        self.jwtInterval = jwtInterval
-    }
-}
-
-/// Everything a config file can say. Collector sections the command line already models
-/// (certificate files, delegated identity, probes) are carried as the equivalent flag arguments,
-/// so file and flags are validated by the same code and flags simply come after (and win).
-public struct ConfigFile: Sendable, Hashable {
-    public var listenAddress: String?
-    public var telemetryPath: String?
-    public var webConfigFile: String?
-    public var maxRequests: Int?
-    public var logLevel: String?
-    public var logFormat: String?
-    public var renewalDeadlineFraction: Double?
-    public var identityGracePeriod: String?
+/// Everything a config file says (docs/configuration.md), decoded and checked value by value, each
+/// value with its line. `nil` and empty mean "not in the file". Rules that need the command line
+/// too (which source is first, names across kinds, the probe timeout against its interval) are
+/// checked when the configuration is resolved.
+public struct ConfigFile: Sendable, Equatable {
+    public var web = Web()
+    public var log = Log()
+    public var renewal = Renewal()
     /// `nil` when the file has no `workload_api` key (the command line decides).
-    public var workloadAPI: [WorkloadAPISourceSettings]?
-    public var certFilesArguments: [String] = []
-    public var delegatedArguments: [String] = []
-    public var probeArguments: [String] = []
+    public var workloadAPI: [WorkloadAPISource]?
+    public var certFiles = CertFiles()
+    public var delegated = Delegated()
+    public var agentHealth = AgentHealth()
+    public var probes = Probes()
 
     public init() {}
-}
 
-/// A configuration problem with its location, so all of them can be reported at once.
-public struct ConfigProblem: Error, Sendable, Hashable, CustomStringConvertible {
-    public var file: String
-    public var line: Int?
-    public var message: String
+    public struct Web: Sendable, Equatable {
+        public var listenAddress: Located<ListenAddress>?
+        public var telemetryPath: Located<String>?
+        public var configFile: Located<String>?
+        public var maxRequests: Located<Int>?
 
-    public var description: String {
-        line.map { "\(file):\($0): \(message)" } ?? "\(file): \(message)"
+        public init() {}
+    }
+
+    public struct Log: Sendable, Equatable {
+        public var level: Located<Logger.Level>?
+        public var format: Located<ExporterConfiguration.Log.Format>?
+
+        public init() {}
+    }
+
+    public struct Renewal: Sendable, Equatable {
+        public var deadlineFraction: Located<Double>?
+        public var identityGracePeriod: Located<Duration>?
+
+        public init() {}
+    }
+
+    /// One `workload_api` entry; its origin (the entry) is the name's.
+    public struct WorkloadAPISource: Sendable, Equatable {
+        public var name: Located<String>
+        public var address: Located<WorkloadEndpointAddress>?
+        public var timeout: Located<Duration>?
+        public var jwtAudiences: [[String]] = []
+        public var jwtInterval: Located<Duration>?
+
+        public init(name: Located<String>) {
+            self.name = name
+        }
+    }
+
+    public struct CertFiles: Sendable, Equatable {
+        /// `.directory` entries.
+        public var directories: [Located<CertFilesEntry>] = []
+        /// `.glob` entries.
+        public var globs: [Located<CertFilesEntry>] = []
+        public var refreshInterval: Located<Duration>?
+        public var maxFileSize: Located<Int>?
+        public var settleDelay: Located<Duration>?
+        public var svidFileName: Located<String>?
+        public var svidKeyFileName: Located<String>?
+        public var svidBundleFileName: Located<String>?
+        public var federatedBundleFiles: [Located<FederatedBundleFile>] = []
+        public var jwtSVIDFileNames: [Located<String>] = []
+        public var jwtBundleFileName: Located<String>?
+
+        public init() {}
+    }
+
+    public struct Delegated: Sendable, Equatable {
+        public var address: Located<WorkloadEndpointAddress>?
+        /// Subscriptions by selectors (`subscriptions`).
+        public var subscriptions: [Located<DelegatedSubscription>] = []
+        /// Subscriptions by process name (`processes`).
+        public var processes: [Located<DelegatedSubscription>] = []
+        public var processRescanInterval: Located<Duration>?
+        public var timeout: Located<Duration>?
+
+        public init() {}
+    }
+
+    public struct AgentHealth: Sendable, Equatable {
+        public var enabled: Located<Bool>?
+        public var interval: Located<Duration>?
+        public var timeout: Located<Duration>?
+
+        public init() {}
+    }
+
+    public struct Probes: Sendable, Equatable {
+        public var interval: Located<Duration>?
+        public var timeout: Located<Duration>?
+        public var targets: [Located<ProbeTarget>] = []
+
+        public init() {}
     }
 }
 
-public struct ConfigErrors: Error, Sendable, CustomStringConvertible {
-    public var problems: [ConfigProblem]
-    public var description: String { problems.map(\.description).joined(separator: "\n") }
-}
-
-/// Parses and validates the YAML config file (docs/configuration.md), collecting every problem.
+/// Parses and checks the YAML config file, collecting every problem.
 public enum ConfigFileParser {
-    public static func parse(_ text: String, file: String) throws(ConfigErrors) -> ConfigFile {
+    public static func parse(_ text: String, file: String) throws(ConfigurationProblems) -> ConfigFile {
         var reader = Reader(file: file)
-        let root: Node?
-        do {
-            root = try Yams.compose(yaml: text)
-        } catch {
-            throw ConfigErrors(problems: [ConfigProblem(file: file, line: Reader.line(of: error), message: "invalid YAML: \(error)")])
-        }
-        var config = ConfigFile()
-        guard let root else { return config }  // an empty file configures nothing
-        guard let top = reader.mapping(root, at: "top level", allowed: [
-            "web", "log", "renewal", "workload_api", "cert_files", "delegated", "agent_health", "probes",
-        ]) else { throw ConfigErrors(problems: reader.problems) }
-
-        if let web = top["web"].flatMap({
-            reader.mapping($0, at: "web", allowed: ["listen_address", "telemetry_path", "config_file", "max_requests"])
-        }) {
-            config.listenAddress = web["listen_address"].flatMap { reader.string($0, at: "web.listen_address") }
-            if let address = config.listenAddress, let node = web["listen_address"] {
-                reader.check(node) { try ListenAddress(parsing: address) }
-            }
-            config.telemetryPath = web["telemetry_path"].flatMap { reader.string($0, at: "web.telemetry_path") }
-            if let path = config.telemetryPath, !path.hasPrefix("/"), let node = web["telemetry_path"] {
-                reader.problem(node, "web.telemetry_path must start with /")
-            }
-            config.webConfigFile = web["config_file"].flatMap { reader.string($0, at: "web.config_file") }
-            if let node = web["max_requests"], let value = reader.double(node, at: "web.max_requests") {
-                if value >= 0, value == value.rounded(), value <= 1_000_000 {
-                    config.maxRequests = Int(value)
-                } else {
-                    reader.problem(node, "web.max_requests must be a whole number ≥ 0 (0 disables the limit)")
-                }
-            }
-        }
-        if let log = top["log"].flatMap({ reader.mapping($0, at: "log", allowed: ["level", "format"]) }) {
-            config.logLevel = log["level"].flatMap { reader.string($0, at: "log.level") }
-            if let level = config.logLevel, !["debug", "info", "warn", "warning", "error"].contains(level), let node = log["level"] {
-                reader.problem(node, "log.level must be debug, info, warn or error")
-            }
-            config.logFormat = log["format"].flatMap { reader.string($0, at: "log.format") }
-            if let format = config.logFormat, !["logfmt", "json"].contains(format), let node = log["format"] {
-                reader.problem(node, "log.format must be logfmt or json")
-            }
-        }
-        if let renewal = top["renewal"].flatMap({ reader.mapping($0, at: "renewal", allowed: ["deadline_fraction", "identity_grace_period"]) }) {
-            if let node = renewal["deadline_fraction"] {
-                let fraction = reader.double(node, at: "renewal.deadline_fraction")
-                if let fraction, !(fraction > 0 && fraction <= 1) {
-                    reader.problem(node, "renewal.deadline_fraction must be in (0, 1]")
-                }
-                config.renewalDeadlineFraction = fraction
-            }
-            config.identityGracePeriod = renewal["identity_grace_period"].flatMap { reader.duration($0, at: "renewal.identity_grace_period") }
-        }
-        if let node = top["workload_api"] {
-            config.workloadAPI = reader.workloadAPISources(node)
-        }
-        if let node = top["cert_files"] {
-            config.certFilesArguments = reader.certFilesArguments(node)
-        }
-        if let node = top["delegated"] {
-            config.delegatedArguments = reader.delegatedArguments(node)
-        }
-        if let node = top["agent_health"] {
-            config.delegatedArguments += reader.agentHealthArguments(node)
-        }
-        if let node = top["probes"] {
-            config.probeArguments = reader.probeArguments(node)
-        }
-        if !reader.problems.isEmpty { throw ConfigErrors(problems: reader.problems) }
+        let config = reader.read(text)
+        if !reader.problems.isEmpty { throw ConfigurationProblems(reader.problems) }
         return config
     }
 
-    public static func load(path: String) throws(ConfigErrors) -> ConfigFile {
+    public static func load(path: String) throws(ConfigurationProblems) -> ConfigFile {
+        let whole = Origin.file(path: path, line: nil, key: "")
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigErrors(problems: [ConfigProblem(file: path, line: nil, message: "cannot read the file")])
+            throw ConfigurationProblems([ConfigurationProblem(whole, "cannot read the file")])
         }
         guard data.count <= 4 << 20 else {
-            throw ConfigErrors(problems: [ConfigProblem(file: path, line: nil, message: "file is larger than 4 MiB")])
+            throw ConfigurationProblems([ConfigurationProblem(whole, "file is larger than 4 MiB")])
         }
         return try parse(String(decoding: data, as: UTF8.self), file: path)
     }
@@ -145,10 +127,47 @@ public enum ConfigFileParser {
 /// Walks YAML nodes, recording a located problem for every mistake instead of stopping at the first.
 struct Reader {
     let file: String
-    var problems: [ConfigProblem] = []
+    var problems: [ConfigurationProblem] = []
 
     init(file: String) {
         self.file = file
+    }
+
+    mutating func read(_ text: String) -> ConfigFile {
+        var config = ConfigFile()
+        let root: Node?
+        do {
+            root = try Yams.compose(yaml: text)
+        } catch YamlError.duplicatedKeysInMapping(let duplicates, let context) {
+            // Typos must not silently do nothing, nor may a second value silently win.
+            let keys = duplicates.sorted().map { "\"\($0)\"" }.joined(separator: ", ")
+            problems.append(
+                ConfigurationProblem(
+                    .file(path: file, line: context.mark.line, key: ""),
+                    "repeated key \(keys) in the mapping starting here"))
+            return config
+        } catch {
+            problems.append(
+                ConfigurationProblem(.file(path: file, line: Self.line(of: error), key: ""), "invalid YAML: \(error)"))
+            return config
+        }
+        guard let root else { return config }  // an empty file configures nothing
+        guard
+            let top = mapping(
+                root, at: "",
+                allowed: [
+                    "web", "log", "renewal", "workload_api", "cert_files", "delegated", "agent_health", "probes",
+                ])
+        else { return config }
+        if let node = top["web"] { config.web = web(node) }
+        if let node = top["log"] { config.log = log(node) }
+        if let node = top["renewal"] { config.renewal = renewal(node) }
+        if let node = top["workload_api"] { config.workloadAPI = workloadAPISources(node) }
+        if let node = top["cert_files"] { config.certFiles = certFiles(node) }
+        if let node = top["delegated"] { config.delegated = delegated(node) }
+        if let node = top["agent_health"] { config.agentHealth = agentHealth(node) }
+        if let node = top["probes"] { config.probes = probes(node) }
+        return config
     }
 
     static func line(of error: any Error) -> Int? {
@@ -162,279 +181,380 @@ struct Reader {
         return nil
     }
 
-    mutating func problem(_ node: Node, _ message: String) {
-        problems.append(ConfigProblem(file: file, line: node.mark?.line, message: message))
+    func origin(_ node: Node, _ key: String) -> Origin {
+        .file(path: file, line: node.mark?.line, key: key)
     }
 
-    mutating func check(_ node: Node, _ body: () throws -> Void) {
-        do { try body() } catch { problem(node, "\(error)") }
+    mutating func problem(_ node: Node, _ key: String, _ message: String) {
+        problems.append(ConfigurationProblem(origin(node, key), message))
     }
 
-    /// A mapping with only the allowed keys; unknown or repeated keys are problems (typos must not
-    /// silently do nothing).
-    mutating func mapping(_ node: Node, at path: String, allowed: Set<String>) -> [String: Node]? {
+    /// `body`'s result located at `node`, or nil with its error recorded.
+    mutating func convert<Value>(_ node: Node, _ key: String, _ body: () throws -> Value) -> Located<Value>? {
+        do {
+            return Located(try body(), origin(node, key))
+        } catch {
+            problem(node, key, "\(error)")
+            return nil
+        }
+    }
+
+    // MARK: Shapes
+
+    /// A mapping with only the allowed keys; unknown keys are problems (typos must not silently do
+    /// nothing). Yams has already refused repeated keys.
+    mutating func mapping(_ node: Node, at key: String, allowed: Set<String>) -> [String: Node]? {
         guard case .mapping(let mapping) = node else {
-            problem(node, "\(path) must be a mapping")
+            problem(node, key, key.isEmpty ? "the file must be a mapping" : "must be a mapping")
             return nil
         }
         var result: [String: Node] = [:]
-        for (key, value) in mapping {
-            guard let name = key.string else {
-                problem(key, "\(path): keys must be strings")
+        for (keyNode, value) in mapping {
+            guard let name = keyNode.string else {
+                problem(keyNode, key, "keys must be strings")
                 continue
             }
             if !allowed.contains(name) {
-                problem(key, "\(path): unknown key \"\(name)\" (allowed: \(allowed.sorted().joined(separator: ", ")))")
+                problem(keyNode, key, "unknown key \"\(name)\" (allowed: \(allowed.sorted().joined(separator: ", ")))")
                 continue
             }
-            if result[name] != nil { problem(key, "\(path): key \"\(name)\" is repeated") }
             result[name] = value
         }
         return result
     }
 
-    mutating func sequence(_ node: Node, at path: String) -> [Node]? {
+    mutating func sequence(_ node: Node, at key: String) -> [Node]? {
         guard case .sequence(let sequence) = node else {
-            problem(node, "\(path) must be a list")
+            problem(node, key, "must be a list")
             return nil
         }
         return Array(sequence)
     }
 
-    mutating func string(_ node: Node, at path: String) -> String? {
+    mutating func string(_ node: Node, at key: String) -> String? {
         guard case .scalar(let scalar) = node else {
-            problem(node, "\(path) must be a string")
+            problem(node, key, "must be a string")
             return nil
         }
         return scalar.string
     }
 
-    mutating func double(_ node: Node, at path: String) -> Double? {
+    mutating func located(_ node: Node?, at key: String) -> Located<String>? {
+        guard let node, let text = string(node, at: key) else { return nil }
+        return Located(text, origin(node, key))
+    }
+
+    mutating func double(_ node: Node, at key: String) -> Double? {
         guard case .scalar(let scalar) = node, let value = Double(scalar.string) else {
-            problem(node, "\(path) must be a number")
+            problem(node, key, "must be a number")
             return nil
         }
         return value
     }
 
-    mutating func duration(_ node: Node, at path: String) -> String? {
-        guard let text = string(node, at: path) else { return nil }
-        do {
-            _ = try DurationText.seconds(text)
-        } catch {
-            problem(node, "\(path): \(error)")
+    mutating func duration(_ node: Node?, at key: String, atLeast minimum: Duration? = nil) -> Located<Duration>? {
+        guard let node, let text = string(node, at: key) else { return nil }
+        guard let duration = convert(node, key, { try DurationText.duration(text) }) else { return nil }
+        if let minimum, duration.value < minimum {
+            problem(node, key, ExporterConfiguration.tooShort(minimum, text))
             return nil
         }
-        return text
+        return duration
     }
 
-    mutating func stringList(_ node: Node, at path: String) -> [String]? {
-        if case .scalar(let scalar) = node { return [scalar.string] }
-        guard let items = sequence(node, at: path) else { return nil }
-        return items.compactMap { string($0, at: path + "[]") }
+    mutating func stringList(_ node: Node, at key: String) -> [Located<String>]? {
+        if case .scalar(let scalar) = node { return [Located(scalar.string, origin(node, key))] }
+        guard let items = sequence(node, at: key) else { return nil }
+        return items.compactMap { located($0, at: key + "[]") }
     }
 
-    mutating func sourceName(_ node: Node, at path: String, seen: inout Set<String>) -> String? {
-        guard let name = string(node, at: path) else { return nil }
-        let valid = !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
-        if !valid { problem(node, "\(path): source names use letters, digits, '_', '-' and '.' only (got \"\(name)\")") }
-        if !seen.insert(name).inserted { problem(node, "\(path): source name \"\(name)\" is used twice") }
-        return name
+    mutating func address(_ node: Node?, at key: String) -> Located<WorkloadEndpointAddress>? {
+        guard let node, let text = string(node, at: key) else { return nil }
+        return convert(node, key) { try WorkloadEndpointAddress(parsing: text) }
+    }
+
+    mutating func sourceName(_ node: Node, at key: String, seen: inout Set<String>) -> Located<String>? {
+        guard let name = string(node, at: key) else { return nil }
+        let valid =
+            !name.isEmpty
+            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
+        if !valid { problem(node, key, "source names use letters, digits, '_', '-' and '.' only (got \"\(name)\")") }
+        if !seen.insert(name).inserted { problem(node, key, "source name \"\(name)\" is used twice") }
+        return Located(name, origin(node, key))
     }
 
     /// The entries `{name: NAME, <valueKey>: VALUE, <optional keys>}` of the list at `list`, each with
-    /// its path, its name (checked, unique within `seen`), its value node and all its fields. An
+    /// its key, its name (checked, unique within `seen`), its value node and all its fields. An
     /// entry without name or value is reported and skipped.
     mutating func namedEntries(
         _ node: Node?, at list: String, valueKey: String, optional: Set<String> = [], seen: inout Set<String>
-    ) -> [(path: String, name: String, value: Node, fields: [String: Node])] {
-        var entries: [(path: String, name: String, value: Node, fields: [String: Node])] = []
+    ) -> [(key: String, name: Located<String>, value: Node, fields: [String: Node])] {
+        var entries: [(key: String, name: Located<String>, value: Node, fields: [String: Node])] = []
         for (index, item) in (node.flatMap { sequence($0, at: list) } ?? []).enumerated() {
-            let path = "\(list)[\(index)]"
-            guard let entry = mapping(item, at: path, allowed: optional.union(["name", valueKey])) else { continue }
+            let key = "\(list)[\(index)]"
+            guard let entry = mapping(item, at: key, allowed: optional.union(["name", valueKey])) else { continue }
             guard let nameNode = entry["name"], let valueNode = entry[valueKey] else {
-                problem(item, "\(path) needs name and \(valueKey)")
+                problem(item, key, "needs name and \(valueKey)")
                 continue
             }
-            guard let name = sourceName(nameNode, at: path + ".name", seen: &seen) else { continue }
-            entries.append((path, name, valueNode, entry))
+            guard let name = sourceName(nameNode, at: key + ".name", seen: &seen) else { continue }
+            entries.append((key, name, valueNode, entry))
         }
         return entries
     }
 
-    mutating func workloadAPISources(_ node: Node) -> [WorkloadAPISourceSettings] {
+    // MARK: Sections
+
+    mutating func web(_ node: Node) -> ConfigFile.Web {
+        var web = ConfigFile.Web()
+        guard
+            let fields = mapping(
+                node, at: "web", allowed: ["listen_address", "telemetry_path", "config_file", "max_requests"])
+        else { return web }
+        if let node = fields["listen_address"], let text = string(node, at: "web.listen_address") {
+            web.listenAddress = convert(node, "web.listen_address") { try ListenAddress(parsing: text) }
+        }
+        web.telemetryPath = located(fields["telemetry_path"], at: "web.telemetry_path")
+        if let path = web.telemetryPath, !path.value.hasPrefix("/"), let node = fields["telemetry_path"] {
+            problem(node, "web.telemetry_path", "must start with /")
+        }
+        web.configFile = located(fields["config_file"], at: "web.config_file")
+        if let node = fields["max_requests"], let value = double(node, at: "web.max_requests") {
+            if value >= 0, value == value.rounded(), value <= 1_000_000 {
+                web.maxRequests = Located(Int(value), origin(node, "web.max_requests"))
+            } else {
+                problem(node, "web.max_requests", "must be a whole number ≥ 0 (0 disables the limit)")
+            }
+        }
+        return web
+    }
+
+    mutating func log(_ node: Node) -> ConfigFile.Log {
+        var log = ConfigFile.Log()
+        guard let fields = mapping(node, at: "log", allowed: ["level", "format"]) else { return log }
+        if let node = fields["level"], let text = string(node, at: "log.level") {
+            log.level = convert(node, "log.level") { try ExporterConfiguration.Log.level(text) }
+        }
+        if let node = fields["format"], let text = string(node, at: "log.format") {
+            log.format = convert(node, "log.format") { try ExporterConfiguration.Log.format(text) }
+        }
+        return log
+    }
+
+    mutating func renewal(_ node: Node) -> ConfigFile.Renewal {
+        var renewal = ConfigFile.Renewal()
+        guard let fields = mapping(node, at: "renewal", allowed: ["deadline_fraction", "identity_grace_period"]) else {
+            return renewal
+        }
+        if let node = fields["deadline_fraction"], let fraction = double(node, at: "renewal.deadline_fraction") {
+            renewal.deadlineFraction = convert(node, "renewal.deadline_fraction") {
+                try ExporterConfiguration.Renewal.deadlineFraction(fraction)
+            }
+        }
+        renewal.identityGracePeriod = duration(fields["identity_grace_period"], at: "renewal.identity_grace_period")
+        return renewal
+    }
+
+    mutating func workloadAPISources(_ node: Node) -> [ConfigFile.WorkloadAPISource] {
         guard let items = sequence(node, at: "workload_api") else { return [] }
         var seen: Set<String> = []
-        var result: [WorkloadAPISourceSettings] = []
+        var result: [ConfigFile.WorkloadAPISource] = []
         for (index, item) in items.enumerated() {
-            let path = "workload_api[\(index)]"
-            guard let fields = mapping(item, at: path, allowed: ["name", "address", "timeout", "jwt_audiences", "jwt_interval"]) else { continue }
-            var name = ""
+            let key = "workload_api[\(index)]"
+            guard
+                let fields = mapping(
+                    item, at: key, allowed: ["name", "address", "timeout", "jwt_audiences", "jwt_interval"])
+            else { continue }
+            var name = Located("", origin(item, key))
             if let nameNode = fields["name"] {
-                name = sourceName(nameNode, at: path + ".name", seen: &seen) ?? ""
+                name = sourceName(nameNode, at: key + ".name", seen: &seen) ?? name
             } else if index == 0 {
-                name = "workload_api"
-                seen.insert(name)
+                name.value = ExporterConfiguration.defaultWorkloadAPISourceName
+                seen.insert(name.value)
             } else {
-                problem(item, "\(path).name is required when several Workload API sources are configured")
+                problem(item, key, "name is required when several Workload API sources are configured")
             }
-            var settings = WorkloadAPISourceSettings(name: name)
-            if let addressNode = fields["address"], let address = string(addressNode, at: path + ".address") {
-                check(addressNode) { _ = try WorkloadEndpointAddress(parsing: address) }
-                settings.address = address
-            }
-            settings.timeout = fields["timeout"].flatMap { duration($0, at: path + ".timeout") }
-            settings.jwtInterval = fields["jwt_interval"].flatMap { duration($0, at: path + ".jwt_interval") }
-            if let audiencesNode = fields["jwt_audiences"], let sets = sequence(audiencesNode, at: path + ".jwt_audiences") {
+            var source = ConfigFile.WorkloadAPISource(name: name)
+            source.address = address(fields["address"], at: key + ".address")
+            source.timeout = duration(fields["timeout"], at: key + ".timeout")
+            source.jwtInterval = duration(
+                fields["jwt_interval"], at: key + ".jwt_interval", atLeast: ExporterConfiguration.minimumJWTInterval)
+            if let audiencesNode = fields["jwt_audiences"],
+                let sets = sequence(audiencesNode, at: key + ".jwt_audiences")
+            {
                 // Each entry is one audience set: a string ("a" or "a,b") or a list of strings.
-                settings.jwtAudiences = sets.compactMap { entry -> [String]? in
+                source.jwtAudiences = sets.compactMap { entry -> [String]? in
                     let values: [String]?
                     if case .scalar(let scalar) = entry {
                         values = scalar.string.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
                     } else {
-                        values = stringList(entry, at: path + ".jwt_audiences[]")
+                        values = stringList(entry, at: key + ".jwt_audiences[]")?.map(\.value)
                     }
                     guard let values, !values.isEmpty, values.allSatisfy({ !$0.isEmpty }) else {
-                        problem(entry, "\(path).jwt_audiences: an audience set must not be empty")
+                        problem(entry, key + ".jwt_audiences", "an audience set must not be empty")
                         return nil
                     }
                     return values
                 }
             }
-            result.append(settings)
+            result.append(source)
         }
         return result
     }
 
-    mutating func certFilesArguments(_ node: Node) -> [String] {
-        guard let fields = mapping(node, at: "cert_files", allowed: [
-            "directories", "globs", "refresh_interval", "max_file_size", "settle_delay", "svid_file_name",
-            "svid_key_file_name", "svid_bundle_file_name", "federated_bundle_file_names", "jwt_svid_file_names",
-            "jwt_bundle_file_name",
-        ]) else { return [] }
-        var args: [String] = []
-        var seen: Set<String> = []
-        for entry in namedEntries(fields["directories"], at: "cert_files.directories", valueKey: "path", seen: &seen) {
-            if let dir = string(entry.value, at: entry.path + ".path") {
-                args.append("--collector.cert-files.dir=\(entry.name)=\(dir)")
-            }
-        }
-        if let list = fields["globs"].flatMap({ sequence($0, at: "cert_files.globs") }) {
-            for (index, item) in list.enumerated() {
-                let path = "cert_files.globs[\(index)]"
-                guard let entry = mapping(item, at: path, allowed: ["name", "pattern"]) else { continue }
-                guard let patternNode = entry["pattern"], let pattern = string(patternNode, at: path + ".pattern") else {
-                    problem(item, "\(path) needs a pattern")
-                    continue
-                }
-                if let nameNode = entry["name"], let name = string(nameNode, at: path + ".name") {
-                    args.append("--collector.cert-files.glob=\(name)=\(pattern)")
-                } else {
-                    args.append("--collector.cert-files.glob=\(pattern)")
-                }
-            }
-        }
-        for (key, flag) in [
-            ("refresh_interval", "refresh-interval"), ("settle_delay", "settle-delay"),
-        ] {
-            if let value = fields[key].flatMap({ duration($0, at: "cert_files.\(key)") }) {
-                args.append("--collector.cert-files.\(flag)=\(value)")
-            }
-        }
-        for (key, flag) in [
-            ("max_file_size", "max-file-size"), ("svid_file_name", "svid-file-name"), ("svid_key_file_name", "svid-key-file-name"),
-            ("svid_bundle_file_name", "svid-bundle-file-name"), ("jwt_bundle_file_name", "jwt-bundle-file-name"),
-        ] {
-            if let value = fields[key].flatMap({ string($0, at: "cert_files.\(key)") }) {
-                args.append("--collector.cert-files.\(flag)=\(value)")
-            }
-        }
-        for (key, flag) in [("federated_bundle_file_names", "federated-bundle-file-name"), ("jwt_svid_file_names", "jwt-svid-file-name")] {
-            for value in fields[key].flatMap({ stringList($0, at: "cert_files.\(key)") }) ?? [] {
-                args.append("--collector.cert-files.\(flag)=\(value)")
-            }
-        }
-        return args
-    }
-
-    mutating func delegatedArguments(_ node: Node) -> [String] {
+    mutating func certFiles(_ node: Node) -> ConfigFile.CertFiles {
+        var certFiles = ConfigFile.CertFiles()
         guard
             let fields = mapping(
-                node, at: "delegated", allowed: ["address", "subscriptions", "processes", "process_rescan_interval", "timeout"])
-        else { return [] }
-        var args: [String] = []
-        if let addressNode = fields["address"], let address = string(addressNode, at: "delegated.address") {
-            check(addressNode) { _ = try WorkloadEndpointAddress(parsing: address) }
-            args.append("--collector.delegated.address=\(address)")
-        }
-        if let interval = fields["process_rescan_interval"].flatMap({ duration($0, at: "delegated.process_rescan_interval") }) {
-            args.append("--collector.delegated.process-rescan-interval=\(interval)")
-        }
-        if let timeout = fields["timeout"].flatMap({ duration($0, at: "delegated.timeout") }) {
-            args.append("--collector.delegated.timeout=\(timeout)")
-        }
+                node, at: "cert_files",
+                allowed: [
+                    "directories", "globs", "refresh_interval", "max_file_size", "settle_delay", "svid_file_name",
+                    "svid_key_file_name", "svid_bundle_file_name", "federated_bundle_file_names", "jwt_svid_file_names",
+                    "jwt_bundle_file_name",
+                ])
+        else { return certFiles }
         var seen: Set<String> = []
-        for entry in namedEntries(fields["subscriptions"], at: "delegated.subscriptions", valueKey: "selectors", seen: &seen) {
-            guard let selectors = stringList(entry.value, at: entry.path + ".selectors") else { continue }
-            if selectors.isEmpty || selectors.contains(where: { !$0.contains(":") }) {
-                problem(entry.value, "\(entry.path).selectors must be type:value selectors, e.g. k8s:ns:payments")
+        for entry in namedEntries(fields["directories"], at: "cert_files.directories", valueKey: "path", seen: &seen) {
+            if let path = string(entry.value, at: entry.key + ".path") {
+                certFiles.directories.append(Located(.directory(name: entry.name.value, path: path), entry.name.origin))
+            }
+        }
+        for (index, item) in (fields["globs"].flatMap { sequence($0, at: "cert_files.globs") } ?? []).enumerated() {
+            let key = "cert_files.globs[\(index)]"
+            guard let entry = mapping(item, at: key, allowed: ["name", "pattern"]) else { continue }
+            guard let patternNode = entry["pattern"], let pattern = string(patternNode, at: key + ".pattern") else {
+                problem(item, key, "needs a pattern")
                 continue
             }
-            args.append("--collector.delegated.subscription=\(entry.name)=\(selectors.joined(separator: ","))")
+            // Globs with the same name form one source: names are checked, not required to be unique.
+            var unchecked: Set<String> = []
+            let name = entry["name"].flatMap { sourceName($0, at: key + ".name", seen: &unchecked) }
+            do {
+                _ = try GlobPattern(pattern)
+            } catch {
+                problem(
+                    patternNode, key + ".pattern", "\(CertFilesConfigurationError.invalidGlob(pattern, "\(error)"))")
+                continue
+            }
+            certFiles.globs.append(
+                Located(
+                    .glob(name: name?.value ?? CertFilesSourceConfiguration.defaultGlobSourceName, pattern: pattern),
+                    name?.origin ?? origin(item, key)))
+        }
+        certFiles.refreshInterval = duration(
+            fields["refresh_interval"], at: "cert_files.refresh_interval",
+            atLeast: CertFilesSourceConfiguration.minimumRefreshInterval)
+        certFiles.settleDelay = duration(fields["settle_delay"], at: "cert_files.settle_delay")
+        if let node = fields["max_file_size"], let text = string(node, at: "cert_files.max_file_size") {
+            certFiles.maxFileSize = convert(node, "cert_files.max_file_size") { try CertFilesFlags.parseByteSize(text) }
+        }
+        certFiles.svidFileName = located(fields["svid_file_name"], at: "cert_files.svid_file_name")
+        certFiles.svidKeyFileName = located(fields["svid_key_file_name"], at: "cert_files.svid_key_file_name")
+        certFiles.svidBundleFileName = located(fields["svid_bundle_file_name"], at: "cert_files.svid_bundle_file_name")
+        certFiles.jwtBundleFileName = located(fields["jwt_bundle_file_name"], at: "cert_files.jwt_bundle_file_name")
+        let federatedKey = "cert_files.federated_bundle_file_names"
+        for name in fields["federated_bundle_file_names"].flatMap({ stringList($0, at: federatedKey) }) ?? [] {
+            do {
+                certFiles.federatedBundleFiles.append(
+                    Located(try CertFilesFlags.parseFederatedBundle(name.value), name.origin))
+            } catch {
+                problems.append(ConfigurationProblem(name.origin, "\(error)"))
+            }
+        }
+        certFiles.jwtSVIDFileNames =
+            fields["jwt_svid_file_names"].flatMap { stringList($0, at: "cert_files.jwt_svid_file_names") } ?? []
+        return certFiles
+    }
+
+    mutating func delegated(_ node: Node) -> ConfigFile.Delegated {
+        var delegated = ConfigFile.Delegated()
+        guard
+            let fields = mapping(
+                node, at: "delegated",
+                allowed: ["address", "subscriptions", "processes", "process_rescan_interval", "timeout"])
+        else { return delegated }
+        delegated.address = address(fields["address"], at: "delegated.address")
+        delegated.processRescanInterval = duration(
+            fields["process_rescan_interval"], at: "delegated.process_rescan_interval",
+            atLeast: DelegatedConfiguration.minimumProcessRescanInterval)
+        delegated.timeout = duration(fields["timeout"], at: "delegated.timeout")
+        var seen: Set<String> = []
+        for entry in namedEntries(
+            fields["subscriptions"], at: "delegated.subscriptions", valueKey: "selectors", seen: &seen)
+        {
+            guard let texts = stringList(entry.value, at: entry.key + ".selectors") else { continue }
+            let selectors = texts.compactMap { try? DelegatedSelector(parsing: $0.value) }
+            guard !selectors.isEmpty, selectors.count == texts.count else {
+                problem(entry.value, entry.key + ".selectors", "must be type:value selectors, e.g. k8s:ns:payments")
+                continue
+            }
+            delegated.subscriptions.append(
+                Located(
+                    DelegatedSubscription(name: entry.name.value, target: .selectorSet(selectors)), entry.name.origin))
         }
         for entry in namedEntries(fields["processes"], at: "delegated.processes", valueKey: "process", seen: &seen) {
-            guard let process = string(entry.value, at: entry.path + ".process") else { continue }
-            if process.isEmpty || process.contains("/") {
-                problem(entry.value, "\(entry.path).process must be a process name (comm or the last component of argv[0])")
+            guard let process = string(entry.value, at: entry.key + ".process") else { continue }
+            guard DelegatedConfiguration.isValidProcessName(process) else {
+                problem(
+                    entry.value, entry.key + ".process",
+                    "must be a process name (comm or the last component of argv[0])")
                 continue
             }
-            args.append("--collector.delegated.process=\(entry.name)=\(process)")
+            delegated.processes.append(
+                Located(DelegatedSubscription(name: entry.name.value, target: .processName(process)), entry.name.origin)
+            )
         }
-        return args
+        return delegated
     }
 
-    mutating func agentHealthArguments(_ node: Node) -> [String] {
-        guard let fields = mapping(node, at: "agent_health", allowed: ["enabled", "interval", "timeout"]) else { return [] }
-        var args: [String] = []
-        if let enabledNode = fields["enabled"] {
-            switch string(enabledNode, at: "agent_health.enabled") {
-            case "true": args.append("--collector.agent-health")
-            case "false": args.append("--no-collector.agent-health")
-            case nil: break
-            default: problem(enabledNode, "agent_health.enabled must be true or false")
+    mutating func agentHealth(_ node: Node) -> ConfigFile.AgentHealth {
+        var health = ConfigFile.AgentHealth()
+        guard let fields = mapping(node, at: "agent_health", allowed: ["enabled", "interval", "timeout"]) else {
+            return health
+        }
+        if let node = fields["enabled"], let text = string(node, at: "agent_health.enabled") {
+            switch text {
+            case "true", "false": health.enabled = Located(text == "true", origin(node, "agent_health.enabled"))
+            default: problem(node, "agent_health.enabled", "must be true or false")
             }
         }
-        if let interval = fields["interval"].flatMap({ duration($0, at: "agent_health.interval") }) {
-            args.append("--collector.agent-health.interval=\(interval)")
-        }
-        if let timeout = fields["timeout"].flatMap({ duration($0, at: "agent_health.timeout") }) {
-            args.append("--collector.agent-health.timeout=\(timeout)")
-        }
-        return args
+        health.interval = duration(
+            fields["interval"], at: "agent_health.interval", atLeast: ExporterConfiguration.AgentHealth.minimumInterval)
+        health.timeout = duration(fields["timeout"], at: "agent_health.timeout")
+        return health
     }
 
-    mutating func probeArguments(_ node: Node) -> [String] {
-        guard let fields = mapping(node, at: "probes", allowed: ["interval", "timeout", "targets"]) else { return [] }
-        var args: [String] = []
-        if let interval = fields["interval"].flatMap({ duration($0, at: "probes.interval") }) {
-            args.append("--probe.interval=\(interval)")
+    mutating func probes(_ node: Node) -> ConfigFile.Probes {
+        var probes = ConfigFile.Probes()
+        guard let fields = mapping(node, at: "probes", allowed: ["interval", "timeout", "targets"]) else {
+            return probes
         }
-        if let timeout = fields["timeout"].flatMap({ duration($0, at: "probes.timeout") }) {
-            args.append("--probe.timeout=\(timeout)")
-        }
+        probes.interval = duration(
+            fields["interval"], at: "probes.interval", atLeast: ProbeConfiguration.minimumInterval)
+        probes.timeout = duration(fields["timeout"], at: "probes.timeout")
         var seen: Set<String> = []
         for entry in namedEntries(
             fields["targets"], at: "probes.targets", valueKey: "address", optional: ["spiffe_id", "sni"], seen: &seen)
         {
-            guard let address = string(entry.value, at: entry.path + ".address") else { continue }
-            var value = "\(entry.name)=\(address)"
-            if let idNode = entry.fields["spiffe_id"], let id = string(idNode, at: entry.path + ".spiffe_id") {
-                check(idNode) { _ = try SPIFFEID(parsing: id) }
-                value += ",spiffe_id=\(id)"
+            guard let address = string(entry.value, at: entry.key + ".address") else { continue }
+            let spiffeID = located(entry.fields["spiffe_id"], at: entry.key + ".spiffe_id")
+            let serverName = located(entry.fields["sni"], at: entry.key + ".sni")
+            do {
+                let target = try ProbeTarget(
+                    name: entry.name.value, address: address, spiffeID: spiffeID?.value, serverName: serverName?.value)
+                probes.targets.append(Located(target, entry.name.origin))
+            } catch {
+                // Located at the part that is wrong.
+                let part: Origin
+                switch error.code {
+                case .invalidSPIFFEID: part = spiffeID?.origin ?? entry.name.origin
+                case .invalidServerName: part = serverName?.origin ?? entry.name.origin
+                case .invalidAddress, .invalidPort: part = origin(entry.value, entry.key + ".address")
+                default: part = entry.name.origin
+                }
+                problems.append(ConfigurationProblem(part, error.code.rawValue))
             }
-            if let sni = entry.fields["sni"].flatMap({ string($0, at: entry.path + ".sni") }) { value += ",sni=\(sni)" }
-            args.append("--probe.target=\(value)")
         }
-        return args
+        return probes
     }
 }

@@ -33,6 +33,11 @@ public struct DelegatedSubscription: Hashable, Sendable {
         case selectors([DelegatedSelector])
         /// `SubscribeToX509SVIDsByPID` for every process with this name found in /proc.
         case processName(String)
+
+        /// `.selectors` as the agent matches them: a set, so order and repeats carry no meaning.
+        public static func selectorSet(_ selectors: [DelegatedSelector]) -> Self {
+            .selectors(Array(Set(selectors)).sorted())
+        }
     }
 
     public var name: String
@@ -42,6 +47,17 @@ public struct DelegatedSubscription: Hashable, Sendable {
         self.name = name
         self.target = target
     }
+
+    /// Checks the name and the target; whether the name is free is the configuration's business.
+    public func validate() throws(DelegatedConfigurationError) {
+        guard DelegatedConfiguration.isValidName(name) else { throw .invalidName(name) }
+        switch target {
+        case .selectors(let selectors):
+            guard !selectors.isEmpty else { throw .noSelector(name) }
+        case .processName(let process):
+            guard DelegatedConfiguration.isValidProcessName(process) else { throw .invalidProcessName(process) }
+        }
+    }
 }
 
 /// Configuration of the delegated collector, as flags and a config file produce it.
@@ -49,10 +65,14 @@ public struct DelegatedConfiguration: Hashable, Sendable {
     public var address: WorkloadEndpointAddress
     public var subscriptions: [DelegatedSubscription]
     /// How often /proc is rescanned for process-name subscriptions (and each PID re-checked).
-    public var processRescanInterval: Double
+    public var processRescanInterval: Duration
+
+    public static let defaultProcessRescanInterval: Duration = .seconds(30)
+    public static let minimumProcessRescanInterval: Duration = .seconds(1)
 
     public init(
-        address: WorkloadEndpointAddress, subscriptions: [DelegatedSubscription], processRescanInterval: Double = 30
+        address: WorkloadEndpointAddress, subscriptions: [DelegatedSubscription],
+        processRescanInterval: Duration = Self.defaultProcessRescanInterval
     ) {
         self.address = address
         self.subscriptions = subscriptions
@@ -68,14 +88,11 @@ public struct DelegatedConfiguration: Hashable, Sendable {
             guard Self.isValidName(subscription.name) else { throw .invalidName(subscription.name) }
             guard !reserved.contains(subscription.name) else { throw .reservedName(subscription.name) }
             guard seen.insert(subscription.name).inserted else { throw .duplicateName(subscription.name) }
-            switch subscription.target {
-            case .selectors(let selectors):
-                guard !selectors.isEmpty else { throw .noSelector(subscription.name) }
-            case .processName(let process):
-                guard Self.isValidProcessName(process) else { throw .invalidProcessName(process) }
-            }
+            try subscription.validate()
         }
-        guard processRescanInterval >= 1 else { throw .invalidValue("process rescan interval must be at least 1s") }
+        guard processRescanInterval >= Self.minimumProcessRescanInterval else {
+            throw .invalidValue("process rescan interval must be at least 1s")
+        }
     }
 
     /// Names become `source` label values: a letter, then letters, digits, `_`, `-`, `.`.
@@ -107,8 +124,7 @@ public enum DelegatedFlags {
             selectors.append(try DelegatedSelector(parsing: String(part)))
         }
         guard !selectors.isEmpty else { throw .noSelector(name) }
-        // The agent matches a set: order and repeats carry no meaning.
-        return DelegatedSubscription(name: name, target: .selectors(Array(Set(selectors)).sorted()))
+        return DelegatedSubscription(name: name, target: .selectorSet(selectors))
     }
 
     /// `NAME=PROCESS` (`--collector.delegated.process`).

@@ -5,26 +5,38 @@ public enum DurationText {
         public var description: String { "invalid duration \"\(text)\" (examples: 500ms, 10s, 1m30s, 2h)" }
     }
 
-    public static func seconds(_ text: String) throws(ParseError) -> Double {
+    static let attosecondsPerSecond: Int128 = 1_000_000_000_000_000_000
+
+    /// The duration `text` names, exact to the attosecond for decimal numbers (`200ms` is
+    /// `.milliseconds(200)`, so a configuration read twice compares equal).
+    public static func duration(_ text: String) throws(ParseError) -> Duration {
         let trimmed = text.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw ParseError(text: text) }
-        if let plain = Double(trimmed), plain >= 0, plain.isFinite { return plain }
-        var total = 0.0
+        if let plain = Double(trimmed), plain >= 0, plain.isFinite {
+            // Other spellings Double accepts (`1e3`) are kept as they always were, to the nanosecond.
+            guard let exact = attoseconds(Substring(trimmed), unit: attosecondsPerSecond) else {
+                return .seconds(plain)
+            }
+            return try duration(attoseconds: exact, text: text)
+        }
+        var total: Int128 = 0
         var number = ""
         var unit = ""
         func flush() throws(ParseError) {
-            guard let value = Double(number), value >= 0 else { throw ParseError(text: text) }
-            let factor: Double
+            let factor: Int128
             switch unit {
-            case "ms": factor = 0.001
-            case "s": factor = 1
-            case "m": factor = 60
-            case "h": factor = 3600
-            case "d": factor = 86400
-            case "w": factor = 604800
+            case "ms": factor = attosecondsPerSecond / 1000
+            case "s": factor = attosecondsPerSecond
+            case "m": factor = 60 * attosecondsPerSecond
+            case "h": factor = 3600 * attosecondsPerSecond
+            case "d": factor = 86400 * attosecondsPerSecond
+            case "w": factor = 604800 * attosecondsPerSecond
             default: throw ParseError(text: text)
             }
-            total += value * factor
+            guard let value = attoseconds(Substring(number), unit: factor) else { throw ParseError(text: text) }
+            let (sum, overflow) = total.addingReportingOverflow(value)
+            guard !overflow else { throw ParseError(text: text) }
+            total = sum
             number = ""
             unit = ""
         }
@@ -41,7 +53,44 @@ public enum DurationText {
         }
         guard !number.isEmpty, !unit.isEmpty else { throw ParseError(text: text) }
         try flush()
-        return total
+        return try duration(attoseconds: total, text: text)
+    }
+
+    static func duration(attoseconds: Int128, text: String) throws(ParseError) -> Duration {
+        let (seconds, fraction) = attoseconds.quotientAndRemainder(dividingBy: attosecondsPerSecond)
+        guard let whole = Int64(exactly: seconds) else { throw ParseError(text: text) }
+        return Duration(secondsComponent: whole, attosecondsComponent: Int64(fraction))
+    }
+
+    public static func seconds(_ text: String) throws(ParseError) -> Double {
+        try duration(text).inSeconds
+    }
+
+    /// `number` (digits with at most one `.`) times `unit` attoseconds; nil when it is not such a
+    /// number or does not fit. Digits below an attosecond are dropped.
+    static func attoseconds(_ number: Substring, unit: Int128) -> Int128? {
+        let parts = number.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        let integerDigits = parts[0]
+        let fractionDigits = parts.count > 1 ? parts[1] : ""
+        guard !(integerDigits.isEmpty && fractionDigits.isEmpty),
+            (integerDigits + fractionDigits).allSatisfy(\.isASCIIDigit), integerDigits.count <= 30
+        else { return nil }
+        let (whole, overflow) = (Int128(integerDigits) ?? 0).multipliedReportingOverflow(by: unit)
+        guard !overflow else { return nil }
+        var fraction: Int128 = 0
+        var scale = unit
+        for digit in fractionDigits.prefix(18) {
+            scale /= 10
+            fraction += Int128(digit.wholeNumberValue ?? 0) * scale
+        }
+        return whole + fraction
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, for APIs and log fields that take a `Double`.
+    public var inSeconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
 

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SPIFFEExporterCollectors
+import SPIFFEExporterConfig
 import SPIFFEExporterCore
 
 /// `spiffe-exporter check`: one-shot diagnosis for on-call, cron, CI and Kubernetes probes.
@@ -96,8 +97,8 @@ struct Check: AsyncParsableCommand {
             identities += result.identities
             failures += result.failures
         }
-        if let configuration = try delegated.delegatedConfiguration() {
-            for result in await DelegatedIdentityCollector.check(configuration: configuration) {
+        if let configuration = try delegatedConfiguration() {
+            for result in await DelegatedIdentityCollector.check(configuration: configuration.collectorConfiguration) {
                 let now = Date()
                 for report in result.reports {
                     identities.append(CheckEvaluator.x509(report, source: result.source, bundle: nil, thresholds: thresholds, now: now))
@@ -116,5 +117,17 @@ struct Check: AsyncParsableCommand {
         let text = output == .json ? CheckFormatter.json(report) : CheckFormatter.table(report)
         FileHandle.standardOutput.write(Data(text.utf8))
         throw ExitCode(Int32(report.status.rawValue))
+    }
+
+    /// The `--collector.delegated.*` flags, checked as `serve` checks them.
+    func delegatedConfiguration() throws -> ExporterConfiguration.Delegated? {
+        let flags = CommandLineSettings(
+            workloadAPI: .init(enabled: false), delegated: delegated.settings,
+            agentHealth: delegated.agentHealthSettings)
+        do {
+            return try ExporterConfiguration.resolve(file: nil, flags: flags, environment: [:]).collectors.delegated
+        } catch {
+            throw ValidationError(error.description)
+        }
     }
 }

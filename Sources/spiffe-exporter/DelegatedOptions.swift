@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import SPIFFEExporterCollectors
+import SPIFFEExporterConfig
 import SPIFFEExporterCore
 import WorkloadAPISimulator
 
@@ -32,125 +32,43 @@ struct DelegatedOptions: ParsableArguments {
     @Option(
         name: .customLong("collector.delegated.process-rescan-interval"),
         help:
-            "How often /proc is rescanned for --collector.delegated.process (new processes, exited ones, reused PIDs).")
-    var processRescanInterval = "30s"
+            "How often /proc is rescanned for --collector.delegated.process (new processes, exited ones, reused PIDs). (default: 30s)")
+    var processRescanInterval: String?
 
     @Option(
         name: .customLong("collector.delegated.timeout"),
-        help: "Deadline for the first response of a Delegated Identity stream.")
-    var timeout = "10s"
+        help: "Deadline for the first response of a Delegated Identity stream. (default: 10s)")
+    var timeout: String?
 
     @Flag(
         name: .customLong("collector.agent-health"), inversion: .prefixedNo,
         help:
-            "Check the agent with grpc.health.v1.Health/Check on the Workload API socket (with the Workload API collector)."
+            "Check the agent with grpc.health.v1.Health/Check on the Workload API socket (with the Workload API collector). (default: --collector.agent-health)"
     )
-    var agentHealthEnabled = true
+    var agentHealthEnabled: Bool?
 
     @Option(
         name: .customLong("collector.agent-health.interval"),
-        help: "Time between agent health checks; set it to the scrape interval.")
-    var agentHealthInterval = "15s"
+        help: "Time between agent health checks; set it to the scrape interval. (default: 15s)")
+    var agentHealthInterval: String?
 
-    @Option(name: .customLong("collector.agent-health.timeout"), help: "Deadline of one agent health check.")
-    var agentHealthTimeout = "5s"
+    @Option(name: .customLong("collector.agent-health.timeout"), help: "Deadline of one agent health check. (default: 5s)")
+    var agentHealthTimeout: String?
 
-    /// Source names that a subscription may not take (the delegated bundle stream's own name).
-    static let reservedSourceNames: Set<String> = ["workload_api", "delegated"]
-
-    /// The delegated collector's configuration, or `nil` when it is not enabled.
-    func delegatedConfiguration(reserved: Set<String> = []) throws -> DelegatedIdentityCollectorConfiguration? {
-        guard address != nil || !subscriptions.isEmpty || !processes.isEmpty else { return nil }
-        guard let address else {
-            throw ValidationError(
-                "--collector.delegated.subscription and --collector.delegated.process need --collector.delegated.address"
-            )
-        }
-        let parsed: WorkloadEndpointAddress
-        do {
-            parsed = try WorkloadEndpointAddress(parsing: address)
-        } catch {
-            throw ValidationError("--collector.delegated.address \"\(address)\": \(error)")
-        }
-        let rescan = try Self.seconds(processRescanInterval, flag: "--collector.delegated.process-rescan-interval")
-        let firstResponse = try Self.seconds(timeout, flag: "--collector.delegated.timeout")
-        let configuration: DelegatedConfiguration
-        do {
-            configuration = try Self.makeConfiguration(
-                address: parsed, subscriptions: subscriptions, processes: processes, rescan: rescan,
-                reserved: reserved.union(Self.reservedSourceNames))
-        } catch {
-            throw ValidationError("--collector.delegated: \(error)")
-        }
-        return DelegatedIdentityCollectorConfiguration(
-            delegated: configuration, firstResponseTimeout: .milliseconds(Int(firstResponse * 1000)))
+    var settings: CommandLineSettings.Delegated {
+        CommandLineSettings.Delegated(
+            address: address, subscriptions: subscriptions, processes: processes,
+            processRescanInterval: processRescanInterval, timeout: timeout)
     }
 
-    static func makeConfiguration(
-        address: WorkloadEndpointAddress, subscriptions: [String], processes: [String], rescan: Double,
-        reserved: Set<String>
-    ) throws(DelegatedConfigurationError) -> DelegatedConfiguration {
-        var parsed: [DelegatedSubscription] = []
-        for text in subscriptions { parsed.append(try DelegatedFlags.parseSubscription(text)) }
-        for text in processes { parsed.append(try DelegatedFlags.parseProcess(text)) }
-        let configuration = DelegatedConfiguration(
-            address: address, subscriptions: parsed, processRescanInterval: rescan)
-        try configuration.validate(reserved: reserved)
-        return configuration
-    }
-
-    func agentHealthConfiguration(source: String, workloadAPIAddress: WorkloadEndpointAddress) throws
-        -> AgentHealthConfiguration
-    {
-        let interval = try Self.seconds(agentHealthInterval, flag: "--collector.agent-health.interval")
-        let timeout = try Self.seconds(agentHealthTimeout, flag: "--collector.agent-health.timeout")
-        guard interval >= 1 else { throw ValidationError("--collector.agent-health.interval must be at least 1s") }
-        return AgentHealthConfiguration(
-            source: source, address: workloadAPIAddress, interval: .milliseconds(Int(interval * 1000)),
-            timeout: .milliseconds(Int(timeout * 1000)))
-    }
-
-    /// Adds an agent health check per watched Workload API socket, labelled with that source's
-    /// name, and the delegated collector (when configured). Call after the other sources, so their
-    /// names are known.
-    func addCollectors(
-        to components: inout ExporterComponents, workloadAPISources: [(source: String, address: WorkloadEndpointAddress)]
-    ) throws {
-        if agentHealthEnabled {
-            for (source, address) in workloadAPISources {
-                components.addAgentHealth(try agentHealthConfiguration(source: source, workloadAPIAddress: address))
-            }
-        }
-        if let configuration = try delegatedConfiguration(reserved: components.plannedSources) {
-            components.addDelegated(configuration)
-        }
-    }
-
-    static func seconds(_ text: String, flag: String) throws -> Double {
-        do {
-            return try DurationText.seconds(text)
-        } catch {
-            throw ValidationError("\(flag): \(error)")
-        }
-    }
-}
-
-extension ExporterComponents {
-    /// The Delegated Identity collector: each subscription is a source of the shared store.
-    mutating func addDelegated(_ configuration: DelegatedIdentityCollectorConfiguration) {
-        services.append(
-            DelegatedIdentityCollector(configuration: configuration, context: context))
-    }
-
-    /// `grpc.health.v1.Health/Check` on the agent's Workload API socket every interval.
-    mutating func addAgentHealth(_ configuration: AgentHealthConfiguration) {
-        services.append(AgentHealthCollector(configuration: configuration, context: context))
+    var agentHealthSettings: CommandLineSettings.AgentHealth {
+        CommandLineSettings.AgentHealth(
+            enabled: agentHealthEnabled, interval: agentHealthInterval, timeout: agentHealthTimeout)
     }
 }
 
 /// The demo's node: several workloads served through the simulated agent's Delegated Identity API
-/// (two subscriptions by selectors, one by the exporter's own process name), plus the agent
-/// health check.
+/// (two subscriptions by selectors, one by the exporter's own process name).
 enum DemoDelegated {
     /// Adds the admin socket and the node's workloads to the simulated agent.
     static func configure(_ configuration: inout SimulatorConfiguration, directory: URL, ttl: TimeInterval) {
@@ -173,35 +91,32 @@ enum DemoDelegated {
         ]
     }
 
-    static func addCollectors(
-        to components: inout ExporterComponents, simulator configuration: SimulatorConfiguration,
-        firstResponseTimeout: Duration
-    ) {
-        components.addAgentHealth(
-            AgentHealthConfiguration(address: .unix(path: configuration.socketPath), interval: .seconds(5)))
-        guard let admin = configuration.adminSocketPath else { return }
-        components.addDelegated(
-            DelegatedIdentityCollectorConfiguration(
-                delegated: DelegatedConfiguration(
-                    address: .unix(path: admin),
-                    subscriptions: [
-                        DelegatedSubscription(
-                            name: "payments",
-                            target: .selectors([
-                                DelegatedSelector(type: "k8s", value: "ns:payments"),
-                                DelegatedSelector(type: "k8s", value: "sa:api"),
-                                DelegatedSelector(type: "k8s", value: "sa:worker"),
-                            ])),
-                        DelegatedSubscription(
-                            name: "checkout",
-                            target: .selectors([
-                                DelegatedSelector(type: "k8s", value: "ns:checkout"),
-                                DelegatedSelector(type: "k8s", value: "sa:web"),
-                            ])),
-                        DelegatedSubscription(
-                            name: "exporter_process", target: .processName(ProcessInfo.processInfo.processName)),
-                    ],
-                    processRescanInterval: 5),
-                firstResponseTimeout: firstResponseTimeout))
+    /// The delegated collector on the simulated agent's admin socket, if it has one.
+    static func configuration(simulator configuration: SimulatorConfiguration, timeout: Duration)
+        -> ExporterConfiguration.Delegated?
+    {
+        guard let admin = configuration.adminSocketPath else { return nil }
+        return ExporterConfiguration.Delegated(
+            subscriptions: DelegatedConfiguration(
+                address: .unix(path: admin),
+                subscriptions: [
+                    DelegatedSubscription(
+                        name: "payments",
+                        target: .selectors([
+                            DelegatedSelector(type: "k8s", value: "ns:payments"),
+                            DelegatedSelector(type: "k8s", value: "sa:api"),
+                            DelegatedSelector(type: "k8s", value: "sa:worker"),
+                        ])),
+                    DelegatedSubscription(
+                        name: "checkout",
+                        target: .selectors([
+                            DelegatedSelector(type: "k8s", value: "ns:checkout"),
+                            DelegatedSelector(type: "k8s", value: "sa:web"),
+                        ])),
+                    DelegatedSubscription(
+                        name: "exporter_process", target: .processName(ProcessInfo.processInfo.processName)),
+                ],
+                processRescanInterval: .seconds(5)),
+            timeout: timeout)
     }
 }

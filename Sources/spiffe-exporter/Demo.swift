@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import SPIFFEExporterCollectors
+import SPIFFEExporterConfig
 import SPIFFEExporterCore
 import ServiceLifecycle
 import WorkloadAPISimulator
@@ -34,8 +35,15 @@ struct Demo: AsyncParsableCommand {
     var staleServer = false
 
     func run() async throws {
-        let logger = try options.makeLogger()
-        let http = try options.httpConfiguration()
+        // The shared flags go through the same resolution as `serve`'s; the collectors are the demo's own.
+        let configuration: ExporterConfiguration
+        do {
+            configuration = try ExporterConfiguration.resolve(file: nil, flags: options.settings, environment: [:])
+        } catch {
+            throw ValidationError(error.description)
+        }
+        let logger = configuration.log.logger()
+        let http = configuration.web.http
         let ttl: Double
         do { ttl = try DurationText.seconds(svidTTL) } catch { throw ValidationError("--demo.svid-ttl: \(error)") }
         guard ttl >= 10 else { throw ValidationError("--demo.svid-ttl must be at least 10s") }
@@ -58,28 +66,34 @@ struct Demo: AsyncParsableCommand {
         try await simulator.start()
         logger.info("simulated SPIRE agent started", metadata: ["socket": "\(socket)", "svid_ttl": "\(svidTTL)"])
 
-        var components = ExporterComponents(logger: logger, renewal: try options.renewalConfiguration())
-        components.addWorkloadAPI(
-            WorkloadAPICollectorConfiguration(
-                address: .unix(path: socket), firstResponseTimeout: try options.firstResponseTimeout(),
-                jwtAudiences: options.jwtAudiences.isEmpty ? [["spiffe-exporter-demo"]] : try options.jwtAudienceSets(),
-                jwtInterval: try options.jwtFetchInterval()))
+        var collectors = ExporterConfiguration.Collectors()
+        // The flags' timeout and JWT settings, on the simulated agent.
+        let agent = WorkloadEndpointAddress.unix(path: socket)
+        var source = configuration.collectors.workloadAPI.first ?? ExporterConfiguration.WorkloadAPISource(address: agent)
+        source.address = agent
+        if source.jwtAudiences.isEmpty { source.jwtAudiences = [["spiffe-exporter-demo"]] }
+        collectors.workloadAPI = [source]
+        collectors.agentHealth.interval = .seconds(5)
         // spiffe-helper's view of the same agent, watched as a certificate-files source.
         let helperDirectory = directory.appendingPathComponent("spiffe-helper").path
-        components.services.append(try DemoSPIFFEHelperWriter(simulator: simulator, directory: helperDirectory, logger: logger))
-        components.addCertFiles(
-            try CertFilesFlags.makeConfigurations(
-                directories: ["spiffe_helper=\(helperDirectory)"],
-                globs: ["demo_files=\(helperDirectory)/svid.pem", "demo_files=\(helperDirectory)/svid_bundle.pem"]))
-        DemoDelegated.addCollectors(
-            to: &components, simulator: simulatorConfiguration, firstResponseTimeout: try options.firstResponseTimeout())
+        let helperWriter = try DemoSPIFFEHelperWriter(simulator: simulator, directory: helperDirectory, logger: logger)
+        collectors.certFiles = try CertFilesFlags.makeConfigurations(
+            directories: ["spiffe_helper=\(helperDirectory)"],
+            globs: ["demo_files=\(helperDirectory)/svid.pem", "demo_files=\(helperDirectory)/svid_bundle.pem"])
+        collectors.delegated = DemoDelegated.configuration(simulator: simulatorConfiguration, timeout: source.timeout)
         // A workload's TLS endpoint serving the rotating backend SVID, probed by the exporter (mTLS).
-        try await DemoProbe.add(
-            to: &components, simulator: simulator, spiffeID: "spiffe://\(trustDomain)/ns/demo/sa/backend",
-            reloads: !staleServer, logger: logger)
+        let backend = try await DemoProbe.start(
+            simulator: simulator, spiffeID: "spiffe://\(trustDomain)/ns/demo/sa/backend", reloads: !staleServer,
+            logger: logger)
+        collectors.probe = backend.probe
+
+        let context = ExporterRunner.context(renewal: configuration.renewal.tracker, logger: logger)
+        var plan = collectors.plan(context: context)
+        plan.services += [helperWriter, backend.server]
         let host = http.listenAddress.host == "0.0.0.0" ? "localhost" : http.listenAddress.host
         do {
-            try await ExporterRunner.run(http: http, components: components, logger: logger) { port in
+            try await ExporterRunner.run(http: http, context: context, plan: plan, logger: logger) {
+                port in
                 let line = "spiffe-exporter demo: metrics at http://\(host):\(port)\(http.telemetryPath) (Ctrl-C to stop)\n"
                 FileHandle.standardOutput.write(Data(line.utf8))
             }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import SPIFFEExporterCollectors
+import SPIFFEExporterConfig
 import SPIFFEExporterCore
 import WorkloadAPISimulator
 
@@ -19,43 +20,16 @@ struct ProbeOptions: ParsableArguments {
             valueName: "name=host:port[,spiffe_id=id][,sni=name]"))
     var targets: [String] = []
 
-    @Option(name: .customLong("probe.interval"), help: "How often each target is probed.")
-    var interval = "30s"
+    @Option(name: .customLong("probe.interval"), help: "How often each target is probed. (default: 30s)")
+    var interval: String?
 
     @Option(
         name: .customLong("probe.timeout"),
         help: "Deadline of one probe (connect, TLS handshake, close); at most --probe.interval. (default: 10s, or --probe.interval if shorter)")
     var timeout: String?
 
-    func configuration() throws -> ProbeConfiguration {
-        do {
-            return try ProbeConfiguration.parse(targets: targets, interval: interval, timeout: timeout)
-        } catch {
-            throw ValidationError("--probe.target/--probe.interval/--probe.timeout: \(error)")
-        }
-    }
-
-    /// Adds the probe when at least one target is configured. `clientSource` is the source whose
-    /// SVID is presented (default `workload_api`); `bundleSources` are the further sources whose
-    /// trust bundles may authenticate servers (other Workload API sources, spiffe-helper directories).
-    func addProbe(to components: inout ExporterComponents, clientSource: String? = nil, bundleSources: [String] = []) throws {
-        var configuration = try configuration()
-        if let clientSource { configuration.clientSource = clientSource }
-        components.addProbe(configuration, bundleSources: bundleSources)
-    }
-}
-
-extension ExporterComponents {
-    /// The served-certificate probe: a Service that probes, and a contributor that renders.
-    mutating func addProbe(_ configuration: ProbeConfiguration, bundleSources: [String] = []) {
-        guard !configuration.targets.isEmpty else { return }
-        let identities = StoreProbeIdentities(
-            store: store, board: context.board, clientSource: configuration.clientSource, bundleSources: bundleSources)
-        let probe = ProbeCollector(
-            configuration: configuration, identities: identities, registry: registry, logger: logger)
-        services.append(probe)
-        contributors.append(probe.contributor)
-        probeTargets.formUnion(configuration.targets.map(\.name))
+    var settings: CommandLineSettings.Probe {
+        CommandLineSettings.Probe(targets: targets, interval: interval, timeout: timeout)
     }
 }
 
@@ -65,17 +39,16 @@ extension ExporterComponents {
 enum DemoProbe {
     static let targetName = "demo_backend"
 
-    static func add(
-        to components: inout ExporterComponents, simulator: WorkloadAPISimulator, spiffeID: String, reloads: Bool,
-        logger: Logger
-    ) async throws {
+    /// Starts the server; returns it (a service to run with the collectors) and the probe of it.
+    static func start(
+        simulator: WorkloadAPISimulator, spiffeID: String, reloads: Bool, logger: Logger
+    ) async throws -> (server: DemoTLSServer, probe: ProbeConfiguration) {
         let server = try await DemoTLSServer.start(
             reloads: reloads, logger: logger,
             identity: { simulator.currentSVIDs.first { $0.spiffeID == spiffeID }.map { ($0.chainPEM, $0.keyPEM) } },
             clientRootsPEM: { PEM.encode(type: "CERTIFICATE", der: simulator.rootCA.der) })
-        components.services.append(server)
         let target = ProbeTarget(name: targetName, host: "127.0.0.1", port: server.port, spiffeID: spiffeID)
         // Probed often, so the demo's short rotations show within seconds.
-        components.addProbe(ProbeConfiguration(targets: [target], interval: 5, timeout: 2))
+        return (server, ProbeConfiguration(targets: [target], interval: .seconds(5), timeout: .seconds(2)))
     }
 }

@@ -9,22 +9,21 @@ import UnixSignals
 /// Re-reads the config file on request; a bad file leaves the running configuration untouched.
 /// An actor so SIGHUP and POST /-/reload never apply two configurations at once.
 actor ConfigReloader {
-    let serve: Serve
-    let raw: RawArguments
+    let configFile: String?
+    let flags: CommandLineSettings
     let environment: [String: String]
-    var current: ResolvedSettings
+    var current: ExporterConfiguration
     let context: CollectorContext
-    var store: IdentityStore { context.store }
     nonisolated var registry: MetricsRegistry { context.registry }
     let supervisor: CollectorSupervisor
     let logger: Logger
 
     init(
-        serve: Serve, raw: RawArguments, environment: [String: String], current: ResolvedSettings, context: CollectorContext,
-        supervisor: CollectorSupervisor, logger: Logger
+        configFile: String?, flags: CommandLineSettings, environment: [String: String], current: ExporterConfiguration,
+        context: CollectorContext, supervisor: CollectorSupervisor, logger: Logger
     ) {
-        self.serve = serve
-        self.raw = raw
+        self.configFile = configFile
+        self.flags = flags
         self.environment = environment
         self.current = current
         self.context = context
@@ -41,33 +40,29 @@ actor ConfigReloader {
 
     /// Returns nil on success, else every problem found.
     func reload() async -> String? {
-        guard let path = serve.configFile else { return "no --config.file to reload" }
+        guard let path = configFile else { return "no --config.file to reload" }
         do {
-            let file = try ConfigFileParser.load(path: path)
-            let next = try ResolvedSettings.resolve(serve: serve, file: file, raw: raw, environment: environment)
-            try next.validate()
-            if next.collectorFingerprint != current.collectorFingerprint {
-                await supervisor.apply(try next.plan(context: context))
+            let next = try ExporterConfiguration.load(configFile: path, flags: flags, environment: environment)
+            if let problem = Serve.webSecurityProblem(next.web) { throw ConfigurationProblems([problem]) }
+            if next.collectors != current.collectors {
+                await supervisor.apply(next.collectors.plan(context: context))
                 logger.info("configuration reloaded; collectors restarted", metadata: ["file": "\(path)"])
             } else {
                 logger.info("configuration reloaded; collectors unchanged", metadata: ["file": "\(path)"])
             }
-            if next.options.listenAddress != current.options.listenAddress
-                || next.options.telemetryPath != current.options.telemetryPath
-                || next.options.webConfigFile != current.options.webConfigFile
-                || next.options.logLevel != current.options.logLevel || next.options.logFormat != current.options.logFormat
-            {
+            if next.web != current.web || next.log != current.log {
                 logger.warning("web and log settings changed in the file take effect after a restart")
             }
             current = next
             recordLoad(success: true)
-            store.events.record(ExporterEvent(time: Date(), source: "-", kind: "config_reload", message: "configuration reloaded"))
+            context.board.events.record(
+                ExporterEvent(time: Date(), source: "-", kind: "config_reload", message: "configuration reloaded"))
             return nil
         } catch {
             recordLoad(success: false)
             let text = "\(error)"
             logger.error("configuration reload failed; keeping the running configuration", metadata: ["problems": "\(text)"])
-            store.events.record(ExporterEvent(time: Date(), source: "-", kind: "config_reload_failed", message: text))
+            context.board.events.record(ExporterEvent(time: Date(), source: "-", kind: "config_reload_failed", message: text))
             return text
         }
     }
@@ -104,46 +99,40 @@ struct StrictStartupCheck: Service {
     /// Sources that must sync only: certificate globs (not SVIDs), process-name subscriptions
     /// (the process may legitimately not run yet).
     let otherSources: [String]
-    let timeout: Double
+    let timeout: Duration
     let logger: Logger
 
-    init(store: IdentityStore, board: SourceBoard, svidSources: [String], otherSources: [String] = [], timeout: Double, logger: Logger) {
-        self.store = store
-        self.board = board
-        self.svidSources = svidSources
-        self.otherSources = otherSources
-        self.timeout = timeout
-        self.logger = logger
-    }
-
-    init(settings: ResolvedSettings, store: IdentityStore, board: SourceBoard, logger: Logger) throws {
-        var svidSources = settings.workloadAPI.map(\.source)
+    init(collectors: ExporterConfiguration.Collectors, store: IdentityStore, board: SourceBoard, logger: Logger) {
+        var svidSources = collectors.workloadAPI.map(\.name)
         var otherSources: [String] = []
-        var timeout = settings.workloadAPI.map { Serve.seconds($0.firstResponseTimeout) }.max() ?? 0
-        for source in try settings.certFiles.sourceConfigurations() {
+        var timeout = collectors.workloadAPI.map(\.timeout).max() ?? .zero
+        for source in collectors.certFiles {
             switch source.kind {
             case .spiffeHelperDirectory: svidSources.append(source.name)
             case .glob: otherSources.append(source.name)
             }
         }
-        if let delegated = try settings.delegated.delegatedConfiguration() {
-            for subscription in delegated.delegated.subscriptions {
+        if let delegated = collectors.delegated {
+            for subscription in delegated.subscriptions.subscriptions {
                 switch subscription.target {
                 case .selectors: svidSources.append(subscription.name)
                 case .processName: otherSources.append(subscription.name)
                 }
             }
-            timeout = max(timeout, Serve.seconds(delegated.firstResponseTimeout))
+            timeout = max(timeout, delegated.timeout)
         }
+        self.store = store
+        self.board = board
+        self.svidSources = svidSources
+        self.otherSources = otherSources
         // Files settle within a few seconds; streams get their first-response deadline.
-        self.init(
-            store: store, board: board, svidSources: svidSources, otherSources: otherSources, timeout: max(timeout, 5),
-            logger: logger)
+        self.timeout = max(timeout, .seconds(5))
+        self.logger = logger
     }
 
     func run() async throws {
         let sources = svidSources + otherSources
-        let deadline = ContinuousClock.now + .milliseconds(Int((timeout + 2) * 1000))
+        let deadline = ContinuousClock.now + timeout + .seconds(2)
         while ContinuousClock.now < deadline, sources.contains(where: { board.health($0)?.synced != true }) {
             try await Task.sleep(for: .milliseconds(50))
         }
@@ -152,7 +141,8 @@ struct StrictStartupCheck: Service {
         for source in sources {
             let health = board.health(source)
             if health?.synced != true {
-                problems.append("\(source): not synced within \(timeout)s (\(health?.lastFailureReason ?? "no answer"))")
+                let failure = health?.lastFailureReason ?? "no answer"
+                problems.append("\(source): not synced within \(timeout.inSeconds)s (\(failure))")
                 continue
             }
             guard svidSources.contains(source) else { continue }

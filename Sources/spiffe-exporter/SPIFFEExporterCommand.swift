@@ -18,13 +18,18 @@ struct SPIFFEExporterCommand: AsyncParsableCommand {
     )
 }
 
+// Options are optional so that "not given" is known and the config file can fill in; their
+// defaults are SPIFFEExporterConfig's, and the help texts say them.
+
 /// Flags shared by `serve` and `demo`, in Prometheus exporter vocabulary.
 struct ServerOptions: ParsableArguments {
-    @Option(name: .customLong("web.listen-address"), help: "Address to listen on for /metrics (host:port or :port).")
-    var listenAddress = ":9841"
+    @Option(
+        name: .customLong("web.listen-address"),
+        help: "Address to listen on for /metrics (host:port or :port). (default: :9841)")
+    var listenAddress: String?
 
-    @Option(name: .customLong("web.telemetry-path"), help: "Path under which to expose metrics.")
-    var telemetryPath = "/metrics"
+    @Option(name: .customLong("web.telemetry-path"), help: "Path under which to expose metrics. (default: /metrics)")
+    var telemetryPath: String?
 
     @Option(
         name: .customLong("web.config.file"),
@@ -33,98 +38,48 @@ struct ServerOptions: ParsableArguments {
 
     @Option(
         name: .customLong("web.max-requests"),
-        help: "Maximum number of parallel scrape requests; more are answered 503. 0 disables the limit.")
-    var maxRequests = 40
+        help: "Maximum number of parallel scrape requests; more are answered 503. 0 disables the limit. (default: 40)")
+    var maxRequests: Int?
 
-    @Option(name: .customLong("collector.workload-api.timeout"), help: "Deadline for the first response of a Workload API stream.")
-    var workloadAPITimeout = "10s"
+    @Option(
+        name: .customLong("collector.workload-api.timeout"),
+        help: "Deadline for the first response of a Workload API stream. (default: 10s)")
+    var workloadAPITimeout: String?
 
-    @Option(name: .customLong("log.level"), help: "Only log messages with this severity or above: debug, info, warn, error.")
-    var logLevel = "info"
+    @Option(
+        name: .customLong("log.level"),
+        help: "Only log messages with this severity or above: debug, info, warn, error. (default: info)")
+    var logLevel: String?
 
-    @Option(name: .customLong("log.format"), help: "Log format: logfmt or json.")
-    var logFormat = "logfmt"
+    @Option(name: .customLong("log.format"), help: "Log format: logfmt or json. (default: logfmt)")
+    var logFormat: String?
 
     @Option(
         name: .customLong("renewal.deadline-fraction"),
-        help: "An SVID not replaced by notBefore + lifetime x this is overdue (SPIRE renews at about 0.5).")
-    var renewalDeadlineFraction = 0.75
+        help: "An SVID not replaced by notBefore + lifetime x this is overdue (SPIRE renews at about 0.5). (default: 0.75)")
+    var renewalDeadlineFraction: Double?
 
     @Option(
         name: .customLong("renewal.identity-grace-period"),
-        help: "How long renewal series of an identity that disappeared are kept.")
-    var identityGracePeriod = "10m"
-
-    func renewalConfiguration() throws -> RenewalTracker.Configuration {
-        guard renewalDeadlineFraction > 0, renewalDeadlineFraction <= 1 else {
-            throw ValidationError("--renewal.deadline-fraction must be in (0, 1] (got \(renewalDeadlineFraction))")
-        }
-        do {
-            return RenewalTracker.Configuration(
-                deadlineFraction: renewalDeadlineFraction,
-                disappearanceGrace: try DurationText.seconds(identityGracePeriod))
-        } catch {
-            throw ValidationError("--renewal.identity-grace-period: \(error)")
-        }
-    }
+        help: "How long renewal series of an identity that disappeared are kept. (default: 10m)")
+    var identityGracePeriod: String?
 
     @Option(
         name: .customLong("collector.workload-api.jwt-audience"),
         help: "Fetch and check a JWT-SVID for this audience set (repeatable; comma-separate several audiences of one set).")
     var jwtAudiences: [String] = []
 
-    @Option(name: .customLong("collector.workload-api.jwt-interval"), help: "How often to fetch each JWT-SVID.")
-    var jwtInterval = "60s"
+    @Option(name: .customLong("collector.workload-api.jwt-interval"), help: "How often to fetch each JWT-SVID. (default: 60s)")
+    var jwtInterval: String?
 
-    func jwtAudienceSets() throws -> [[String]] {
-        try jwtAudiences.map { value in
-            let set = value.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            guard !set.isEmpty else { throw ValidationError("--collector.workload-api.jwt-audience must not be empty") }
-            return set
-        }
-    }
-
-    func jwtFetchInterval() throws -> Duration {
-        do {
-            let seconds = try DurationText.seconds(jwtInterval)
-            guard seconds >= 1 else { throw ValidationError("--collector.workload-api.jwt-interval must be at least 1s") }
-            return .milliseconds(Int(seconds * 1000))
-        } catch let error as DurationText.ParseError {
-            throw ValidationError("--collector.workload-api.jwt-interval: \(error)")
-        }
-    }
-
-    func makeLogger(label: String = "spiffe-exporter") throws -> Logger {
-        let level: Logger.Level
-        switch logLevel {
-        case "debug": level = .debug
-        case "info": level = .info
-        case "warn", "warning": level = .warning
-        case "error": level = .error
-        default: throw ValidationError("--log.level must be one of debug, info, warn, error (got \"\(logLevel)\")")
-        }
-        guard let format = ExporterLogHandler.Format(rawValue: logFormat) else {
-            throw ValidationError("--log.format must be logfmt or json (got \"\(logFormat)\")")
-        }
-        return Logger(label: label) { name in ExporterLogHandler(label: name, format: format, logLevel: level) }
-    }
-
-    func httpConfiguration() throws -> HTTPConfiguration {
-        do {
-            return HTTPConfiguration(
-                listenAddress: try ListenAddress(parsing: listenAddress), telemetryPath: telemetryPath, webConfigFile: webConfigFile,
-                maxRequests: max(0, maxRequests))
-        } catch {
-            throw ValidationError("--web.listen-address: \(error)")
-        }
-    }
-
-    func firstResponseTimeout() throws -> Duration {
-        do {
-            return .milliseconds(Int(try DurationText.seconds(workloadAPITimeout) * 1000))
-        } catch {
-            throw ValidationError("--collector.workload-api.timeout: \(error)")
-        }
+    var settings: CommandLineSettings {
+        CommandLineSettings(
+            web: .init(
+                listenAddress: listenAddress, telemetryPath: telemetryPath, configFile: webConfigFile,
+                maxRequests: maxRequests),
+            log: .init(level: logLevel, format: logFormat),
+            renewal: .init(deadlineFraction: renewalDeadlineFraction, identityGracePeriod: identityGracePeriod),
+            workloadAPI: .init(timeout: workloadAPITimeout, jwtAudiences: jwtAudiences, jwtInterval: jwtInterval))
     }
 }
 
@@ -165,31 +120,42 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("strict"), help: "Exit non-zero at start if a configured source is unreachable or has no valid SVID.")
     var strict = false
 
+    var settings: CommandLineSettings {
+        var settings = options.settings
+        settings.workloadAPI.enabled = workloadAPIEnabled
+        settings.workloadAPI.address = workloadAPIAddress
+        settings.workloadAPI.extraSources = extraWorkloadAPISources
+        settings.certFiles = certFiles.settings
+        settings.delegated = delegated.settings
+        settings.agentHealth = delegated.agentHealthSettings
+        settings.probe = probe.settings
+        settings.strict = strict
+        return settings
+    }
+
     func run() async throws {
-        let raw = RawArguments.current
+        let flags = settings
         let environment = ProcessInfo.processInfo.environment
-        let file = try Self.loadConfigFile(configFile)
-        let settings = try ResolvedSettings.resolve(serve: self, file: file, raw: raw, environment: environment)
+        let configuration = try resolve(flags: flags, environment: environment)
         if configCheck {
-            try settings.validate()
+            if let problem = Self.webSecurityProblem(configuration.web) { try Self.exit(reporting: [problem]) }
             FileHandle.standardOutput.write(Data("configuration OK\n".utf8))
             return
         }
-        let logger = try settings.options.makeLogger()
-        let http = try settings.options.httpConfiguration()
-        let store = IdentityStore(renewal: settings.renewal)
-        let context = CollectorContext(
-            store: store, board: SourceBoard(events: store.events), registry: MetricsRegistry(), connections: AgentConnections(),
-            logger: logger)
-        let supervisor = CollectorSupervisor(store: store, board: context.board, registry: context.registry, logger: logger)
-        await supervisor.apply(try settings.plan(context: context))
+        let logger = configuration.log.logger()
+        let context = ExporterRunner.context(renewal: configuration.renewal.tracker, logger: logger)
+        let supervisor = CollectorSupervisor(
+            store: context.store, board: context.board, registry: context.registry, logger: logger)
+        await supervisor.apply(configuration.collectors.plan(context: context))
         let reloader = ConfigReloader(
-            serve: self, raw: raw, environment: environment, current: settings, context: context, supervisor: supervisor,
-            logger: logger)
+            configFile: configFile, flags: flags, environment: environment, current: configuration, context: context,
+            supervisor: supervisor, logger: logger)
         reloader.recordLoad(success: true)
         var extra: [any Service] = [SIGHUPReloadService(reloader: reloader, logger: logger)]
-        if strict {
-            extra.append(try StrictStartupCheck(settings: settings, store: store, board: context.board, logger: logger))
+        if configuration.strict {
+            extra.append(
+                StrictStartupCheck(
+                    collectors: configuration.collectors, store: context.store, board: context.board, logger: logger))
         }
         let reload: (@Sendable () async -> String?)?
         if configFile != nil {
@@ -198,72 +164,86 @@ struct Serve: AsyncParsableCommand {
             reload = nil
         }
         try await ExporterRunner.run(
-            http: http, context: context, supervisor: supervisor, extraServices: extra, reload: reload, logger: logger)
+            http: configuration.web.http, context: context, supervisor: supervisor, extraServices: extra, reload: reload,
+            logger: logger)
     }
 
-    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-
-    /// Reads and validates the config file, printing every problem and exiting 1 if there are any.
-    static func loadConfigFile(_ path: String?) throws -> ConfigFile? {
-        guard let path else { return nil }
+    /// A config file with problems exits 1 with all of them, as `--config.check` does with any
+    /// problem; other problems are usage errors.
+    func resolve(flags: CommandLineSettings, environment: [String: String]) throws -> ExporterConfiguration {
+        let file: ConfigFile?
         do {
-            return try ConfigFileParser.load(path: path)
+            file = try configFile.map { path throws(ConfigurationProblems) in try ConfigFileParser.load(path: path) }
         } catch {
-            FileHandle.standardError.write(Data("invalid configuration:\n\(error.description)\n".utf8))
-            throw ExitCode(1)
+            try Self.exit(reporting: error.problems)
+        }
+        do {
+            return try ExporterConfiguration.resolve(file: file, flags: flags, environment: environment)
+        } catch {
+            if configCheck { try Self.exit(reporting: error.problems) }
+            throw ValidationError(error.description)
+        }
+    }
+
+    static func exit(reporting problems: [ConfigurationProblem]) throws -> Never {
+        let lines = problems.map { "\($0)\n" }.joined()
+        FileHandle.standardError.write(Data("invalid configuration:\n\(lines)".utf8))
+        throw ExitCode(1)
+    }
+
+    /// The web configuration file is read by the HTTP server, which the configuration library does
+    /// not know: checked here, for `--config.check` and reloads.
+    static func webSecurityProblem(_ web: ExporterConfiguration.Web) -> ConfigurationProblem? {
+        guard let file = web.configFile else { return nil }
+        do {
+            _ = try WebSecurity(file: file, logger: Logger(label: "config-check") { _ in SwiftLogNoOpLogHandler() })
+            return nil
+        } catch {
+            return ConfigurationProblem(.flag("--web.config.file"), "\(error)")
         }
     }
 }
 
-/// The store, board, registry, agent connections and collectors of one exporter process; each
-/// source kind adds itself here.
-struct ExporterComponents {
-    let context: CollectorContext
-    var store: IdentityStore { context.store }
-    var registry: MetricsRegistry { context.registry }
-    var logger: Logger { context.logger }
-    var services: [any Service] = []
-    var contributors: [any ScrapeContributor] = []
-    /// Sources registered since these components started being built (this configuration's).
-    let registrationRound: Int
-
-    init(logger: Logger, renewal: RenewalTracker.Configuration = RenewalTracker.Configuration()) {
-        let store = IdentityStore(renewal: renewal)
-        self.init(
-            context: CollectorContext(
-                store: store, board: SourceBoard(events: store.events), registry: MetricsRegistry(),
-                connections: AgentConnections(), logger: logger))
+extension ExporterConfiguration.Log {
+    func logger(label: String = "spiffe-exporter") -> Logger {
+        let format: ExporterLogHandler.Format
+        switch self.format {
+        case .logfmt: format = .logfmt
+        case .json: format = .json
+        }
+        return Logger(label: label) { name in ExporterLogHandler(label: name, format: format, logLevel: level) }
     }
+}
 
-    init(context: CollectorContext) {
-        self.context = context
-        self.registrationRound = context.store.beginRegistrationRound()
-    }
-
-    var plannedSources: Set<String> { store.sources(registeredSince: registrationRound) }
-    /// Probe targets of this configuration (their series go when a reload removes them).
-    var probeTargets: Set<String> = []
-
-    mutating func addWorkloadAPI(_ configuration: WorkloadAPICollectorConfiguration) {
-        services.append(WorkloadAPICollector(configuration: configuration, context: context))
+extension ExporterConfiguration.Web {
+    var http: HTTPConfiguration {
+        HTTPConfiguration(
+            listenAddress: listenAddress, telemetryPath: telemetryPath, webConfigFile: configFile,
+            maxRequests: maxRequests)
     }
 }
 
 /// Wires collectors and the HTTP server into one ServiceGroup.
 enum ExporterRunner {
-    /// Runs fixed components (the demo).
+    /// The store, board, registry and agent connections of one exporter process.
+    static func context(renewal: RenewalTracker.Configuration, logger: Logger) -> CollectorContext {
+        let store = IdentityStore(renewal: renewal)
+        return CollectorContext(
+            store: store, board: SourceBoard(events: store.events), registry: MetricsRegistry(),
+            connections: AgentConnections(), logger: logger)
+    }
+
+    /// Runs a fixed plan (the demo).
     static func run(
         http: HTTPConfiguration,
-        components: ExporterComponents,
+        context: CollectorContext,
+        plan: CollectorSupervisor.Plan,
         logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
-        let context = components.context
-        let supervisor = CollectorSupervisor(store: context.store, board: context.board, registry: context.registry, logger: logger)
-        await supervisor.apply(
-            CollectorSupervisor.Plan(
-                services: components.services, contributors: components.contributors, sources: components.plannedSources,
-                targets: components.probeTargets))
+        let supervisor = CollectorSupervisor(
+            store: context.store, board: context.board, registry: context.registry, logger: logger)
+        await supervisor.apply(plan)
         try await run(
             http: http, context: context, supervisor: supervisor, extraServices: [], reload: nil, logger: logger,
             onListening: onListening)
@@ -281,8 +261,7 @@ enum ExporterRunner {
         let store = context.store
         let metrics = ExporterMetrics(
             store: store, board: context.board, registry: context.registry, version: BuildVersion.version,
-            revision: BuildVersion.revision,
-            dynamicContributors: { supervisor.contributors })
+            revision: BuildVersion.revision, dynamicContributors: { supervisor.contributors })
         var loadedSecurity: WebSecurity?
         if let file = http.webConfigFile {
             do {

@@ -78,12 +78,15 @@ struct CertFilesFlagTests {
         let sources = try CertFilesFlags.makeConfigurations(
             directories: ["web=/run/web", "db=/run/db"],
             globs: ["/etc/tls/*.crt", "tls=/etc/a/*.pem", "/etc/b/*.pem", "tls=/etc/c/*.pem"],
-            refreshInterval: 30, maxFileSize: 4096)
+            refreshInterval: .seconds(30), maxFileSize: 4096)
         #expect(sources.map(\.name) == ["web", "db", "cert_files", "tls"])
         #expect(sources[0].kind == .spiffeHelperDirectory(path: "/run/web", files: SPIFFEHelperFileNames()))
         #expect(sources[2].kind == .glob(patterns: ["/etc/tls/*.crt", "/etc/b/*.pem"]))
         #expect(sources[3].kind == .glob(patterns: ["/etc/a/*.pem", "/etc/c/*.pem"]))
-        #expect(sources.allSatisfy { $0.refreshInterval == 30 && $0.maxFileSize == 4096 && $0.settleDelay == 0.2 })
+        #expect(
+            sources.allSatisfy {
+                $0.refreshInterval == .seconds(30) && $0.maxFileSize == 4096 && $0.settleDelay == .milliseconds(200)
+            })
 
         #expect(throws: CertFilesConfigurationError.duplicateSource("web")) {
             try CertFilesFlags.makeConfigurations(directories: ["web=/a", "web=/b"], globs: [])
@@ -103,10 +106,10 @@ struct CertFilesFlagTests {
 
     @Test func defaults() {
         let source = CertFilesSourceConfiguration(name: "x", kind: .glob(patterns: ["/a/*.pem"]))
-        #expect(source.refreshInterval == 60)
+        #expect(source.refreshInterval == .seconds(60))
         #expect(source.maxFileSize == 1 << 20)
-        #expect(source.settleDelay == 0.2)
-        #expect(source.maxSettle == 2)
+        #expect(source.settleDelay == .milliseconds(200))
+        #expect(source.maxSettle == .seconds(2))
         #expect(SPIFFEHelperFileNames().all == ["svid.pem", "svid_key.pem", "svid_bundle.pem"])
     }
 }

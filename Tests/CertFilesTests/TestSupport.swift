@@ -147,13 +147,13 @@ func directorySource(
     refresh: TimeInterval = 3600, settleDelay: TimeInterval = 0.2, maxSettle: TimeInterval? = nil
 ) -> CertFilesSourceConfiguration {
     CertFilesSourceConfiguration(
-        name: name, kind: .spiffeHelperDirectory(path: path, files: files), refreshInterval: refresh,
-        settleDelay: settleDelay, maxSettle: maxSettle)
+        name: name, kind: .spiffeHelperDirectory(path: path, files: files), refreshInterval: .seconds(refresh),
+        settleDelay: .seconds(settleDelay), maxSettle: maxSettle.map { .seconds($0) })
 }
 
 func globSource(
     _ patterns: [String], name: String = "certs", refresh: TimeInterval = 3600, settleDelay: TimeInterval = 0.2
 ) -> CertFilesSourceConfiguration {
     CertFilesSourceConfiguration(
-        name: name, kind: .glob(patterns: patterns), refreshInterval: refresh, settleDelay: settleDelay)
+        name: name, kind: .glob(patterns: patterns), refreshInterval: .seconds(refresh), settleDelay: .seconds(settleDelay))
 }

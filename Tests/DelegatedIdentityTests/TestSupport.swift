@@ -55,7 +55,7 @@ func collectorConfiguration(
 ) -> DelegatedIdentityCollectorConfiguration {
     DelegatedIdentityCollectorConfiguration(
         delegated: DelegatedConfiguration(
-            address: .unix(path: adminSocket), subscriptions: subscriptions, processRescanInterval: rescan),
+            address: .unix(path: adminSocket), subscriptions: subscriptions, processRescanInterval: .seconds(rescan)),
         firstResponseTimeout: .seconds(10), backoff: backoff, procRoot: procRoot)
 }
 

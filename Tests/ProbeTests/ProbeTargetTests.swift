@@ -63,12 +63,12 @@ import Testing
 
     @Test func configurationAppliesDefaultsAndValidatesDurations() throws {
         let configuration = try ProbeConfiguration.parse(targets: ["a=x:1"], interval: "30s", timeout: "10s")
-        #expect(configuration.interval == 30 && configuration.timeout == 10)
+        #expect(configuration.interval == .seconds(30) && configuration.timeout == .seconds(10))
         #expect(configuration.clientSource == "workload_api")
-        #expect(try ProbeConfiguration.parse(targets: [], interval: "1m", timeout: "500ms").timeout == 0.5)
+        #expect(try ProbeConfiguration.parse(targets: [], interval: "1m", timeout: "500ms").timeout == .milliseconds(500))
         // No timeout given: 10 s, or the interval when that is shorter.
-        #expect(try ProbeConfiguration.parse(targets: [], interval: "30s", timeout: nil).timeout == 10)
-        #expect(try ProbeConfiguration.parse(targets: [], interval: "2s", timeout: nil).timeout == 2)
+        #expect(try ProbeConfiguration.parse(targets: [], interval: "30s", timeout: nil).timeout == .seconds(10))
+        #expect(try ProbeConfiguration.parse(targets: [], interval: "2s", timeout: nil).timeout == .seconds(2))
         for (interval, timeout) in [
             ("0s", "1s"), ("500ms", "100ms"), ("x", "1s"), ("30s", "0s"), ("30s", "31s"), ("30s", "soon"),
         ] {

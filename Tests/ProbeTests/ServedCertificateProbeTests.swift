@@ -17,7 +17,7 @@ struct ServedCertificateProbeTests {
         interval: Double = 30, timeout: Double = 5
     ) -> ProbeCollector {
         ProbeCollector(
-            configuration: ProbeConfiguration(targets: [target], interval: interval, timeout: timeout),
+            configuration: ProbeConfiguration(targets: [target], interval: .seconds(interval), timeout: .seconds(timeout)),
             identities: identities, registry: registry, logger: quietLogger, clock: clock.now)
     }
 
@@ -286,7 +286,7 @@ struct ServedCertificateProbeTests {
                 let expecting = ProbeTarget(name: "foreign", host: "127.0.0.1", port: server.port, spiffeID: serverID)
                 let anyID = ProbeTarget(name: "foreign_any", host: "127.0.0.1", port: server.port)
                 let probe = ProbeCollector(
-                    configuration: ProbeConfiguration(targets: [expecting, anyID], timeout: 5),
+                    configuration: ProbeConfiguration(targets: [expecting, anyID], timeout: .seconds(5)),
                     identities: StoreProbeIdentities(store: store, board: exporter.board), registry: registry, logger: quietLogger,
                     clock: clock.now)
 
@@ -349,7 +349,8 @@ struct ServedCertificateProbeTests {
         defer { silent.stop() }
         let silentTarget = ProbeTarget(name: "silent", host: "127.0.0.1", port: silent.port)
         let probe = ProbeCollector(
-            configuration: ProbeConfiguration(targets: [refusedTarget, silentTarget], interval: 30, timeout: 0.5),
+            configuration: ProbeConfiguration(
+                targets: [refusedTarget, silentTarget], interval: .seconds(30), timeout: .milliseconds(500)),
             identities: StoreProbeIdentities(store: IdentityStore(), board: SourceBoard()), registry: registry, logger: quietLogger,
             clock: clock.now)
 

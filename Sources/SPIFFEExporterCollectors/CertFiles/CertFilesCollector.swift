@@ -183,8 +183,7 @@ public struct CertFilesCollector: Service {
         while !Task.isCancelled {
             let jitter =
                 settings.refreshJitter > 0 ? Double.random(in: -settings.refreshJitter...settings.refreshJitter) : 0
-            let seconds = configuration.refreshInterval * (1 + jitter)
-            do { try await Task.sleep(for: .milliseconds(Int(seconds * 1000))) } catch { return }
+            do { try await Task.sleep(for: configuration.refreshInterval * (1 + jitter)) } catch { return }
             trigger.yield()
         }
     }
@@ -422,7 +421,7 @@ public struct CertFilesCollector: Service {
             if case .failure(let reason) = read.payload { problems.insert(reason) }
             var gate =
                 runtime.gates[path]
-                ?? SettleGate(settleDelay: configuration.settleDelay, maxSettle: configuration.maxSettle)
+                ?? SettleGate(settleDelay: configuration.settleDelay.inSeconds, maxSettle: configuration.maxSettle.inSeconds)
             switch gate.evaluate(problems: problems, fingerprint: read.fingerprint, now: monotonic) {
             case .publish:
                 if case .success(let summary) = read.payload { published[path] = summary }
@@ -608,7 +607,7 @@ struct SourceRuntime: Sendable {
 
     init(_ configuration: CertFilesSourceConfiguration) {
         directory = DirectoryRuntime(
-            gate: SettleGate(settleDelay: configuration.settleDelay, maxSettle: configuration.maxSettle))
+            gate: SettleGate(settleDelay: configuration.settleDelay.inSeconds, maxSettle: configuration.maxSettle.inSeconds))
         var patterns: [GlobPattern] = []
         if case .glob(let texts) = configuration.kind {
             // Validated with the configuration; an invalid pattern would simply match nothing.

@@ -189,7 +189,7 @@ public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == 
     /// stream whose PID was recycled), rescanning /proc every rescan interval.
     private func followProcesses(_ api: API, _ name: String, _ process: String) async {
         let table = ProcessTable(root: configuration.procRoot)
-        let interval = Duration.seconds(configuration.delegated.processRescanInterval)
+        let interval = configuration.delegated.processRescanInterval
         await withDiscardingTaskGroup { group in
             var running: [ProcessIdentity: StopSignal] = [:]
             var first = true

@@ -49,7 +49,7 @@ public struct ProbeCollector: Service {
             "starting served-certificate probe",
             metadata: [
                 "targets": "\(configuration.targets.map(\.description).joined(separator: " "))",
-                "interval_seconds": "\(configuration.interval)",
+                "interval_seconds": "\(configuration.interval.inSeconds)",
             ])
         await withDiscardingTaskGroup { group in
             for target in configuration.targets {
@@ -62,7 +62,7 @@ public struct ProbeCollector: Service {
     /// then every interval (measured start to start), until shutdown.
     func loop(_ target: ProbeTarget) async {
         await cancelWhenGracefulShutdown {
-            let interval = Duration.milliseconds(Int64(self.configuration.interval * 1000))
+            let interval = self.configuration.interval
             let readyBy = ContinuousClock.now + interval
             while !self.identities.isReady(), ContinuousClock.now < readyBy {
                 do { try await Task.sleep(for: .milliseconds(100)) } catch { return }
@@ -81,7 +81,7 @@ public struct ProbeCollector: Service {
     /// Probes one target now and publishes the result.
     @discardableResult
     public func probe(_ target: ProbeTarget) async -> ProbeResult {
-        let result = await prober.probe(target, timeout: configuration.timeout, identities: identities)
+        let result = await prober.probe(target, timeout: configuration.timeout.inSeconds, identities: identities)
             .keepingEarliestStaleness(from: contributor.result(target: target.name))
         if let failure = result.failure {
             registry.increment(MetricCatalog.probeFailures, [target.name, failure.rawValue])

@@ -88,35 +88,88 @@ public enum CertFilesFlags {
         directories: [String],
         globs: [String],
         files: SPIFFEHelperFileNames = SPIFFEHelperFileNames(),
-        refreshInterval: TimeInterval = CertFilesSourceConfiguration.defaultRefreshInterval,
+        refreshInterval: Duration = CertFilesSourceConfiguration.defaultRefreshInterval,
         maxFileSize: Int = CertFilesSourceConfiguration.defaultMaxFileSize,
-        settleDelay: TimeInterval = CertFilesSourceConfiguration.defaultSettleDelay
+        settleDelay: Duration = CertFilesSourceConfiguration.defaultSettleDelay
     ) throws(CertFilesConfigurationError) -> [CertFilesSourceConfiguration] {
-        var sources: [CertFilesSourceConfiguration] = []
-        var names: Set<String> = []
+        var entries: [CertFilesEntry] = []
         for text in directories {
             let (name, path) = try parseNamedPath(text)
-            guard names.insert(name).inserted else { throw .duplicateSource(name) }
-            sources.append(
-                CertFilesSourceConfiguration(
-                    name: name, kind: .spiffeHelperDirectory(path: path, files: files),
-                    refreshInterval: refreshInterval, maxFileSize: maxFileSize, settleDelay: settleDelay))
+            entries.append(.directory(name: name, path: path))
         }
-        var globOrder: [String] = []
-        var patternsByName: [String: [String]] = [:]
         for text in globs {
             let (name, pattern) = try parseGlobArgument(text)
-            guard !names.contains(name) else { throw .duplicateSource(name) }
-            if patternsByName[name] == nil { globOrder.append(name) }
-            patternsByName[name, default: []].append(pattern)
+            entries.append(.glob(name: name, pattern: pattern))
         }
-        for name in globOrder {
-            sources.append(
-                CertFilesSourceConfiguration(
-                    name: name, kind: .glob(patterns: patternsByName[name] ?? []),
-                    refreshInterval: refreshInterval, maxFileSize: maxFileSize, settleDelay: settleDelay))
+        let grouped = configurations(
+            entries, files: files, refreshInterval: refreshInterval, maxFileSize: maxFileSize, settleDelay: settleDelay)
+        if let first = grouped.problems.first { throw first.error }
+        return grouped.sources
+    }
+
+    /// Groups `entries` into sources, directories first: globs with the same name form one source;
+    /// a name may not be used by two directories, or by a directory and a glob. Every problem comes
+    /// with the index of the entry it is about, and its source is left out.
+    public static func configurations(
+        _ entries: [CertFilesEntry],
+        files: SPIFFEHelperFileNames = SPIFFEHelperFileNames(),
+        refreshInterval: Duration = CertFilesSourceConfiguration.defaultRefreshInterval,
+        maxFileSize: Int = CertFilesSourceConfiguration.defaultMaxFileSize,
+        settleDelay: Duration = CertFilesSourceConfiguration.defaultSettleDelay
+    ) -> (sources: [CertFilesSourceConfiguration], problems: [(entry: Int, error: CertFilesConfigurationError)]) {
+        var candidates: [(entry: Int, source: CertFilesSourceConfiguration)] = []
+        var problems: [(entry: Int, error: CertFilesConfigurationError)] = []
+        var directoryNames: Set<String> = []
+        var globSource: [String: Int] = [:]
+        func source(_ name: String, _ kind: CertFilesSourceConfiguration.Kind) -> CertFilesSourceConfiguration {
+            CertFilesSourceConfiguration(
+                name: name, kind: kind, refreshInterval: refreshInterval, maxFileSize: maxFileSize,
+                settleDelay: settleDelay)
         }
-        for source in sources { try source.validate() }
-        return sources
+        for (index, entry) in entries.enumerated() {
+            guard case .directory(let name, let path) = entry else { continue }
+            guard directoryNames.insert(name).inserted else {
+                problems.append((index, .duplicateSource(name)))
+                continue
+            }
+            candidates.append((index, source(name, .spiffeHelperDirectory(path: path, files: files))))
+        }
+        for (index, entry) in entries.enumerated() {
+            guard case .glob(let name, let pattern) = entry else { continue }
+            guard !directoryNames.contains(name) else {
+                problems.append((index, .duplicateSource(name)))
+                continue
+            }
+            if let existing = globSource[name], case .glob(let patterns) = candidates[existing].source.kind {
+                candidates[existing].source.kind = .glob(patterns: patterns + [pattern])
+            } else {
+                globSource[name] = candidates.count
+                candidates.append((index, source(name, .glob(patterns: [pattern]))))
+            }
+        }
+        var sources: [CertFilesSourceConfiguration] = []
+        for (entry, source) in candidates {
+            do {
+                try source.validate()
+                sources.append(source)
+            } catch {
+                problems.append((entry, error))
+            }
+        }
+        return (sources, problems.sorted { $0.entry < $1.entry })
+    }
+}
+
+/// One `--collector.cert-files.dir` or `--collector.cert-files.glob` value (or its config-file
+/// equivalent), parsed.
+public enum CertFilesEntry: Sendable, Hashable {
+    case directory(name: String, path: String)
+    case glob(name: String, pattern: String)
+
+    /// The source the entry belongs to.
+    public var name: String {
+        switch self {
+        case .directory(let name, _), .glob(let name, _): name
+        }
     }
 }

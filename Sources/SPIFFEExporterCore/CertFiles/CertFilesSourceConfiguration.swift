@@ -47,6 +47,22 @@ public struct SPIFFEHelperFileNames: Sendable, Hashable {
         [svid] + [key, bundle].compactMap { $0 } + federatedBundles.map(\.fileName) + jwtSVIDs
             + [jwtBundle].compactMap { $0 }
     }
+
+    /// A name inside the directory: not empty, no `/`, not `.` or `..`.
+    public static func isValidFileName(_ name: String) -> Bool {
+        !name.isEmpty && !name.contains("/") && name != "." && name != ".."
+    }
+
+    /// Every name valid, and no file named twice.
+    public func validate() throws(CertFilesConfigurationError) {
+        let names = all
+        for file in names where !Self.isValidFileName(file) {
+            throw .invalidValue("invalid file name \"\(file)\" (a name inside the directory)")
+        }
+        guard Set(names).count == names.count else {
+            throw .invalidValue("the same file name is used for two files")
+        }
+    }
 }
 
 /// One named certificate-file source, as the flags (and later the config file) describe it. A plain
@@ -63,53 +79,54 @@ public struct CertFilesSourceConfiguration: Sendable, Hashable {
     public var name: String
     public var kind: Kind
     /// Full re-read period (the safety net behind inotify); jittered by ±10 %.
-    public var refreshInterval: TimeInterval
+    public var refreshInterval: Duration
     /// Files larger than this are refused (`file_too_large`) without being read.
     public var maxFileSize: Int
     /// How long to wait before re-reading a file that looked half-written (`parse_error`,
     /// `key_mismatch`, `not_found` right after a change).
-    public var settleDelay: TimeInterval
+    public var settleDelay: Duration
     /// A source that keeps changing and keeps looking half-written is reported after this long.
-    public var maxSettle: TimeInterval
+    public var maxSettle: Duration
 
-    public static let defaultRefreshInterval: TimeInterval = 60
+    public static let defaultRefreshInterval: Duration = .seconds(60)
+    public static let minimumRefreshInterval: Duration = .seconds(1)
     public static let defaultMaxFileSize = 1 << 20
-    public static let defaultSettleDelay: TimeInterval = 0.2
+    public static let defaultSettleDelay: Duration = .milliseconds(200)
     /// The source name of globs given without `NAME=`.
     public static let defaultGlobSourceName = "cert_files"
 
     public init(
         name: String,
         kind: Kind,
-        refreshInterval: TimeInterval = Self.defaultRefreshInterval,
+        refreshInterval: Duration = Self.defaultRefreshInterval,
         maxFileSize: Int = Self.defaultMaxFileSize,
-        settleDelay: TimeInterval = Self.defaultSettleDelay,
-        maxSettle: TimeInterval? = nil
+        settleDelay: Duration = Self.defaultSettleDelay,
+        maxSettle: Duration? = nil
     ) {
         self.name = name
         self.kind = kind
         self.refreshInterval = refreshInterval
         self.maxFileSize = maxFileSize
         self.settleDelay = settleDelay
-        self.maxSettle = maxSettle ?? max(2, settleDelay * 10)
+        self.maxSettle = maxSettle ?? max(.seconds(2), settleDelay * 10)
     }
 
     public func validate() throws(CertFilesConfigurationError) {
         guard CertFilesFlags.isValidSourceName(name) else { throw .invalidSourceName(name) }
-        guard refreshInterval >= 1 else { throw .invalidValue("refresh interval must be at least 1s") }
+        guard refreshInterval >= Self.minimumRefreshInterval else {
+            throw .invalidValue("refresh interval must be at least 1s")
+        }
         guard maxFileSize > 0 else { throw .invalidValue("max file size must be positive") }
-        guard settleDelay >= 0, maxSettle >= settleDelay else {
+        guard settleDelay >= .zero, maxSettle >= settleDelay else {
             throw .invalidValue("settle delay must be between 0 and the maximum settle time")
         }
         switch kind {
         case .spiffeHelperDirectory(let path, let files):
             guard !path.isEmpty else { throw .invalidValue("source \(name): empty directory path") }
-            let names = files.all
-            for file in names where file.isEmpty || file.contains("/") || file == "." || file == ".." {
-                throw .invalidValue("source \(name): invalid file name \"\(file)\" (a name inside the directory)")
-            }
-            guard Set(names).count == names.count else {
-                throw .invalidValue("source \(name): the same file name is used for two files")
+            do {
+                try files.validate()
+            } catch {
+                throw .invalidValue("source \(name): \(error)")
             }
         case .glob(let patterns):
             guard !patterns.isEmpty else { throw .invalidValue("source \(name): no glob pattern") }

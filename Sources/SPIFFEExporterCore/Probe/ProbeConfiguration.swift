@@ -1,20 +1,21 @@
-/// Settings of the served-certificate probe, decoded and validated from `--probe.*` (or, later, a
-/// config file) with defaults applied.
+/// Settings of the served-certificate probe, decoded and validated from `--probe.*` (or a config
+/// file) with defaults applied.
 public struct ProbeConfiguration: Sendable, Hashable {
-    public static let defaultInterval: Double = 30
-    public static let defaultTimeout: Double = 10
+    public static let defaultInterval: Duration = .seconds(30)
+    public static let defaultTimeout: Duration = .seconds(10)
+    public static let minimumInterval: Duration = .seconds(1)
     /// The source whose first X.509-SVID is presented as client certificate (mTLS).
     public static let defaultClientSource = "workload_api"
 
     public var targets: [ProbeTarget]
-    /// Seconds between the starts of two probes of one target.
-    public var interval: Double
-    /// Seconds one probe may take, connect to close.
-    public var timeout: Double
+    /// Time between the starts of two probes of one target.
+    public var interval: Duration
+    /// Time one probe may take, connect to close.
+    public var timeout: Duration
     public var clientSource: String
 
     public init(
-        targets: [ProbeTarget], interval: Double = Self.defaultInterval, timeout: Double = Self.defaultTimeout,
+        targets: [ProbeTarget], interval: Duration = Self.defaultInterval, timeout: Duration = Self.defaultTimeout,
         clientSource: String = Self.defaultClientSource
     ) {
         self.targets = targets
@@ -23,26 +24,34 @@ public struct ProbeConfiguration: Sendable, Hashable {
         self.clientSource = clientSource
     }
 
+    /// The timeout when none is given: 10 s, or the interval if that is shorter.
+    public static func impliedTimeout(interval: Duration) -> Duration { min(defaultTimeout, interval) }
+
+    /// Whether `timeout` fits `interval`: more than 0, at most the interval (probes never overlap).
+    public static func isValidTimeout(_ timeout: Duration, interval: Duration) -> Bool {
+        timeout > .zero && timeout <= interval
+    }
+
     /// Decodes flag values: targets as `NAME=host:port[,spiffe_id=...][,sni=...]`, durations as
-    /// `30s`, `500ms`, `1m`. The timeout may not exceed the interval (probes never overlap); when
-    /// not given it is 10 s, or the interval if that is shorter.
+    /// `30s`, `500ms`, `1m`, with the default timeout of ``impliedTimeout(interval:)``.
     public static func parse(
         targets: [String], interval: String, timeout: String?
     ) throws(ProbeConfigurationError)
         -> ProbeConfiguration
     {
         let parsedTargets = try ProbeTarget.parseAll(targets)
-        guard let intervalSeconds = try? DurationText.seconds(interval), intervalSeconds >= 1 else {
+        guard let intervalDuration = try? DurationText.duration(interval), intervalDuration >= minimumInterval else {
             throw .init(.invalidDuration, "--probe.interval=\(interval) (at least 1s)")
         }
         guard let timeout else {
-            return ProbeConfiguration(targets: parsedTargets, interval: intervalSeconds, timeout: min(defaultTimeout, intervalSeconds))
+            return ProbeConfiguration(
+                targets: parsedTargets, interval: intervalDuration, timeout: impliedTimeout(interval: intervalDuration))
         }
-        guard let timeoutSeconds = try? DurationText.seconds(timeout), timeoutSeconds > 0,
-            timeoutSeconds <= intervalSeconds
+        guard let timeoutDuration = try? DurationText.duration(timeout),
+            isValidTimeout(timeoutDuration, interval: intervalDuration)
         else {
             throw .init(.invalidDuration, "--probe.timeout=\(timeout) (more than 0, at most --probe.interval)")
         }
-        return ProbeConfiguration(targets: parsedTargets, interval: intervalSeconds, timeout: timeoutSeconds)
+        return ProbeConfiguration(targets: parsedTargets, interval: intervalDuration, timeout: timeoutDuration)
     }
 }

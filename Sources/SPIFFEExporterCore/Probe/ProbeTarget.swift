@@ -30,41 +30,58 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
     }
 
     /// Parses `NAME=host:port[,spiffe_id=SPIFFE_ID][,sni=SERVER_NAME]`.
-    ///
-    /// Without `sni=`, a host name (not an IP literal) is sent as the server name, as any TLS
-    /// client does; RFC 6066 forbids IP literals there. The server's certificate is never checked
-    /// against the host name: SPIFFE authenticates the SPIFFE ID instead.
     public init(parsing text: String) throws(ProbeConfigurationError) {
         guard let equals = text.firstIndex(of: "=") else { throw .init(.missingName, text) }
         let name = String(text[..<equals])
-        guard Self.isValidName(name) else { throw .init(.invalidName, text) }
         let parts = text[text.index(after: equals)...].split(separator: ",", omittingEmptySubsequences: false)
-        guard let addressPart = parts.first, !addressPart.isEmpty else { throw .init(.invalidAddress, text) }
-        let (host, port) = try Self.parseAddress(String(addressPart), in: text)
-
         var spiffeID: String?
         var serverName: String?
         for option in parts.dropFirst() {
             guard let optionEquals = option.firstIndex(of: "=") else { throw .init(.invalidOption, text) }
-            let key = option[..<optionEquals]
             let value = String(option[option.index(after: optionEquals)...])
-            switch key {
+            switch option[..<optionEquals] {
             case "spiffe_id":
                 guard spiffeID == nil else { throw .init(.duplicateOption, text) }
-                guard let id = try? SPIFFEID(parsing: value), !id.isTrustDomainID else {
-                    throw .init(.invalidSPIFFEID, text)
-                }
                 spiffeID = value
             case "sni":
                 guard serverName == nil else { throw .init(.duplicateOption, text) }
-                guard Self.isValidServerName(value) else { throw .init(.invalidServerName, text) }
                 serverName = value
             default:
                 throw .init(.invalidOption, text)
             }
         }
-        if serverName == nil, !Self.isIPLiteral(host) { serverName = host }
-        self.init(name: name, host: host, port: port, spiffeID: spiffeID, serverName: serverName)
+        try self.init(
+            name: name, address: String(parts.first ?? ""), spiffeID: spiffeID, serverName: serverName, text: text)
+    }
+
+    /// A target from its parts (a config file entry), checked as ``init(parsing:)`` checks them.
+    ///
+    /// Without `serverName`, a host name (not an IP literal) is sent as the server name, as any TLS
+    /// client does; RFC 6066 forbids IP literals there. The server's certificate is never checked
+    /// against the host name: SPIFFE authenticates the SPIFFE ID instead.
+    public init(name: String, address: String, spiffeID: String?, serverName: String?) throws(ProbeConfigurationError) {
+        var text = "\(name)=\(address)"
+        if let spiffeID { text += ",spiffe_id=\(spiffeID)" }
+        if let serverName { text += ",sni=\(serverName)" }
+        try self.init(name: name, address: address, spiffeID: spiffeID, serverName: serverName, text: text)
+    }
+
+    /// `text` is what errors quote: the flag value as given.
+    private init(
+        name: String, address: String, spiffeID: String?, serverName: String?, text: String
+    ) throws(ProbeConfigurationError) {
+        guard Self.isValidName(name) else { throw .init(.invalidName, text) }
+        guard !address.isEmpty else { throw .init(.invalidAddress, text) }
+        let (host, port) = try Self.parseAddress(address, in: text)
+        if let spiffeID {
+            guard let id = try? SPIFFEID(parsing: spiffeID), !id.isTrustDomainID else {
+                throw .init(.invalidSPIFFEID, text)
+            }
+        }
+        if let serverName, !Self.isValidServerName(serverName) { throw .init(.invalidServerName, text) }
+        self.init(
+            name: name, host: host, port: port, spiffeID: spiffeID,
+            serverName: serverName ?? (Self.isIPLiteral(host) ? nil : host))
     }
 
     /// Parses every `--probe.target` value; target names must be unique.

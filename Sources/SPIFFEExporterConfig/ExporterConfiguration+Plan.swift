@@ -1,0 +1,73 @@
+import Logging
+import SPIFFEExporterCollectors
+import SPIFFEExporterCore
+
+// Everything that turns a configuration into collectors, in one place: the collectors' own
+// configuration types and initialisers are used here and nowhere else in this module.
+
+extension ExporterConfiguration.Collectors {
+    /// The collectors of this configuration, built on the shared store, board, registry and agent
+    /// connections: Workload API sources, certificate files, an agent health check per Workload
+    /// API source, the Delegated Identity API, and the served-certificate probe.
+    public func plan(context: CollectorContext) -> CollectorSupervisor.Plan {
+        var plan = CollectorSupervisor.Plan(services: [], contributors: [], sources: sources)
+        for source in workloadAPI {
+            plan.services.append(WorkloadAPICollector(configuration: source.collectorConfiguration, context: context))
+        }
+        if !certFiles.isEmpty {
+            // SVIDs go to the shared store, glob certificates to a scrape contributor.
+            let collector = CertFilesCollector(sources: certFiles, context: context)
+            plan.services.append(collector)
+            plan.contributors.append(collector.contributor)
+        }
+        if agentHealth.enabled {
+            for source in workloadAPI {
+                plan.services.append(
+                    AgentHealthCollector(configuration: agentHealth.configuration(for: source), context: context))
+            }
+        }
+        if let delegated {
+            plan.services.append(
+                DelegatedIdentityCollector(configuration: delegated.collectorConfiguration, context: context))
+        }
+        if !probe.targets.isEmpty {
+            // The probe presents the client source's SVID and may authenticate servers with the
+            // bundles of every source that has them (Workload API sources, spiffe-helper directories).
+            let identities = StoreProbeIdentities(
+                store: context.store, board: context.board, clientSource: probe.clientSource,
+                bundleSources: workloadAPI.map(\.name) + certFiles.map(\.name))
+            let collector = ProbeCollector(
+                configuration: probe, identities: identities, registry: context.registry, logger: context.logger)
+            plan.services.append(collector)
+            plan.contributors.append(collector.contributor)
+            plan.targets = Set(probe.targets.map(\.name))
+        }
+        return plan
+    }
+
+    /// Every `source` label this configuration feeds into the store (a reload removes the others).
+    public var sources: Set<String> {
+        Set(workloadAPI.map(\.name) + certFiles.map(\.name) + (delegated?.subscriptions.subscriptions.map(\.name) ?? []))
+    }
+}
+
+extension ExporterConfiguration.WorkloadAPISource {
+    public var collectorConfiguration: WorkloadAPICollectorConfiguration {
+        WorkloadAPICollectorConfiguration(
+            source: name, address: address, firstResponseTimeout: timeout, jwtAudiences: jwtAudiences,
+            jwtInterval: jwtInterval)
+    }
+}
+
+extension ExporterConfiguration.Delegated {
+    public var collectorConfiguration: DelegatedIdentityCollectorConfiguration {
+        DelegatedIdentityCollectorConfiguration(delegated: subscriptions, firstResponseTimeout: timeout)
+    }
+}
+
+extension ExporterConfiguration.AgentHealth {
+    /// The check of `source`'s agent, labelled with the source's name.
+    public func configuration(for source: ExporterConfiguration.WorkloadAPISource) -> AgentHealthConfiguration {
+        AgentHealthConfiguration(source: source.name, address: source.address, interval: interval, timeout: timeout)
+    }
+}

@@ -1,0 +1,25 @@
+import SPIFFEExporterCore
+import Testing
+
+/// Configuration durations are `Duration`s read exactly, so one value spelt two ways compares equal
+/// (and a reload that only respells a duration restarts nothing).
+@Suite struct DurationTests {
+    @Test(arguments: [
+        ("200ms", Duration.milliseconds(200)), ("0.2s", .milliseconds(200)), ("1.5s", .milliseconds(1500)),
+        ("1m30s", .seconds(90)), ("90", .seconds(90)), ("2h", .seconds(7200)), ("1d", .seconds(86400)),
+        ("1w", .seconds(604_800)), ("0.001ms", .microseconds(1)), (" 10s ", .seconds(10)), ("1e3", .seconds(1000)),
+    ])
+    func exact(_ text: String, _ expected: Duration) throws {
+        #expect(try DurationText.duration(text) == expected)
+    }
+
+    @Test(arguments: ["", "s", "10x", "-1s", "1 s", "1..5s", "99999999999999999999999999999999w"])
+    func invalid(_ text: String) {
+        #expect(throws: DurationText.ParseError.self) { try DurationText.duration(text) }
+    }
+
+    @Test func secondsForDoubleAPIs() {
+        #expect(Duration.milliseconds(1500).inSeconds == 1.5)
+        #expect(Duration.seconds(600).inSeconds == 600)
+    }
+}
