@@ -172,6 +172,7 @@ let package = Package(
                 "SPIFFEExporterCollectors",
                 "WorkloadAPISimulator",
                 "SVIDFactory",
+                "ExporterTestKit",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -130,33 +130,16 @@ public final class IdentityStore: Sendable {
         }
     }
 
-    private let registrations = Mutex<(round: Int, lastRound: [String: Int])>((0, [:]))
-
     /// Declares a source of the configuration being built.
     public func register(source: String) {
         state.withLock { s in
             if s[source] == nil { s[source] = SourceState() }
         }
-        registrations.withLock { $0.lastRound[source] = $0.round }
-    }
-
-    /// Starts a new round of registrations (a configuration being built); see ``sources(registeredSince:)``.
-    public func beginRegistrationRound() -> Int {
-        registrations.withLock { r in
-            r.round += 1
-            return r.round
-        }
-    }
-
-    /// Sources registered (again) since the round began: the sources of the configuration built then.
-    public func sources(registeredSince round: Int) -> Set<String> {
-        registrations.withLock { r in Set(r.lastRound.filter { $0.value >= round }.keys) }
     }
 
     /// Forgets a source: its identities, bundles and renewal state (X.509 and JWT).
     public func unregister(source: String) {
         _ = state.withLock { $0.removeValue(forKey: source) }
-        _ = registrations.withLock { $0.lastRound.removeValue(forKey: source) }
         ledger.unregister(source: source)
     }
 

@@ -1,6 +1,7 @@
 // In-process benchmarks for spiffe-exporter (docs/performance.md). Not a test: it prints figures and
 // exits 0 whenever every benchmark ran; targets are compared by scripts/bench.sh. `--smoke` runs tiny
 // sizes in a few seconds so CI can check the benchmarks still run.
+import ExporterTestKit
 import Foundation
 import Logging
 import SPIFFEExporterCollectors
@@ -254,20 +255,6 @@ struct BenchError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// A fresh store, board, registry and connection pool (run the pool next to the collectors).
-func benchContext() -> CollectorContext {
-    let store = IdentityStore()
-    return CollectorContext(
-        store: store, board: SourceBoard(events: store.events), registry: MetricsRegistry(), connections: AgentConnections(),
-        logger: quietLogger)
-}
-
-func benchMetrics(_ context: CollectorContext, contributors: [any ScrapeContributor] = []) -> ExporterMetrics {
-    ExporterMetrics(
-        store: context.store, board: context.board, registry: context.registry, version: "bench", revision: "bench",
-        includeProcessMetrics: false, contributors: contributors)
-}
-
 // MARK: 2. Scrape with N identities
 
 func benchScrape(_ options: Options, entries: [IdentityStore.Entry], results: Results) async throws {
@@ -371,15 +358,12 @@ func benchSimulatorRotation(_ options: Options, results: Results) async throws {
     let simulator = try WorkloadAPISimulator(
         configuration: SimulatorConfiguration(socketPath: path, svidTTL: 3600), clock: clock.now)
     try await simulator.start()
-    let context = benchContext()
-    let metrics = benchMetrics(context)
+    let exporter = ExporterHarness(logger: quietLogger)
+    let metrics = exporter.metrics
     let collector = WorkloadAPICollector(
-        configuration: WorkloadAPICollectorConfiguration(address: .unix(path: path)), context: context)
+        configuration: WorkloadAPICollectorConfiguration(address: .unix(path: path)), context: exporter.context)
     let name = MetricCatalog.x509SVIDExpiry.name
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await context.connections.run() }
-        group.addTask { try await collector.run() }
-        defer { group.cancelAll() }
+    try await exporter.running([collector]) {
         guard
             await waitUntil(timeout: 10, {
                 firstSample(await metrics.scrape(format: .prometheusText, now: Date()), name) != nil
@@ -422,14 +406,12 @@ func benchFileRotation(_ options: Options, results: Results) async throws {
     }
     let target = directory + "/tls.pem"
     try writeLeaf(0, to: target)
-    let context = benchContext()
+    let exporter = ExporterHarness(logger: quietLogger)
     let source = CertFilesSourceConfiguration(name: "bench", kind: .glob(patterns: [directory + "/*.pem"]))
-    let collector = CertFilesCollector(sources: [source], context: context)
-    let metrics = benchMetrics(context, contributors: [collector.contributor])
+    let collector = CertFilesCollector(sources: [source], context: exporter.context)
+    let metrics = exporter.metrics(contributors: [collector.contributor])
     let name = MetricCatalog.certificateExpiry.name
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await collector.run() }
-        defer { group.cancelAll() }
+    try await exporter.running([collector]) {
         guard
             await waitUntil(timeout: 10, {
                 firstSample(await metrics.scrape(format: .prometheusText, now: Date()), name) != nil
@@ -490,17 +472,15 @@ func benchOutage(_ options: Options, results: Results) async throws {
     let path = socketPath("out")
     let simulator = try WorkloadAPISimulator(configuration: SimulatorConfiguration(socketPath: path))
     try await simulator.start()
-    let context = benchContext()
-    let metrics = benchMetrics(context)
+    let exporter = ExporterHarness(logger: quietLogger)
+    let metrics = exporter.metrics
     // Production backoff in the full run; a fast one in smoke mode so CI stays quick.
     let backoff = options.smoke ? Backoff(initial: .milliseconds(200), multiplier: 2, cap: .seconds(1)) : Backoff()
     let collector = WorkloadAPICollector(
-        configuration: WorkloadAPICollectorConfiguration(address: .unix(path: path), backoff: backoff), context: context)
+        configuration: WorkloadAPICollectorConfiguration(address: .unix(path: path), backoff: backoff),
+        context: exporter.context)
     let kinds = 2.0  // FetchX509SVID + FetchX509Bundles
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await context.connections.run() }
-        group.addTask { try await collector.run() }
-        defer { group.cancelAll() }
+    try await exporter.running([collector]) {
         guard await waitUntil(timeout: 10, { simulator.statistics.openStreams >= Int(kinds) }) != nil else {
             throw BenchError("collector never opened its streams")
         }

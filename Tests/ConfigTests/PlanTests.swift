@@ -6,7 +6,9 @@ import Testing
 
 /// The collectors a configuration plans (built, not started).
 @Suite struct PlanTests {
-    let logger = Logger(label: "plan-test") { _ in SwiftLogNoOpLogHandler() }
+    let context = CollectorContext(
+        store: IdentityStore(), board: SourceBoard(), registry: MetricsRegistry(), connections: AgentConnections(),
+        logger: Logger(label: "plan-test") { _ in SwiftLogNoOpLogHandler() })
 
     @Test func everyKindOfCollector() throws {
         let file = """
@@ -22,34 +24,28 @@ import Testing
             probes:
               targets: [{name: api, address: "api.internal:8443"}]
             """
-        let store = IdentityStore()
-        let plan = try resolve(file).collectors.plan(store: store, registry: MetricsRegistry(), logger: logger)
+        let plan = try resolve(file).collectors.plan(context: context)
         // 2 Workload API sources + cert files + 2 agent health checks + delegated + probe.
         #expect(plan.services.count == 7)
         #expect(plan.contributors.count == 2)
-        #expect(plan.sources.isSuperset(of: ["agent_a", "agent_b", "helper", "tls", "payments"]))
+        #expect(plan.sources == ["agent_a", "agent_b", "helper", "tls", "payments"])
         #expect(plan.targets == ["api"])
     }
 
     @Test func agentHealthFollowsTheWorkloadAPISources() throws {
-        let store = IdentityStore()
-        let registry = MetricsRegistry()
-        let on = try resolve().collectors.plan(store: store, registry: registry, logger: logger)
+        let on = try resolve().collectors.plan(context: context)
         #expect(on.services.count == 2)
         let off = try resolve(flags: CommandLineSettings(agentHealth: .init(enabled: false)))
-            .collectors.plan(store: store, registry: registry, logger: logger)
+            .collectors.plan(context: context)
         #expect(off.services.count == 1)
         let none = try resolve(flags: CommandLineSettings(workloadAPI: .init(enabled: false)))
-            .collectors.plan(store: store, registry: registry, logger: logger)
+            .collectors.plan(context: context)
         #expect(none.services.isEmpty && none.sources.isEmpty)
     }
 
     @Test func sourcesOfOnePlanOnly() throws {
-        let store = IdentityStore()
-        let registry = MetricsRegistry()
-        _ = try resolve("workload_api: [{name: old}]").collectors.plan(store: store, registry: registry, logger: logger)
-        let next = try resolve("workload_api: [{name: new}]").collectors.plan(
-            store: store, registry: registry, logger: logger)
+        _ = try resolve("workload_api: [{name: old}]").collectors.plan(context: context)
+        let next = try resolve("workload_api: [{name: new}]").collectors.plan(context: context)
         #expect(next.sources.contains("new") && !next.sources.contains("old"))
     }
 }
