@@ -117,11 +117,10 @@ struct OperatorMatrixTests {
     func sigint() async throws {
         try await withExporter(["--web.listen-address", "127.0.0.1:0", "--collector.workload-api.address", Self.nowhere]) { exporter in
             _ = try await EndToEndTests.listeningAddress(exporter)
-            let start = ContinuousClock.now
             exporter.signal(SIGINT)
+            // The bounded wait is the check that the exporter exits promptly.
             let exit = try await exporter.waitForExit(timeout: .seconds(5))
             #expect(exit.reason == .exit && exit.status == 0, "\(exporter.transcript)")
-            #expect(ContinuousClock.now - start < .seconds(5))
         }
     }
 

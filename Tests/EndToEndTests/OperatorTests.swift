@@ -116,11 +116,10 @@ struct OperatorTests {
                     exporter.stderr.contains("every source synced with valid SVIDs")
                 }
                 #expect(try await httpGet(url).status == 200)
-                let start = ContinuousClock.now
                 exporter.signal(SIGTERM)
+                // The bounded wait is the check that the exporter exits promptly.
                 let exit = try await exporter.waitForExit(timeout: .seconds(5))
                 #expect(exit.status == 0)
-                #expect(ContinuousClock.now - start < .seconds(5))
             }
         }
     }

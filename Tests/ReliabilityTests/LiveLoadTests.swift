@@ -105,13 +105,12 @@ struct LiveLoadTests {
                 slow.send("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
                 #expect(slow.readByte())
 
-                let clock = ContinuousClock()
+                // Every scrape completes while the idle and slow connections are held (how fast is
+                // measured by scripts/load-test.sh and the wrk test, not asserted here).
                 for _ in 0..<10 {
-                    let started = clock.now
                     let result = try await httpGet(url)
                     #expect(result.status == 200)
                     #expect(result.body.hasSuffix("\n") && result.body.contains("/w999.pem\""))
-                    #expect(clock.now - started < .seconds(3), "a scrape took \(clock.now - started)")
                 }
                 #expect(slow.readByte(), "the slow reader's response is still being served")
                 withExtendedLifetime(idle) {}

@@ -78,13 +78,11 @@ struct UnprivilegedUserTests {
 
                 // Fixing the mode is enough: the next attempt (backoff cap 30 s) connects.
                 #expect(chmod(socketPath, 0o777) == 0)
-                let fixed = ContinuousClock.now
                 try await eventually(timeout: .seconds(40), "the identity is exported after the chmod") {
                     let scrape = Scrape(text: try await httpGet(url).body)
                     return scrape.value("spiffe_workload_api_up", ["source": "workload_api"]) == 1
                         && scrape.value("spiffe_x509_svid_valid", ["source": "workload_api"]) == 1
                 }
-                #expect(ContinuousClock.now - fixed < .seconds(32))
                 #expect(simulator.statistics.calls["FetchX509SVID", default: 0] == 1)
             }
         }
