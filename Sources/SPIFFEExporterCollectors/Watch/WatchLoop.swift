@@ -176,8 +176,8 @@ public struct WatchLoop<C: Clock>: Sendable where C.Duration == Duration {
     }
 
     /// Calls `call` again and again: after a success, in `interval` or after the delay `call`
-    /// returned if sooner (at least a second); after a failure, at the backoff delay. `ended` gets every outcome (OK included)
-    /// with the call's duration.
+    /// returned if sooner (at least a second); after a failure, at the backoff delay. `ended` gets
+    /// every outcome (OK included) with the call's duration.
     public func poll(
         interval: Duration,
         call: @escaping @Sendable () async throws -> Duration?,
