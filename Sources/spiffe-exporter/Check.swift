@@ -115,7 +115,7 @@ struct Check: AsyncParsableCommand {
         identities += await ProbeCheck.run(targets: targets, store: store, timeout: timeoutSeconds, thresholds: thresholds)
         let report = CheckReport(checkedAt: Date(), identities: identities, failures: failures)
         let text = output == .json ? CheckFormatter.json(report) : CheckFormatter.table(report)
-        FileHandle.standardOutput.write(Data(text.utf8))
+        StandardStreams.out(text)
         throw ExitCode(Int32(report.status.rawValue))
     }
 

@@ -95,7 +95,7 @@ struct Demo: AsyncParsableCommand {
             try await ExporterRunner.run(http: http, context: context, plan: plan, logger: logger) {
                 port in
                 let line = "spiffe-exporter demo: metrics at http://\(host):\(port)\(http.telemetryPath) (Ctrl-C to stop)\n"
-                FileHandle.standardOutput.write(Data(line.utf8))
+                StandardStreams.out(line)
             }
         } catch {
             await simulator.stop()

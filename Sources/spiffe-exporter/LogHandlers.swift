@@ -31,7 +31,7 @@ struct ExporterLogHandler: LogHandler {
         case .json:
             line = "{" + fields.map { "\(Self.jsonString($0.0)):\(Self.jsonString($0.1))" }.joined(separator: ",") + "}"
         }
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StandardStreams.err(line + "\n")
     }
 
     static func timestamp() -> String {

@@ -16,6 +16,11 @@ struct SPIFFEExporterCommand: AsyncParsableCommand {
         subcommands: [Serve.self, Demo.self, Check.self],
         defaultSubcommand: Serve.self
     )
+
+    static func main() async {
+        StandardStreams.ignoreSIGPIPE()
+        await main(nil)
+    }
 }
 
 // Options are optional so that "not given" is known and the config file can fill in; their
@@ -139,7 +144,7 @@ struct Serve: AsyncParsableCommand {
         let configuration = try resolve(flags: flags, environment: environment)
         if configCheck {
             if let problem = Self.webSecurityProblem(configuration.web) { try Self.exit(reporting: [problem]) }
-            FileHandle.standardOutput.write(Data("configuration OK\n".utf8))
+            StandardStreams.out("configuration OK\n")
             return
         }
         let logger = configuration.log.logger()
@@ -187,7 +192,7 @@ struct Serve: AsyncParsableCommand {
 
     static func exit(reporting problems: [ConfigurationProblem]) throws -> Never {
         let lines = problems.map { "\($0)\n" }.joined()
-        FileHandle.standardError.write(Data("invalid configuration:\n\(lines)".utf8))
+        StandardStreams.err("invalid configuration:\n\(lines)")
         throw ExitCode(1)
     }
 
@@ -261,7 +266,8 @@ enum ExporterRunner {
         let store = context.store
         let metrics = ExporterMetrics(
             store: store, board: context.board, registry: context.registry, version: BuildVersion.version,
-            revision: BuildVersion.revision, dynamicContributors: { supervisor.contributors })
+            revision: BuildVersion.revision, contributors: [StandardStreams.DroppedLinesContributor()],
+            dynamicContributors: { supervisor.contributors })
         var loadedSecurity: WebSecurity?
         if let file = http.webConfigFile {
             do {
