@@ -9,7 +9,14 @@ import WorkloadAPISimulator
 
 struct Demo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Run the exporter against a built-in Workload API simulator with short-lived SVIDs.")
+        abstract: "Run the exporter against a built-in Workload API simulator with short-lived SVIDs.",
+        discussion: """
+            The demo listens on \(Demo.defaultListenAddress) (loopback only) unless --web.listen-address \
+            says otherwise, and prints its URLs and the simulated agent's socket.
+            """)
+
+    /// Loopback: the demo serves a simulated agent's identities, nothing to offer the network.
+    static let defaultListenAddress = "127.0.0.1:9841"
 
     @OptionGroup var options: ServerOptions
 
@@ -38,7 +45,9 @@ struct Demo: AsyncParsableCommand {
         // The shared flags go through the same resolution as `serve`'s; the collectors are the demo's own.
         let configuration: ExporterConfiguration
         do {
-            configuration = try ExporterConfiguration.resolve(file: nil, flags: options.settings, environment: [:])
+            var flags = options.settings
+            if flags.web.listenAddress == nil { flags.web.listenAddress = Self.defaultListenAddress }
+            configuration = try ExporterConfiguration.resolve(file: nil, flags: flags, environment: [:])
         } catch {
             throw ValidationError(error.description)
         }
@@ -90,12 +99,10 @@ struct Demo: AsyncParsableCommand {
         let context = ExporterRunner.context(renewal: configuration.renewal.tracker, logger: logger)
         var plan = collectors.plan(context: context)
         plan.services += [helperWriter, backend.server]
-        let host = http.listenAddress.host == "0.0.0.0" ? "localhost" : http.listenAddress.host
         do {
             try await ExporterRunner.run(http: http, context: context, plan: plan, logger: logger) {
                 port in
-                let line = "spiffe-exporter demo: metrics at http://\(host):\(port)\(http.telemetryPath) (Ctrl-C to stop)\n"
-                StandardStreams.out(line)
+                StandardStreams.out(Self.banner(listen: http.listenAddress, port: port, telemetryPath: http.telemetryPath, agent: agent))
             }
         } catch {
             await simulator.stop()
@@ -104,6 +111,24 @@ struct Demo: AsyncParsableCommand {
         }
         await simulator.stop()
         try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+extension Demo {
+    /// What to open and what to run once the demo listens.
+    static func banner(listen: ListenAddress, port: Int, telemetryPath: String, agent: WorkloadEndpointAddress) -> String {
+        let wildcard = listen.host == "0.0.0.0" || listen.host == "::"
+        let host = wildcard ? "localhost" : listen.host.contains(":") ? "[\(listen.host)]" : listen.host
+        let base = "http://\(host):\(port)"
+        return """
+            spiffe-exporter demo: metrics at \(base)\(telemetryPath) (Ctrl-C to stop)
+              landing page:    \(base)/
+              status:          \(base)/status
+              metrics:         \(base)\(telemetryPath)
+              simulated agent: \(agent)
+              try:             spiffe-exporter check --address \(agent)
+
+            """
     }
 }
 
