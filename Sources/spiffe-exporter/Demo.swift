@@ -52,13 +52,16 @@ struct Demo: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         let logger = configuration.log.logger()
-        let http = configuration.web.http
         let ttl: Double
         do { ttl = try DurationText.seconds(svidTTL) } catch { throw ValidationError("--demo.svid-ttl: \(error)") }
         guard ttl >= 10 else { throw ValidationError("--demo.svid-ttl must be at least 10s") }
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spiffe-exporter-demo-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Removed on every way out: a return (SIGTERM and SIGINT shut the service group down
+        // gracefully), an error, and a signal that comes before the group handles signals.
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let earlySignals = EarlySignalCleanup(directory: directory)
         let socket = directory.appendingPathComponent("agent.sock").path
         var simulatorConfiguration = SimulatorConfiguration(
             socketPath: socket,
@@ -73,6 +76,24 @@ struct Demo: AsyncParsableCommand {
         DemoDelegated.configure(&simulatorConfiguration, directory: directory, ttl: ttl)
         let simulator = try WorkloadAPISimulator(configuration: simulatorConfiguration)
         try await simulator.start()
+        do {
+            try await serve(
+                simulator: simulator, simulatorConfiguration: simulatorConfiguration, configuration: configuration,
+                directory: directory, logger: logger, onListening: earlySignals.cancel)
+        } catch {
+            await simulator.stop()
+            throw error
+        }
+        await simulator.stop()
+    }
+
+    /// The demo's collectors and HTTP server on a started simulator, until shutdown.
+    private func serve(
+        simulator: WorkloadAPISimulator, simulatorConfiguration: SimulatorConfiguration,
+        configuration: ExporterConfiguration, directory: URL, logger: Logger, onListening: @escaping @Sendable () -> Void
+    ) async throws {
+        let http = configuration.web.http
+        let socket = simulatorConfiguration.socketPath
         logger.info("simulated SPIRE agent started", metadata: ["socket": "\(socket)", "svid_ttl": "\(svidTTL)"])
 
         var collectors = ExporterConfiguration.Collectors()
@@ -99,18 +120,37 @@ struct Demo: AsyncParsableCommand {
         let context = ExporterRunner.context(renewal: configuration.renewal.tracker, logger: logger)
         var plan = collectors.plan(context: context)
         plan.services += [helperWriter, backend.server]
-        do {
-            try await ExporterRunner.run(http: http, context: context, plan: plan, logger: logger) {
-                port in
-                StandardStreams.out(Self.banner(listen: http.listenAddress, port: port, telemetryPath: http.telemetryPath, agent: agent))
-            }
-        } catch {
-            await simulator.stop()
-            try? FileManager.default.removeItem(at: directory)
-            throw error
+        try await ExporterRunner.run(http: http, context: context, plan: plan, logger: logger) {
+            port in
+            onListening()
+            StandardStreams.out(Self.banner(listen: http.listenAddress, port: port, telemetryPath: http.telemetryPath, agent: agent))
         }
-        await simulator.stop()
-        try? FileManager.default.removeItem(at: directory)
+    }
+}
+
+/// Until the service group handles SIGTERM and SIGINT (it does once the server listens), either
+/// would kill the demo before it removes its directory: until then they remove it, then end the
+/// process as the signal would have.
+final class EarlySignalCleanup: @unchecked Sendable {
+    // Only cancelled after init; DispatchSource is thread-safe.
+    private let sources: [any DispatchSourceSignal]
+
+    init(directory: URL) {
+        sources = [SIGTERM, SIGINT].map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                try? FileManager.default.removeItem(at: directory)
+                signal(number, SIG_DFL)
+                raise(number)
+            }
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
     }
 }
 

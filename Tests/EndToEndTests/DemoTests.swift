@@ -32,3 +32,39 @@ struct DemoTests {
         }
     }
 }
+
+extension DemoTests {
+    static func demoDirectories(in directory: String) throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasPrefix("spiffe-exporter-demo-") }
+    }
+
+    @Test("demo removes its temporary directory when stopped by a signal", arguments: [SIGTERM, SIGINT])
+    func removesDirectoryOnSignal(_ signal: Int32) async throws {
+        try await withTemporaryDirectory { directory in
+            try await withExporter(["demo", "--web.listen-address", "127.0.0.1:0"], environment: ["TMPDIR": directory]) {
+                demo in
+                try await eventually("the demo is ready\n\(demo.transcript)") { demo.stdout.contains("try:") }
+                #expect(try Self.demoDirectories(in: directory).count == 1)
+                demo.signal(signal)
+                let exit = try await demo.waitForExit()
+                #expect(exit.reason == .exit && exit.status == 0, "\(demo.transcript)")
+                #expect(try Self.demoDirectories(in: directory) == [])
+            }
+        }
+    }
+
+    @Test("demo removes its temporary directory when it fails to start")
+    func removesDirectoryOnError() async throws {
+        try await withTemporaryDirectory { directory in
+            // A socket path longer than sun_path's 108 bytes: the simulated agent cannot listen.
+            let deep = directory + "/" + String(repeating: "d", count: 110)
+            try FileManager.default.createDirectory(atPath: deep, withIntermediateDirectories: true)
+            try await withExporter(["demo", "--web.listen-address", "127.0.0.1:0"], environment: ["TMPDIR": deep]) {
+                demo in
+                let exit = try await demo.waitForExit()
+                #expect(exit.reason == .exit && exit.status != 0, "\(demo.transcript)")
+                #expect(try Self.demoDirectories(in: deep) == [], "\(demo.transcript)")
+            }
+        }
+    }
+}

@@ -104,8 +104,17 @@ public final class ExporterProcess: Sendable {
         return (process.terminationReason, process.terminationStatus)
     }
 
-    /// Kills the process if it is still running and waits for it (cleanup path).
+    /// Stops the process if it is still running and waits for it (cleanup path): SIGTERM first, so
+    /// that it removes what it created (the demo's temporary directory), SIGKILL if it has not
+    /// exited after 10 s.
     public func stop() async {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGTERM)
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(10)
+        while process.isRunning && clock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
         guard process.isRunning else { return }
         kill(process.processIdentifier, SIGKILL)
         let process = self.process
