@@ -55,12 +55,19 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
         let thresholds = CheckThresholds(deadlineFraction: store.renewalDeadlineFraction)
         var identities: [CheckIdentity] = []
         for snapshot in snapshots.sorted(by: { $0.source < $1.source }) {
+            let renewals = Dictionary(
+                (snapshot.renewals + snapshot.jwtRenewals).map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
+            func renewal(_ identity: CheckIdentity) -> RenewalTracker.Status? {
+                renewals[RenewalTracker.Key(source: snapshot.source, identity: identity.spiffeID, audience: identity.audience)]
+            }
             for report in snapshot.svids {
                 let bundle = report.trustDomain.flatMap { snapshot.bundles[$0] }
-                identities.append(CheckEvaluator.x509(report, source: snapshot.source, bundle: bundle, thresholds: thresholds, now: now))
+                let identity = CheckEvaluator.x509(report, source: snapshot.source, bundle: bundle, thresholds: thresholds, now: now)
+                identities.append(CheckEvaluator.withRenewal(identity, renewal(identity)))
             }
             for report in snapshot.jwtSVIDs {
-                identities.append(CheckEvaluator.jwt(report, source: snapshot.source, thresholds: thresholds, now: now))
+                let identity = CheckEvaluator.jwt(report, source: snapshot.source, thresholds: thresholds, now: now)
+                identities.append(CheckEvaluator.withRenewal(identity, renewal(identity)))
             }
         }
         return StatusReport(

@@ -96,6 +96,8 @@ public struct RenewalTracker: Sendable {
 
     public enum Event: Sendable, Hashable {
         case renewal(Key, RenewalOutcome)
+        /// The current generation passed its renewal deadline unreplaced (once per generation).
+        case overdue(Key, deadline: Date)
         case forgotten(Key)
     }
 
@@ -103,6 +105,8 @@ public struct RenewalTracker: Sendable {
         var generation: SVIDGeneration
         /// The current generation's outcome was already counted (it expired unreplaced).
         var resolved = false
+        /// The current generation's passing its deadline was already reported.
+        var overdueReported = false
         var missingSince: Date?
         var outcomes: [RenewalOutcome: Int] = [.onTime: 0, .late: 0, .missed: 0]
     }
@@ -158,6 +162,7 @@ public struct RenewalTracker: Sendable {
                 }
                 state.generation = generation
                 state.resolved = false
+                state.overdueReported = false
             }
             identities[key] = state
         }
@@ -178,27 +183,41 @@ public struct RenewalTracker: Sendable {
         let now = advance(now)
         // A scrape ticks every identity: walk the dictionary unsorted, sort only what happened.
         var forgotten: [Key] = []
+        var overdue: [Key] = []
         var missed: [Key] = []
         for (key, state) in identities {
             if let since = state.missingSince {
                 if now.timeIntervalSince(since) >= configuration.disappearanceGrace { forgotten.append(key) }
-            } else if !state.resolved && now > state.generation.notAfter {
-                missed.append(key)
+            } else if !state.resolved {
+                if !state.overdueReported && now > deadline(of: state.generation) { overdue.append(key) }
+                if now > state.generation.notAfter { missed.append(key) }
             }
         }
-        guard !forgotten.isEmpty || !missed.isEmpty else { return [] }
-        var events: [(Key, Event)] = []
+        guard !forgotten.isEmpty || !overdue.isEmpty || !missed.isEmpty else { return [] }
+        // (key, order within the key: overdue before missed)
+        var events: [(Key, Int, Event)] = []
         for key in forgotten {
             identities[key] = nil
             sortedKeys = nil
-            events.append((key, .forgotten(key)))
+            events.append((key, 0, .forgotten(key)))
+        }
+        for key in overdue {
+            identities[key]?.overdueReported = true
+            if let generation = identities[key]?.generation {
+                events.append((key, 0, .overdue(key, deadline: deadline(of: generation))))
+            }
         }
         for key in missed {
             identities[key]?.resolved = true
             identities[key]?.outcomes[.missed, default: 0] += 1
-            events.append((key, .renewal(key, .missed)))
+            events.append((key, 1, .renewal(key, .missed)))
         }
-        return events.sorted { $0.0 < $1.0 }.map(\.1)
+        return events.sorted { ($0.0, $0.1) < ($1.0, $1.1) }.map(\.2)
+    }
+
+    /// The generation currently tracked for `key` (for naming its times in events).
+    public func generation(of key: Key) -> SVIDGeneration? {
+        identities[key]?.generation
     }
 
     /// Forgets a whole source at once, X.509 and JWT alike (removed by a configuration reload).

@@ -28,21 +28,34 @@ enum StatusPage {
             out += "<td>\(escape(source.lastFailureReason ?? "-"))</td><td>\(escape(source.hint ?? ""))</td></tr>\n"
         }
         out += "</table>\n<h2>Identities</h2><table><tr><th>status</th><th>source</th><th>kind</th><th>SPIFFE ID</th>"
-        out += "<th>expires in</th><th>lifetime used</th><th>bundle CA expires in</th><th>detail</th></tr>\n"
+        out += "<th>expires in</th><th>lifetime used</th><th>renewal</th><th>bundle CA expires in</th><th>detail</th></tr>\n"
         for identity in report.check.identities {
             out += "<tr class=\"\(identity.status.label)\"><td>\(identity.status.label)</td><td>\(escape(identity.source))</td>"
             out += "<td>\(escape(identity.kind + (identity.audience.map { " (\($0))" } ?? "")))</td><td>\(escape(identity.spiffeID))</td>"
             out += "<td>\(identity.expiresInSeconds.map(CheckFormatter.duration) ?? "-")</td>"
             out += "<td>\(identity.lifetimeUsedPercent.map { String(format: "%.0f%%", $0) } ?? "-")</td>"
+            out += "<td>\(escape(renewal(identity)))</td>"
             out += "<td>\(identity.bundleCAExpiresAt.map { CheckFormatter.duration($0.timeIntervalSince(report.check.checkedAt)) } ?? "-")</td>"
             out += "<td>\(escape(identity.summary))</td></tr>\n"
         }
-        out += "</table>\n<h2>Recent events</h2><table><tr><th>time</th><th>source</th><th>kind</th><th>event</th></tr>\n"
+        out += "</table>\n<h2>Recent events</h2><table><tr><th>time</th><th>source</th><th>event</th><th>times</th></tr>\n"
         for event in report.events {
-            out += "<tr><td>\(escape(iso(event.time)))</td><td>\(escape(event.source))</td><td>\(escape(event.kind))</td><td>\(escape(event.message))</td></tr>\n"
+            out += "<tr><td>\(escape(iso(event.time)))</td><td>\(escape(event.source))</td><td>\(escape(event.message))</td>"
+            out += "<td>\(escape(repeats(event)))</td></tr>\n"
         }
         out += "</table>\n</body></html>\n"
         return out
+    }
+
+    /// "overdue since …" (a state of its own), else when the renewal is due.
+    static func renewal(_ identity: CheckIdentity) -> String {
+        guard let deadline = identity.renewalDeadline else { return "-" }
+        return identity.renewalOverdue == true ? "overdue since \(iso(deadline))" : "due by \(iso(deadline))"
+    }
+
+    /// "1", or "37 (first at …)" for a collapsed repeat.
+    static func repeats(_ event: ExporterEvent) -> String {
+        event.count == 1 ? "1" : "\(event.count) (first at \(iso(event.firstTime)))"
     }
 
     static func iso(_ date: Date) -> String {

@@ -47,7 +47,7 @@ import Testing
         #expect(observe(&t, generation("d", start: 7300), 4500 + 3000) == [.renewal(key, .late)])
         #expect(t.status(now: at(7500)).first?.overdue == false)
         // Nothing arrives: missed exactly once, and overdue stays 1 until a replacement.
-        #expect(t.tick(now: at(7300 + 3600)) == [])
+        #expect(t.tick(now: at(7300 + 3600)) == [.overdue(key, deadline: at(7300 + 2700))])
         #expect(t.tick(now: at(7300 + 3601)) == [.renewal(key, .missed)])
         #expect(t.tick(now: at(7300 + 9999)) == [])
         #expect(t.status(now: at(7300 + 9999)).first?.overdue == true)
@@ -94,16 +94,28 @@ import Testing
         #expect(observe(&t, generation("d", start: 3800), 3800) == [.renewal(key, .onTime)])
     }
 
+    @Test func overdueIsAnEventOncePerGeneration() {
+        var t = RenewalTracker()
+        _ = observe(&t, generation("a", start: 0), 0)
+        #expect(t.tick(now: at(2700)) == [])
+        #expect(t.tick(now: at(2701)) == [.overdue(key, deadline: at(2700))])
+        #expect(t.tick(now: at(2800)) == [])
+        #expect(observe(&t, generation("b", start: 3000), 3000) == [.renewal(key, .late)])
+        #expect(t.tick(now: at(3000 + 2700)) == [])
+        #expect(t.tick(now: at(3000 + 2701)) == [.overdue(key, deadline: at(3000 + 2700))])
+    }
+
     @Test func clockSteppingBackwardsDoesNotRewriteHistory() {
         var t = RenewalTracker()
         _ = observe(&t, generation("a", start: 0), 0)
         _ = t.tick(now: at(3000))
         // The clock steps back an hour: a replacement now is judged at the latest time seen (late).
-        #expect(observe(&t, generation("b", start: -600), -600) == [.renewal(key, .late)])
+        // The new generation's deadline (-600 + 2700) is behind that time too: overdue at once.
+        #expect(observe(&t, generation("b", start: -600), -600) == [.renewal(key, .late), .overdue(key, deadline: at(2100))])
         // And an expiry already counted is not counted again when time passes it a second time.
         var u = RenewalTracker()
         _ = observe(&u, generation("a", start: 0), 0)
-        #expect(u.tick(now: at(3601)) == [.renewal(key, .missed)])
+        #expect(u.tick(now: at(3601)) == [.overdue(key, deadline: at(2700)), .renewal(key, .missed)])
         #expect(u.tick(now: at(100)) == [])
         #expect(u.tick(now: at(3700)) == [])
     }

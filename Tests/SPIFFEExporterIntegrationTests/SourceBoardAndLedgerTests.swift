@@ -79,7 +79,13 @@ import Testing
         #expect(statuses.jwt["agent"]?.first?.outcomes[.missed] == 1)
         #expect(statuses.jwt["agent"]?.first?.key.audience == "db")
         let messages = ledger.events.recent().map(\.message).sorted()
-        #expect(messages == ["\(id): JWT-SVID for db generation ended missed", "\(id): SVID generation ended missed"])
+        #expect(
+            messages == [
+                "renewal overdue: JWT-SVID \(id) for db not replaced by its renewal deadline 2030-01-01T00:00:30Z; it expires at 2030-01-01T00:01:00Z",
+                "renewal overdue: SVID \(id) not replaced by its renewal deadline 2030-01-01T00:00:50Z; it expires at 2030-01-01T00:01:40Z",
+                "rotation missed: JWT-SVID \(id) for db expired at 2030-01-01T00:01:00Z without a replacement",
+                "rotation missed: SVID \(id) expired at 2030-01-01T00:01:40Z without a replacement",
+            ])
     }
 
     @Test func unregisterForgetsX509AndJWT() {

@@ -5,6 +5,7 @@ import HummingbirdTesting
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SPIFFEExporterHTTP
+import TestKit
 import Testing
 
 @Suite("/status page", .timeLimit(.minutes(1)))
@@ -58,5 +59,50 @@ struct StatusPageTests {
             log.record(ExporterEvent(time: Date(timeIntervalSince1970: Double(i)), source: "s", kind: "k", message: "\(i)"))
         }
         #expect(log.recent().map(\.message) == ["9", "8", "7"])
+    }
+
+    @Test func repeatedEventsCollapseIntoOneEntryWithCountAndFirstAndLastTime() {
+        let log = EventLog(capacity: 5)
+        for i in 0..<40 {
+            log.record(ExporterEvent(time: at(Double(i)), source: "agent", kind: "failure", message: "FetchX509Bundles ended: Unavailable"))
+            if i == 10 { log.record(ExporterEvent(time: at(10), source: "agent", kind: "rotation", message: "rotated")) }
+        }
+        let events = log.recent()
+        #expect(events.map(\.message) == ["FetchX509Bundles ended: Unavailable", "rotated"])
+        #expect(events[0].count == 40)
+        #expect(events[0].firstTime == at(0))
+        #expect(events[0].time == at(39))
+        #expect(events[1].count == 1)
+    }
+
+    @Test func anSVIDPastItsRenewalDeadlineIsOverdueWithItsDeadlineAndAnEvent() async throws {
+        let exporter = Exporter()
+        let pki = try StaticPKI()
+        exporter.store.register(source: exporter.source)
+        exporter.board.register(exporter.source, kind: .workloadAPI, now: Date())
+        exporter.store.replaceSVIDs(
+            source: exporter.source, entries: [await pki.entry()], bundles: ["example.org": pki.bundle], now: Date())
+        let metrics = exporter.metrics
+        let before = await metrics.status(now: Date())
+        #expect(before.check.identities.first?.renewalOverdue == false)
+        #expect(before.check.identities.first?.renewalDeadline != nil)
+        #expect(!before.events.contains { $0.kind == "renewal_overdue" })
+        // The leaf lives an hour; 3000 s on it is past the 0.75 deadline and not yet expired.
+        let later = await metrics.status(now: Date().addingTimeInterval(3000))
+        let identity = try #require(later.check.identities.first)
+        let deadline = try #require(identity.renewalDeadline)
+        #expect(identity.renewalOverdue == true)
+        #expect(identity.status >= .warning)
+        #expect(identity.summary.hasPrefix("renewal overdue: not replaced by its deadline \(RFC3339.string(from: deadline))"))
+        let overdue = later.events.filter { $0.kind == "renewal_overdue" }
+        #expect(overdue.count == 1)
+        #expect(overdue.first?.message.hasPrefix("renewal overdue: SVID \(StaticPKI.spiffeID) not replaced by its renewal deadline") == true)
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), metrics: metrics, status: metrics))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/status", method: .get) { response in
+                let html = String(buffer: response.body)
+                #expect(html.contains("overdue since \(RFC3339.string(from: deadline))"), "\(html)")
+            }
+        }
     }
 }

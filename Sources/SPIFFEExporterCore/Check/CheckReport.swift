@@ -85,6 +85,10 @@ public struct CheckIdentity: Sendable, Codable, Hashable {
     public var bundleCAExpiresAt: Date?
     public var status: CheckStatus
     public var summary: String
+    /// When the exporter tracks renewals (`/status`): the current generation's renewal deadline,
+    /// and whether it passed unreplaced. Absent from `check`, which sees one generation only.
+    public var renewalDeadline: Date?
+    public var renewalOverdue: Bool?
 }
 
 /// A source that could not be checked, with the reason and what to do about it.
@@ -126,6 +130,21 @@ public struct CheckReport: Sendable, Codable {
 }
 
 public enum CheckEvaluator {
+    /// `identity` with its renewal state: an SVID past its renewal deadline without a replacement
+    /// is overdue (a stalled rotation), at least a warning however much time it has left.
+    public static func withRenewal(_ identity: CheckIdentity, _ renewal: RenewalTracker.Status?) -> CheckIdentity {
+        guard let renewal, let deadline = renewal.deadline else { return identity }
+        var identity = identity
+        identity.renewalDeadline = deadline
+        identity.renewalOverdue = renewal.overdue
+        if renewal.overdue == true {
+            identity.status = max(identity.status, .warning)
+            let overdue = "renewal overdue: not replaced by its deadline \(RFC3339.string(from: deadline))"
+            identity.summary = identity.summary == "ok" ? overdue : overdue + "; " + identity.summary
+        }
+        return identity
+    }
+
     public static func x509(
         _ report: X509SVIDReport, source: String, bundle: TrustBundle?, thresholds: CheckThresholds, now: Date
     ) -> CheckIdentity {
