@@ -122,6 +122,7 @@ public final class CollectorSupervisor: Service, Sendable {
         }
         for target in removedTargets {
             registry.removeSeries(label: "target", value: target)
+            if board.health(target)?.kind == .probe { board.unregister(target) }
             logger.info("probe target removed by reload", metadata: ["target": "\(target)"])
         }
         for source in removed {

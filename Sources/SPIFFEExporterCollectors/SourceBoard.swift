@@ -18,7 +18,7 @@ public final class SourceBoard: Sendable, ScrapeContributor {
     public func register(_ source: String, kind: SourceHealth.Kind, now: Date) {
         entries.withLock { e in
             if e[source]?.kind == kind { return }
-            e[source] = SourceHealth(source: source, kind: kind, up: kind.exportsUpGauge ? false : nil, since: now)
+            e[source] = SourceHealth(source: source, kind: kind, up: kind.tracksUp ? false : nil, since: now)
         }
     }
 
@@ -32,7 +32,7 @@ public final class SourceBoard: Sendable, ScrapeContributor {
         let previous = entries.withLock { e -> String? in
             guard var health = e[source] else { return nil }
             let previous = health.lastFailureReason
-            if health.kind.exportsUpGauge { Self.setUp(&health, true, now: now) }
+            if health.kind.tracksUp { Self.setUp(&health, true, now: now) }
             health.synced = true
             health.lastFailureReason = nil
             health.hint = nil
@@ -52,7 +52,7 @@ public final class SourceBoard: Sendable, ScrapeContributor {
             guard var health = e[source] else { return false }
             health.lastFailureReason = reason
             health.hint = hint
-            if down, health.kind.exportsUpGauge { Self.setUp(&health, false, now: now) }
+            if down, health.kind.tracksUp { Self.setUp(&health, false, now: now) }
             e[source] = health
             return true
         }
@@ -84,7 +84,7 @@ public final class SourceBoard: Sendable, ScrapeContributor {
 
     /// Sources still waiting for their first sync (empty: ready).
     public func unsynced() -> [String] {
-        entries.withLock { e in e.values.filter { !$0.synced }.map(\.source).sorted() }
+        entries.withLock { e in e.values.filter { $0.kind.gatesReadiness && !$0.synced }.map(\.source).sorted() }
     }
 
     public func collect(now: Date, into builder: inout ScrapeBuilder) async {

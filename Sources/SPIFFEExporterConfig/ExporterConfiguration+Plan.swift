@@ -37,7 +37,8 @@ extension ExporterConfiguration.Collectors {
                 store: context.store, board: context.board, clientSource: probe.clientSource,
                 bundleSources: workloadAPI.map(\.name) + certFiles.map(\.name))
             let collector = ProbeCollector(
-                configuration: probe, identities: identities, registry: context.registry, logger: context.logger)
+                configuration: probe, identities: identities, registry: context.registry, board: context.board,
+                logger: context.logger)
             plan.services.append(collector)
             plan.contributors.append(collector.contributor)
             plan.targets = Set(probe.targets.map(\.name))

@@ -7,9 +7,20 @@ public struct SourceHealth: Sendable, Hashable, Codable {
         case workloadAPI = "workload_api"
         case certFiles = "cert_files"
         case delegated
+        /// The Delegated Identity API's bundle stream (source `delegated`).
+        case delegatedBundles = "delegated_bundles"
+        /// A probed TLS server (`target` label on /metrics).
+        case probe
 
         /// Whether the source has a `spiffe_workload_api_up` series (a stream to be up or down).
-        public var exportsUpGauge: Bool { self != .certFiles }
+        public var exportsUpGauge: Bool { self == .workloadAPI || self == .delegated }
+
+        /// Whether the source is up or down at all (files are read, not connected to).
+        public var tracksUp: Bool { self != .certFiles }
+
+        /// Whether `/readyz` waits for it: the sources identities come from. Probes and the
+        /// delegated bundle stream are shown on `/status` but never held readiness back.
+        public var gatesReadiness: Bool { self != .probe && self != .delegatedBundles }
     }
 
     public var source: String

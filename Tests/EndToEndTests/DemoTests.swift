@@ -68,3 +68,41 @@ extension DemoTests {
         }
     }
 }
+
+extension DemoTests {
+    @Test("demo /status lists every source kind /metrics reports, each with its state")
+    func statusListsEverySourceKind() async throws {
+        try await withTemporaryDirectory { directory in
+            try await withExporter(["demo", "--web.listen-address", "127.0.0.1:0"], environment: ["TMPDIR": directory]) {
+                demo in
+                let base = try await eventually("the demo prints its status URL\n\(demo.transcript)") {
+                    try captures(#"status: +(http://\S+)/status"#, in: demo.stdout)?[0]
+                }
+                // Every source label and probe target on /metrics, with its kind and state on /status.
+                let expected: [String: (kind: String, up: Bool?)] = [
+                    "workload_api": ("workload_api", true), "spiffe_helper": ("cert_files", nil),
+                    "demo_files": ("cert_files", nil), "payments": ("delegated", true),
+                    "delegated": ("delegated_bundles", true), "demo_backend": ("probe", true),
+                ]
+                try await eventually("every demo source is synced and up on /status") {
+                    let body = try await httpGet(base + "/status?format=json").body
+                    let object = try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]
+                    let sources = (object?["sources"] as? [[String: Any]]) ?? []
+                    let byName = Dictionary(sources.map { ($0["source"] as? String ?? "", $0) }) { first, _ in first }
+                    return expected.allSatisfy { name, want in
+                        guard let source = byName[name] else { return false }
+                        return source["kind"] as? String == want.kind && source["up"] as? Bool == want.up
+                            && source["synced"] as? Bool == true
+                    }
+                }
+                let metrics = Scrape(text: try await httpGet(base + "/metrics").body)
+                let labelled = Set(metrics.samples.compactMap { $0.labels["source"] ?? $0.labels["target"] })
+                #expect(labelled.subtracting(expected.keys).subtracting(["checkout", "exporter_process"]) == [])
+                let html = try await httpGet(base + "/status").body
+                for (name, want) in expected {
+                    #expect(html.contains("<tr><td>\(name)</td><td>\(want.kind)</td>"), "\(name) missing from /status")
+                }
+            }
+        }
+    }
+}

@@ -103,6 +103,8 @@ public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == 
                 logger: context.logger, now: context.now)
         }
         var recorders = [configuration.bundleSource: recorder(configuration.bundleSource)]
+        // On the board (so on /status) like every source /metrics reports.
+        context.board.register(configuration.bundleSource, kind: .delegatedBundles, now: context.now())
         recorders[configuration.bundleSource]?.preZero(rpcs: [RPC.subscribeToX509Bundles.rawValue])
         for subscription in configuration.delegated.subscriptions {
             let source = subscription.name
@@ -327,6 +329,7 @@ public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == 
         recorder?.malformed("SubscribeToX509BundlesResponse", problems: malformed)
         recorder?.updated(RPC.subscribeToX509Bundles.rawValue, at: context.now())
         recorder?.delivered(RPC.subscribeToX509Bundles.rawValue)
+        context.board.delivered(configuration.bundleSource, what: RPC.subscribeToX509Bundles.rawValue, now: context.now())
         shared.setBundles(bundles)
         await applyAll()
     }

@@ -16,13 +16,17 @@ public struct ProbeCollector: Service {
     public let contributor: ProbeResultsContributor
     let identities: any ProbeIdentitySource
     let registry: MetricsRegistry
+    /// Where /status reads each target's state; nil for a one-shot `check`.
+    let board: SourceBoard?
     let logger: Logger
+    let clock: @Sendable () -> Date
     let prober: TLSProber
 
     public init(
         configuration: ProbeConfiguration,
         identities: any ProbeIdentitySource,
         registry: MetricsRegistry,
+        board: SourceBoard? = nil,
         logger: Logger,
         clock: @escaping @Sendable () -> Date = { Date() },
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
@@ -30,12 +34,15 @@ public struct ProbeCollector: Service {
         self.configuration = configuration
         self.identities = identities
         self.registry = registry
+        self.board = board
         self.logger = logger
+        self.clock = clock
         self.contributor = ProbeResultsContributor()
         self.prober = TLSProber(group: eventLoopGroup, clock: clock)
         for target in configuration.targets {
             registry.preZero(
                 MetricCatalog.probeFailures, ProbeFailureReason.allCases.map { [target.name, $0.rawValue] })
+            board?.register(target.name, kind: .probe, now: clock())
         }
     }
 
@@ -87,6 +94,13 @@ public struct ProbeCollector: Service {
             registry.increment(MetricCatalog.probeFailures, [target.name, failure.rawValue])
         }
         let previous = contributor.replace(result)
+        if let failure = result.failure {
+            board?.failed(
+                target.name, reason: failure.rawValue, hint: nil, message: "probe of \(target.address) failed: \(failure.rawValue)",
+                down: true, now: clock())
+        } else {
+            board?.delivered(target.name, what: "probe of \(target.address)", now: clock())
+        }
         log(result, previous: previous, target: target)
         return result
     }
