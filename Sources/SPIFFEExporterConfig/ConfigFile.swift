@@ -114,13 +114,39 @@ public enum ConfigFileParser {
 
     public static func load(path: String) throws(ConfigurationProblems) -> ConfigFile {
         let whole = Origin.file(path: path, line: nil, key: "")
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw ConfigurationProblems([ConfigurationProblem(whole, "cannot read the file")])
+        let data: Data
+        do {
+            data = try Self.read(path)
+        } catch {
+            throw ConfigurationProblems([ConfigurationProblem(whole, "cannot read the file: \(error.reason)")])
         }
         guard data.count <= 4 << 20 else {
             throw ConfigurationProblems([ConfigurationProblem(whole, "file is larger than 4 MiB")])
         }
         return try parse(String(decoding: data, as: UTF8.self), file: path)
+    }
+}
+
+extension ConfigFileParser {
+    struct ReadError: Error {
+        var reason: String
+    }
+
+    /// The file's bytes, or why not in an operator's words (not found, permission denied, …).
+    static func read(_ path: String) throws(ReadError) -> Data {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw ReadError(reason: "not found")
+        }
+        if isDirectory.boolValue { throw ReadError(reason: "is a directory") }
+        guard FileManager.default.isReadableFile(atPath: path) else { throw ReadError(reason: "permission denied") }
+        do {
+            return try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch let error as CocoaError where error.code == .fileReadNoPermission {
+            throw ReadError(reason: "permission denied")
+        } catch {
+            throw ReadError(reason: "\(error.localizedDescription)")
+        }
     }
 }
 
@@ -270,7 +296,7 @@ struct Reader {
 
     mutating func address(_ node: Node?, at key: String) -> Located<WorkloadEndpointAddress>? {
         guard let node, let text = string(node, at: key) else { return nil }
-        return convert(node, key) { try WorkloadEndpointAddress(parsing: text) }
+        return convert(node, key) { try WorkloadEndpointAddress(explaining: text) }
     }
 
     mutating func sourceName(_ node: Node, at key: String, seen: inout Set<String>) -> Located<String>? {

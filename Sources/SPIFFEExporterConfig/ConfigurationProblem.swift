@@ -50,8 +50,17 @@ public struct ConfigurationProblem: Error, Sendable, Hashable, CustomStringConve
 public struct ConfigurationProblems: Error, Sendable, CustomStringConvertible {
     public var problems: [ConfigurationProblem]
 
+    /// Problems of a file come first, in line order (as an editor walks the file), then the
+    /// others (flags, environment) in the order they were found.
     public init(_ problems: [ConfigurationProblem]) {
-        self.problems = problems
+        self.problems = problems.enumerated().sorted { a, b in
+            Self.order(a.element.origin, a.offset) < Self.order(b.element.origin, b.offset)
+        }.map(\.element)
+    }
+
+    private static func order(_ origin: Origin, _ index: Int) -> (Int, Int, Int) {
+        if case .file(_, let line, _) = origin { return (0, line ?? 0, index) }
+        return (1, 0, index)
     }
 
     public var description: String { problems.map(\.description).joined(separator: "\n") }

@@ -82,7 +82,7 @@ struct Resolver {
     /// An agent address; the message quotes it, as flags and variables are often set by scripts.
     mutating func address(_ text: String?, at origin: Origin) -> Located<WorkloadEndpointAddress>? {
         value(text, at: origin) { text throws(InvalidValue) in
-            do { return try WorkloadEndpointAddress(parsing: text) } catch {
+            do { return try WorkloadEndpointAddress(explaining: text) } catch {
                 throw InvalidValue("\"\(text)\": \(error)")
             }
         }

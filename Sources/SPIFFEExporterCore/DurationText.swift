@@ -1,8 +1,17 @@
-/// Prometheus-style durations: `10s`, `500ms`, `1m30s`, `2h`, `1d`; a bare number means seconds.
+/// Prometheus-style durations: `10s`, `500ms`, `1m30s`, `2h`, `1d`. A number needs its unit: a
+/// bare `10` is an error, not ten seconds (or ten minutes, as an operator may have meant).
 public enum DurationText {
+    public static let units = "ms, s, m, h, d, w"
+
     public struct ParseError: Error, Hashable, Sendable, CustomStringConvertible {
         public var text: String
-        public var description: String { "invalid duration \"\(text)\" (examples: 500ms, 10s, 1m30s, 2h)" }
+        public var description: String {
+            let trimmed = text.trimmingWhitespace()
+            if !trimmed.isEmpty, Double(trimmed) != nil {
+                return "invalid duration \"\(text)\": a number needs a unit, one of \(DurationText.units) (e.g. \(trimmed)s)"
+            }
+            return "invalid duration \"\(text)\" (units: \(DurationText.units); examples: 500ms, 10s, 1m30s, 2h)"
+        }
     }
 
     static let attosecondsPerSecond: Int128 = 1_000_000_000_000_000_000
@@ -12,13 +21,6 @@ public enum DurationText {
     public static func duration(_ text: String) throws(ParseError) -> Duration {
         let trimmed = text.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw ParseError(text: text) }
-        if let plain = Double(trimmed), plain >= 0, plain.isFinite {
-            // Other spellings Double accepts (`1e3`) are kept as they always were, to the nanosecond.
-            guard let exact = attoseconds(Substring(trimmed), unit: attosecondsPerSecond) else {
-                return .seconds(plain)
-            }
-            return try duration(attoseconds: exact, text: text)
-        }
         var total: Int128 = 0
         var number = ""
         var unit = ""

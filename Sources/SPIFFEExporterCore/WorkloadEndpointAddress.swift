@@ -72,6 +72,29 @@ public enum WorkloadEndpointAddress: Hashable, Sendable, CustomStringConvertible
         }
     }
 
+    /// ``init(parsing:)`` whose error also says how to write what was probably meant.
+    public init(explaining text: String) throws(WorkloadEndpointAddressError.Explained) {
+        do {
+            try self.init(parsing: text)
+        } catch {
+            throw WorkloadEndpointAddressError.Explained(error: error, suggestion: Self.suggestion(for: text, error))
+        }
+    }
+
+    /// A socket path without the scheme becomes `unix://PATH`; a relative one cannot be used.
+    static func suggestion(for text: String, _ error: WorkloadEndpointAddressError) -> String {
+        let absolute = "use unix:///absolute/path"
+        if text.hasPrefix("/") { return "a socket path is written unix://\(text)" }
+        let unixPath = text.hasPrefix("unix:") ? String(text.dropFirst(5).drop { $0 == "/" }) : nil
+        switch error {
+        case .missingScheme where !text.contains("://"), .opaque where unixPath != nil,
+            .unixAuthorityNotAllowed where unixPath != nil:
+            return "a relative socket path is not allowed: \(absolute)"
+        default:
+            return "\(absolute) or tcp://IP:PORT"
+        }
+    }
+
     static func isIPv4Literal(_ text: Substring) -> Bool {
         let parts = text.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 4 else { return false }
@@ -91,6 +114,13 @@ extension Character {
 
 /// Why a Workload API address was rejected; messages follow go-spiffe's wording.
 public enum WorkloadEndpointAddressError: Error, Hashable, Sendable, CustomStringConvertible {
+    /// The error with what to write instead, for operators.
+    public struct Explained: Error, Hashable, Sendable, CustomStringConvertible {
+        public var error: WorkloadEndpointAddressError
+        public var suggestion: String
+        public var description: String { "\(error) (\(suggestion))" }
+    }
+
     case missingScheme, opaque, missingPath, queryNotAllowed, fragmentNotAllowed, userInfoNotAllowed
     case unixAuthorityNotAllowed, missingHost, hostNotIP, missingPort, invalidPort, pathNotAllowed
 

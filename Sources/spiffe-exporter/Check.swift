@@ -79,7 +79,7 @@ struct Check: AsyncParsableCommand {
             let text = address ?? ProcessInfo.processInfo.environment[WorkloadEndpointAddress.environmentVariable]
                 ?? WorkloadEndpointAddress.defaultAddress
             do {
-                let parsed = try WorkloadEndpointAddress(parsing: text)
+                let parsed = try WorkloadEndpointAddress(explaining: text)
                 let result = await WorkloadAPICheck.run(
                     address: parsed, timeout: timeoutSeconds, audiences: audiences, thresholds: thresholds, store: store)
                 identities += result.identities
@@ -87,8 +87,8 @@ struct Check: AsyncParsableCommand {
             } catch {
                 failures.append(
                     CheckSourceFailure(
-                        source: "workload_api", target: text, reason: "invalid_address", detail: "\(error)",
-                        hint: "Use unix:///absolute/path or tcp://IP:PORT."))
+                        source: "workload_api", target: text, reason: "invalid_address", detail: "\(error.error)",
+                        hint: error.suggestion.prefix(1).uppercased() + error.suggestion.dropFirst() + "."))
             }
         }
         for entry in dir {

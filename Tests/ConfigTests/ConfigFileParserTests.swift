@@ -176,7 +176,26 @@ import Testing
 
     @Test func unreadableFile() {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("absent-\(UUID().uuidString).yml").path
-        #expect(Self.loadProblems(path).map(\.description) == ["\(path): cannot read the file"])
+        #expect(Self.loadProblems(path).map(\.description) == ["\(path): cannot read the file: not found"])
+        let directory = FileManager.default.temporaryDirectory.path
+        #expect(Self.loadProblems(directory).map(\.description) == ["\(directory): cannot read the file: is a directory"])
+    }
+
+    @Test func problemsAreListedInLineOrder() {
+        // Read in key order (web before log), reported in line order.
+        let problems = Self.problems("log:\n  level: loud\nweb:\n  listen_address: x\n  max_requests: -1\n")
+        let lines = problems.compactMap { problem -> Int? in
+            if case .file(_, let line, _) = problem.origin { return line }
+            return nil
+        }
+        #expect(lines.count == problems.count && lines.count >= 2, "\(problems)")
+        #expect(lines == lines.sorted(), "\(problems)")
+        let unsorted = ConfigurationProblems([
+            ConfigurationProblem(.flag("--log.level"), "flag"),
+            ConfigurationProblem(.file(path: "c.yml", line: 9, key: "b"), "nine"),
+            ConfigurationProblem(.file(path: "c.yml", line: 2, key: "a"), "two"),
+        ])
+        #expect(unsorted.problems.map(\.message) == ["two", "nine", "flag"])
     }
 
     static func problems(_ text: String) -> [ConfigurationProblem] {

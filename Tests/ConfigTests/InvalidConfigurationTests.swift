@@ -237,9 +237,10 @@ import Testing
         let found = try problems(file, flags: flags)
         #expect(
             found.map(\.origin) == [
-                .flag("--web.listen-address"), .flag("--log.level"), .flag("--collector.workload-api.timeout"),
-                .file(path: "c.yml", line: 3, key: "workload_api[1].name"), .flag("--collector.cert-files.dir"),
-                .flag("--collector.agent-health.interval"), .file(path: "c.yml", line: 6, key: "probes.timeout"),
+                .file(path: "c.yml", line: 3, key: "workload_api[1].name"),
+                .file(path: "c.yml", line: 6, key: "probes.timeout"), .flag("--web.listen-address"), .flag("--log.level"),
+                .flag("--collector.workload-api.timeout"), .flag("--collector.cert-files.dir"),
+                .flag("--collector.agent-health.interval"),
             ], "\(found.map(\.description))")
     }
 

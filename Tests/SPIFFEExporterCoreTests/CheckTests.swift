@@ -71,7 +71,7 @@ import Testing
         let checkReport = CheckReport(checkedAt: at(0), identities: [identity], failures: [])
         let table = CheckFormatter.table(checkReport)
         #expect(table.contains("spiffe://example.org/ns/prod/sa/web"))
-        #expect(table.hasSuffix("OK: 1 identities checked, 0 sources failed\n"))
+        #expect(table.hasSuffix("OK: 1 identity checked, 0 sources failed\n"))
         let json = CheckFormatter.json(checkReport)
         let decoded = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
         #expect(decoded?["status"] as? String == "OK")

@@ -47,3 +47,23 @@ import Testing
         }
     }
 }
+
+@Suite struct WorkloadEndpointAddressSuggestionTests {
+    @Test(arguments: [
+        ("/run/spire/agent.sock", "a socket path is written unix:///run/spire/agent.sock"),
+        ("agent.sock", "a relative socket path is not allowed: use unix:///absolute/path"),
+        ("./run/agent.sock", "a relative socket path is not allowed: use unix:///absolute/path"),
+        ("unix:run/agent.sock", "a relative socket path is not allowed: use unix:///absolute/path"),
+        ("unix://run/agent.sock", "a relative socket path is not allowed: use unix:///absolute/path"),
+        ("tcp://example.com:80", "use unix:///absolute/path or tcp://IP:PORT"),
+    ])
+    func errorsSayWhatToWrite(_ text: String, _ suggestion: String) {
+        do {
+            _ = try WorkloadEndpointAddress(explaining: text)
+            Issue.record("\(text) parsed")
+        } catch {
+            #expect(error.suggestion == suggestion)
+            #expect(error.description.hasSuffix("(\(suggestion))"))
+        }
+    }
+}

@@ -360,11 +360,10 @@ public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == 
         }
         // What the Workload API would hand these workloads: their own and federated bundles.
         let exported = work.bundles.filter { domains.contains($0.key) }
-        let applied = shared.finishApply(name, generation: work.generation, count: entries.count) {
-            store.replaceSVIDs(source: name, entries: entries, bundles: exported, now: now)
-        }
-        if applied {
+        // The count first: a scrape that sees the identities sees their count too.
+        shared.finishApply(name, generation: work.generation, count: entries.count) {
             registry.set(MetricCatalog.delegatedSubscriptionSVIDs, [name], to: Double(entries.count))
+            store.replaceSVIDs(source: name, entries: entries, bundles: exported, now: now)
         }
     }
 }
@@ -560,6 +559,7 @@ final class DelegatedCollectorState: Sendable {
     }
 
     /// Runs `write` unless a newer apply of the same subscription started meanwhile.
+    @discardableResult
     func finishApply(_ name: String, generation: Int, count: Int, _ write: () -> Void) -> Bool {
         state.withLock { s in
             guard s.subscriptions[name]?.generation == generation else { return false }

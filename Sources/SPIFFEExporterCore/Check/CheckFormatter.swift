@@ -49,7 +49,7 @@ public enum CheckFormatter {
             out += "\n  hint: \(failure.hint)\n"
         }
         if report.identities.isEmpty && report.failures.isEmpty { out += "nothing to check\n" }
-        out += "\n\(report.status.label): \(report.identities.count) identities checked, \(report.failures.count) sources failed\n"
+        out += "\n\(report.status.label): \(counted(report.identities.count, "identity", "identities")) checked, \(counted(report.failures.count, "source", "sources")) failed\n"
         return out
     }
 
@@ -74,5 +74,10 @@ public enum CheckFormatter {
             text = "\(secs)s"
         }
         return negative ? "-" + text : text
+    }
+
+    /// "1 identity", "2 identities".
+    static func counted(_ count: Int, _ singular: String, _ plural: String) -> String {
+        "\(count) \(count == 1 ? singular : plural)"
     }
 }
