@@ -133,4 +133,24 @@ import Testing
             #expect(rules.contains("#\(alert.lowercased())"), "\(alert) has no runbook_url anchor")
         }
     }
+
+    @Test func readmeTellsANewUserWhatToExpect() throws {
+        let readme = try read("README.md")
+        // The Swift version the README asks for is the one Package.swift needs.
+        let manifest = try read("Package.swift")
+        let tools = try #require(manifest.split(separator: "\n").first?.split(separator: ":").last)
+        #expect(readme.contains("Swift \(tools) or newer"), "Package.swift needs \(tools)")
+        #expect(readme.contains("takes several minutes"))
+        // The two set-up commands, exactly.
+        #expect(readme.contains("```sh\nswift run spiffe-exporter demo\n```"))
+        #expect(readme.contains("```sh\nbash .ci/run\n```"))
+        // What the demo runs: its six sources, the probed TLS server, JWT-SVIDs; where it listens.
+        for name in ["workload_api", "spiffe_helper", "demo_files", "payments", "checkout", "exporter_process"] {
+            #expect(readme.contains("`\(name)`"), "README does not name the demo source \(name)")
+        }
+        #expect(readme.contains("six sources") && readme.contains("`demo_backend`") && readme.contains("JWT-SVIDs"))
+        #expect(readme.contains("`127.0.0.1:9841`"))
+        // Flags are the serve subcommand's: the root --help only lists subcommands.
+        #expect(readme.contains("All flags: `spiffe-exporter serve --help`"))
+    }
 }
