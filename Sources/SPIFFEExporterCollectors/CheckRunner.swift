@@ -25,8 +25,10 @@ public enum WorkloadAPICheck {
             if failureReason() != nil { return true }
             let svidsDone = board.health(source)?.synced == true
             let bundlesDone = (registry.value(MetricCatalog.workloadAPIUpdates, [source, "FetchX509Bundles"]) ?? 0) > 0
+            // The JWT-SVIDs are verified against the JWT bundles (again when those arrive): wait for both.
             let jwtDone = audiences.isEmpty
-                || (registry.value(MetricCatalog.workloadAPIUpdates, [source, "FetchJWTSVID"]) ?? 0) >= Double(audiences.count)
+                || ((registry.value(MetricCatalog.workloadAPIUpdates, [source, "FetchJWTSVID"]) ?? 0) >= Double(audiences.count)
+                    && (registry.value(MetricCatalog.workloadAPIUpdates, [source, "FetchJWTBundles"]) ?? 0) > 0)
             return svidsDone && bundlesDone && jwtDone
         }
         await AgentConnections.with { connections in
