@@ -78,7 +78,7 @@ public struct ExporterConfiguration: Equatable, Sendable {
 
         public var tracker: RenewalTracker.Configuration {
             RenewalTracker.Configuration(
-                deadlineFraction: deadlineFraction, disappearanceGrace: identityGracePeriod.inSeconds)
+                deadlineFraction: deadlineFraction, disappearanceGrace: identityGracePeriod.seconds)
         }
 
         static func deadlineFraction(_ value: Double) throws(InvalidValue) -> Double {
@@ -165,7 +165,7 @@ public struct ExporterConfiguration: Equatable, Sendable {
     /// "must be at least 1s (got 500ms)".
     static func tooShort(_ minimum: Duration, _ given: String) -> String {
         let seconds = minimum.components.seconds
-        let text = minimum == .seconds(seconds) ? "\(seconds)s" : "\(minimum.inSeconds)s"
+        let text = minimum == .seconds(seconds) ? "\(seconds)s" : "\(minimum.seconds)s"
         return "must be at least \(text) (got \(given))"
     }
 }

@@ -65,7 +65,7 @@ public enum DurationText {
     }
 
     public static func seconds(_ text: String) throws(ParseError) -> Double {
-        try duration(text).inSeconds
+        try duration(text).seconds
     }
 
     /// `number` (digits with at most one `.`) times `unit` attoseconds; nil when it is not such a
@@ -86,13 +86,6 @@ public enum DurationText {
             fraction += Int128(digit.wholeNumberValue ?? 0) * scale
         }
         return whole + fraction
-    }
-}
-
-extension Duration {
-    /// The duration in seconds, for APIs and log fields that take a `Double`.
-    public var inSeconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }
 

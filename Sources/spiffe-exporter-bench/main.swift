@@ -95,9 +95,6 @@ final class Results: @unchecked Sendable {
 
 func log(_ message: String) { FileHandle.standardError.write(Data("[bench] \(message)\n".utf8)) }
 
-func seconds(_ d: Duration) -> Double {
-    Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18
-}
 
 /// User + system CPU time of this process.
 func processCPUSeconds() -> Double {
@@ -155,7 +152,7 @@ func benchLoad(_ options: Options, results: Results) async throws -> [IdentitySt
     try? FileManager.default.removeItem(atPath: directory)
     let started = ContinuousClock.now
     let generated = try generate(count: options.files, into: directory, now: now)
-    log("generated \(options.files) P-256 SVIDs in \(String(format: "%.2f", seconds(ContinuousClock.now - started))) s")
+    log("generated \(options.files) P-256 SVIDs in \(String(format: "%.2f", (ContinuousClock.now - started).seconds)) s")
     defer { if options.directory == nil { try? FileManager.default.removeItem(atPath: directory) } }
 
     guard case .success(let (_, bundleBytes)) = CertFileReader.read(generated.bundlePath, maxSize: 1 << 20) else {
@@ -188,7 +185,7 @@ func benchLoad(_ options: Options, results: Results) async throws -> [IdentitySt
             if report.chainTrusted != true || report.trustDomain == nil { invalid += 1 }
             entries.append(IdentityStore.Entry(material: material, bundles: bundles, report: report))
         }
-        validateRuns.append(seconds(ContinuousClock.now - t0))
+        validateRuns.append((ContinuousClock.now - t0).seconds)
         if invalid > 0 { throw BenchError("\(invalid) generated SVIDs did not validate") }
     }
     let validate = median(validateRuns)
@@ -202,7 +199,7 @@ func benchLoad(_ options: Options, results: Results) async throws -> [IdentitySt
             guard case .success(let (_, bytes)) = CertFileReader.read(path, maxSize: 1 << 20) else { continue }
             if case .success = CertificateFileSummary.parse(bytes) { parsed += 1 }
         }
-        parseRuns.append(seconds(ContinuousClock.now - t0))
+        parseRuns.append((ContinuousClock.now - t0).seconds)
         if parsed != generated.paths.count { throw BenchError("only \(parsed) files parsed") }
     }
     let parse = median(parseRuns)
@@ -214,28 +211,28 @@ func benchLoad(_ options: Options, results: Results) async throws -> [IdentitySt
     for path in generated.paths {
         if case .success(let (_, bytes)) = CertFileReader.read(path, maxSize: 1 << 20) { contents.append(bytes) }
     }
-    let readPhase = seconds(ContinuousClock.now - t0)
+    let readPhase = (ContinuousClock.now - t0).seconds
     var ders: [[UInt8]] = []
     ders.reserveCapacity(contents.count)
     t0 = ContinuousClock.now
     for bytes in contents {
         if let block = try? PEM.parse(bytes).first { ders.append(block.der) }
     }
-    let pemPhase = seconds(ContinuousClock.now - t0)
+    let pemPhase = (ContinuousClock.now - t0).seconds
     var certificates: [Certificate] = []
     certificates.reserveCapacity(ders.count)
     t0 = ContinuousClock.now
     for der in ders {
         if let certificate = try? Certificate(derEncoded: der) { certificates.append(certificate) }
     }
-    let derPhase = seconds(ContinuousClock.now - t0)
+    let derPhase = (ContinuousClock.now - t0).seconds
     t0 = ContinuousClock.now
     for certificate in certificates {
         let material = X509SVIDMaterial(
             reportedSPIFFEID: nil, leaf: certificate, intermediates: [], privateKey: nil, keyExpected: false)
         _ = await X509SVIDAnalyzer.analyze(material, bundles: bundles, now: now)
     }
-    let analyzePhase = seconds(ContinuousClock.now - t0)
+    let analyzePhase = (ContinuousClock.now - t0).seconds
 
     let n = Double(generated.paths.count)
     results.set("load_phase_read_us", readPhase / n * 1e6)
@@ -278,7 +275,7 @@ func benchScrape(_ options: Options, entries: [IdentityStore.Entry], results: Re
         let c0 = processCPUSeconds()
         let t0 = ContinuousClock.now
         body = await metrics.scrape(format: .prometheusText, now: Date())
-        latencies.append(seconds(ContinuousClock.now - t0))
+        latencies.append((ContinuousClock.now - t0).seconds)
         cpu.append(processCPUSeconds() - c0)
     }
     cpu.sort()
@@ -291,7 +288,7 @@ func benchScrape(_ options: Options, entries: [IdentityStore.Entry], results: Re
     for _ in 0..<max(3, options.scrapes / 10) {
         let t0 = ContinuousClock.now
         _ = await metrics.scrape(format: .openMetrics, now: Date())
-        openMetricsLatencies.append(seconds(ContinuousClock.now - t0))
+        openMetricsLatencies.append((ContinuousClock.now - t0).seconds)
     }
     openMetricsLatencies.sort()
     // Cold: a fresh exporter (empty render cache) for each scrape, as right after every identity
@@ -301,7 +298,7 @@ func benchScrape(_ options: Options, entries: [IdentityStore.Entry], results: Re
         let fresh = ExporterMetrics(store: store, board: SourceBoard(), registry: registry, version: "bench", revision: "bench")
         let t0 = ContinuousClock.now
         _ = await fresh.scrape(format: .prometheusText, now: Date())
-        coldLatencies.append(seconds(ContinuousClock.now - t0))
+        coldLatencies.append((ContinuousClock.now - t0).seconds)
     }
     coldLatencies.sort()
     if let out = options.expositionOut {
@@ -343,8 +340,8 @@ func firstSample(_ body: [UInt8], _ name: String, containing: String? = nil) -> 
 
 func waitUntil(timeout: Double, poll: Duration = .milliseconds(1), _ condition: () async -> Bool) async -> Double? {
     let t0 = ContinuousClock.now
-    while seconds(ContinuousClock.now - t0) < timeout {
-        if await condition() { return seconds(ContinuousClock.now - t0) }
+    while (ContinuousClock.now - t0).seconds < timeout {
+        if await condition() { return (ContinuousClock.now - t0).seconds }
         try? await Task.sleep(for: poll)
     }
     return nil
@@ -380,7 +377,7 @@ func benchSimulatorRotation(_ options: Options, results: Results) async throws {
                     firstSample(await metrics.scrape(format: .prometheusText, now: Date()), name) != before
                 }) != nil
             else { throw BenchError("rotation never showed up in /metrics") }
-            latencies.append(seconds(ContinuousClock.now - t0))
+            latencies.append((ContinuousClock.now - t0).seconds)
         }
         latencies.sort()
         results.set("rotation_stream_runs", Double(latencies.count))
@@ -429,7 +426,7 @@ func benchFileRotation(_ options: Options, results: Results) async throws {
                     firstSample(await metrics.scrape(format: .prometheusText, now: Date()), name) != before
                 }) != nil
             else { throw BenchError("file rotation never showed up in /metrics") }
-            latencies.append(seconds(ContinuousClock.now - t0))
+            latencies.append((ContinuousClock.now - t0).seconds)
         }
         latencies.sort()
         results.set("rotation_file_runs", Double(latencies.count))
@@ -494,7 +491,7 @@ func benchOutage(_ options: Options, results: Results) async throws {
         await simulator.stop()
         try await Task.sleep(for: .seconds(options.outageSeconds))
         let during = requestCounts(await metrics.scrape(format: .prometheusText, now: Date()))
-        let elapsed = seconds(ContinuousClock.now - t0)
+        let elapsed = (ContinuousClock.now - t0).seconds
         let attempts = during.map { $0.value - (before[$0.key] ?? 0) }.max() ?? 0
         results.set("outage_seconds", elapsed)
         results.set("outage_attempts_max_per_rpc", attempts)
@@ -558,7 +555,7 @@ struct Bench {
             log("FAILED: \(error)")
             exit(1)
         }
-        results.set("bench_wall_s", seconds(ContinuousClock.now - started))
+        results.set("bench_wall_s", (ContinuousClock.now - started).seconds)
         if options.json {
             print(results.json())
         } else {

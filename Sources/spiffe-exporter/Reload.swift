@@ -142,7 +142,7 @@ struct StrictStartupCheck: Service {
             let health = board.health(source)
             if health?.synced != true {
                 let failure = health?.lastFailureReason ?? "no answer"
-                problems.append("\(source): not synced within \(timeout.inSeconds)s (\(failure))")
+                problems.append("\(source): not synced within \(timeout.seconds)s (\(failure))")
                 continue
             }
             guard svidSources.contains(source) else { continue }

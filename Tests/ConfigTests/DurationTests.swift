@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func secondsForDoubleAPIs() {
-        #expect(Duration.milliseconds(1500).inSeconds == 1.5)
-        #expect(Duration.seconds(600).inSeconds == 600)
+        #expect(Duration.milliseconds(1500).seconds == 1.5)
+        #expect(Duration.seconds(600).seconds == 600)
     }
 }

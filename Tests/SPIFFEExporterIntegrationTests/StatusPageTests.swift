@@ -10,16 +10,22 @@ import Testing
 
 @Suite("/status page", .timeLimit(.minutes(1)))
 struct StatusPageTests {
-    @Test func htmlAndJSONShowIdentitiesSourcesAndEventsEscaped() async throws {
+    /// An exporter whose Workload API source holds the PKI's SVID.
+    static func exporter(holding pki: StaticPKI) async -> Exporter {
         let exporter = Exporter()
-        let pki = try StaticPKI()
         exporter.store.register(source: exporter.source)
         exporter.board.register(exporter.source, kind: .workloadAPI, now: Date())
         exporter.store.replaceSVIDs(
             source: exporter.source, entries: [await pki.entry()], bundles: ["example.org": pki.bundle], now: Date())
+        return exporter
+    }
+
+    @Test func htmlAndJSONShowIdentitiesSourcesAndEventsEscaped() async throws {
+        let pki = try StaticPKI()
+        let exporter = await Self.exporter(holding: pki)
         exporter.board.failed(
-            exporter.source, reason: "no_identity", hint: CheckEvaluator.hint(for: .noIdentity, target: "unix:///agent.sock"), message: "FetchX509SVID ended: PermissionDenied", down: true,
-            now: Date())
+            exporter.source, reason: "no_identity", hint: CheckEvaluator.hint(for: .noIdentity, target: "unix:///agent.sock"),
+            message: "FetchX509SVID ended: PermissionDenied", down: true, now: Date())
         exporter.store.events.record(
             ExporterEvent(time: Date(), source: exporter.source, kind: "failure", message: "<script>alert(1)</script>"))
         let metrics = exporter.metrics
@@ -76,12 +82,8 @@ struct StatusPageTests {
     }
 
     @Test func anSVIDPastItsRenewalDeadlineIsOverdueWithItsDeadlineAndAnEvent() async throws {
-        let exporter = Exporter()
         let pki = try StaticPKI()
-        exporter.store.register(source: exporter.source)
-        exporter.board.register(exporter.source, kind: .workloadAPI, now: Date())
-        exporter.store.replaceSVIDs(
-            source: exporter.source, entries: [await pki.entry()], bundles: ["example.org": pki.bundle], now: Date())
+        let exporter = await Self.exporter(holding: pki)
         let metrics = exporter.metrics
         let before = await metrics.status(now: Date())
         #expect(before.check.identities.first?.renewalOverdue == false)

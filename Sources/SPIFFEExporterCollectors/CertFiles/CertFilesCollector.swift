@@ -421,7 +421,7 @@ public struct CertFilesCollector: Service {
             if case .failure(let reason) = read.payload { problems.insert(reason) }
             var gate =
                 runtime.gates[path]
-                ?? SettleGate(settleDelay: configuration.settleDelay.inSeconds, maxSettle: configuration.maxSettle.inSeconds)
+                ?? SettleGate(settleDelay: configuration.settleDelay.seconds, maxSettle: configuration.maxSettle.seconds)
             switch gate.evaluate(problems: problems, fingerprint: read.fingerprint, now: monotonic) {
             case .publish:
                 if case .success(let summary) = read.payload { published[path] = summary }
@@ -478,10 +478,7 @@ public struct CertFilesCollector: Service {
     private func recordLoad(
         source: String, problems: [String: CertFileLoadReason], started: ContinuousClock.Instant, now: Date
     ) {
-        let elapsed = ContinuousClock.now - started
-        registry.observe(
-            MetricCatalog.certFileLoadDuration, [source],
-            Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        registry.observe(MetricCatalog.certFileLoadDuration, [source], (ContinuousClock.now - started).seconds)
         registry.increment(MetricCatalog.certFileLoads, [source, problems.isEmpty ? "success" : "error"])
         var counts: [CertFileLoadReason: Int] = [:]
         for reason in problems.values { counts[reason, default: 0] += 1 }
@@ -566,10 +563,7 @@ public struct CertFilesCollector: Service {
     /// Settle timing runs on the monotonic clock, independent of the injected `clock` (which tests
     /// may freeze) and of wall-clock jumps.
     static func monotonicNow() -> Date {
-        let elapsed = ContinuousClock.now - epoch
-        return Date(
-            timeIntervalSinceReferenceDate: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds)
-                / 1e18)
+        Date(timeIntervalSinceReferenceDate: (ContinuousClock.now - epoch).seconds)
     }
 
     static func describe(_ problems: [String: CertFileLoadReason]) -> String {
@@ -607,7 +601,7 @@ struct SourceRuntime: Sendable {
 
     init(_ configuration: CertFilesSourceConfiguration) {
         directory = DirectoryRuntime(
-            gate: SettleGate(settleDelay: configuration.settleDelay.inSeconds, maxSettle: configuration.maxSettle.inSeconds))
+            gate: SettleGate(settleDelay: configuration.settleDelay.seconds, maxSettle: configuration.maxSettle.seconds))
         var patterns: [GlobPattern] = []
         if case .glob(let texts) = configuration.kind {
             // Validated with the configuration; an invalid pattern would simply match nothing.

@@ -101,10 +101,8 @@ public struct AgentHealthCollector<C: Clock>: Service where C.Duration == Durati
                 Grpc_Health_V1_HealthCheckRequest(), options: AgentConnections.callOptions(timeout: configuration.timeout)
             ).status
             outcome = WatchOutcome(code: "OK", reason: nil, messages: 1, detail: "")
-        } catch let error as RPCError {
-            outcome = loop.classifier.classify(error, messages: 0)
         } catch {
-            outcome = WatchOutcome(code: "Unknown", reason: .other, messages: 0, detail: "\(error)")
+            outcome = loop.classifier.classify(error, messages: 0, firstResponseTimeout: configuration.timeout)
         }
         return (Self.result(outcome, status: status), started.duration(to: loop.clock.now))
     }

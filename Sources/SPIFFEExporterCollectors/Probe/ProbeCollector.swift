@@ -56,7 +56,7 @@ public struct ProbeCollector: Service {
             "starting served-certificate probe",
             metadata: [
                 "targets": "\(configuration.targets.map(\.description).joined(separator: " "))",
-                "interval_seconds": "\(configuration.interval.inSeconds)",
+                "interval_seconds": "\(configuration.interval.seconds)",
             ])
         await withDiscardingTaskGroup { group in
             for target in configuration.targets {
@@ -88,7 +88,7 @@ public struct ProbeCollector: Service {
     /// Probes one target now and publishes the result.
     @discardableResult
     public func probe(_ target: ProbeTarget) async -> ProbeResult {
-        let result = await prober.probe(target, timeout: configuration.timeout.inSeconds, identities: identities)
+        let result = await prober.probe(target, timeout: configuration.timeout.seconds, identities: identities)
             .keepingEarliestStaleness(from: contributor.result(target: target.name))
         if let failure = result.failure {
             registry.increment(MetricCatalog.probeFailures, [target.name, failure.rawValue])

@@ -22,8 +22,7 @@ struct TLSProber: Sendable {
     func probe(_ target: ProbeTarget, timeout: Double, identities: any ProbeIdentitySource) async -> ProbeResult {
         let started = ContinuousClock.now
         let outcome = await attempt(target, timeout: timeout, identities: identities)
-        let elapsed = ContinuousClock.now - started
-        let duration = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let duration = (ContinuousClock.now - started).seconds
         // Compared at probe time with what the exporter knows then; the stale duration keeps
         // growing at scrape time until the next probe.
         let freshness = outcome.served.map {

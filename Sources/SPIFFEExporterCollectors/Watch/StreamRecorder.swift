@@ -63,7 +63,7 @@ public struct StreamRecorder: Sendable {
         _ rpc: String, _ outcome: WatchOutcome, down: Bool, hint: String? = nil, metadata extra: Logger.Metadata = [:]
     ) {
         registry.increment(MetricCatalog.workloadAPIRequests, [source, rpc, outcome.code])
-        if down { board.setUp(source, false, now: now()) }
+        // Only failures end here with a reason; a stream always ends with one.
         guard let reason = outcome.reason else { return }
         registry.increment(MetricCatalog.workloadAPIConnectionFailures, [source, reason.rawValue])
         board.failed(
