@@ -19,12 +19,7 @@ public struct SPIFFEIDLabels: Sendable, Equatable {
         /// Checks the name (Prometheus rules, not reserved) and compiles the expression, which
         /// must have a capture group.
         public init(name: String, pattern: String) throws(SPIFFEIDLabelError) {
-            guard SPIFFEIDLabels.isValidLabelName(name) else {
-                throw SPIFFEIDLabelError("label name \"\(name)\" must match [a-zA-Z_][a-zA-Z0-9_]* and not start with \"__\"")
-            }
-            guard !SPIFFEIDLabels.reservedNames.contains(name) else {
-                throw SPIFFEIDLabelError("label name \"\(name)\" is one of the exporter's own labels")
-            }
+            try SPIFFEIDLabels.checkName(name)
             let regex: NSRegularExpression
             do { regex = try NSRegularExpression(pattern: pattern) } catch {
                 throw SPIFFEIDLabelError("\"\(pattern)\" is not a valid regular expression")
@@ -106,6 +101,16 @@ public struct SPIFFEIDLabels: Sendable, Equatable {
 
     public static func == (a: SPIFFEIDLabels, b: SPIFFEIDLabels) -> Bool { a.labels == b.labels }
 
+    /// A Prometheus label name that is none of the exporter's own.
+    public static func checkName(_ name: String) throws(SPIFFEIDLabelError) {
+        guard isValidLabelName(name) else {
+            throw SPIFFEIDLabelError("label name \"\(name)\" must match [a-zA-Z_][a-zA-Z0-9_]* and not start with \"__\"")
+        }
+        guard !reservedNames.contains(name) else {
+            throw SPIFFEIDLabelError("label name \"\(name)\" is one of the exporter's own labels")
+        }
+    }
+
     public static func isValidLabelName(_ name: String) -> Bool {
         guard let first = name.unicodeScalars.first, !name.hasPrefix("__") else { return false }
         func letter(_ c: Unicode.Scalar) -> Bool { (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || c == "_" }
@@ -116,7 +121,7 @@ public struct SPIFFEIDLabels: Sendable, Equatable {
 public struct SPIFFEIDLabelError: Error, Hashable, Sendable, CustomStringConvertible {
     public var description: String
 
-    init(_ description: String) {
+    public init(_ description: String) {
         self.description = description
     }
 }

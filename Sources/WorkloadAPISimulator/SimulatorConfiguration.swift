@@ -59,6 +59,9 @@ public struct SimulatorConfiguration: Sendable {
     public var authorizedDelegate = true
     /// What `grpc.health.v1.Health/Check` answers (NOT_SERVING anyway under the `unavailable` fault).
     public var healthStatus: SimulatedHealthStatus = .serving
+    /// How far the simulated issuer's clock is ahead of the caller's (negative: behind): every
+    /// NotBefore, NotAfter and JWT time is minted on it, as by a SPIRE server with a skewed clock.
+    public var clockOffset: TimeInterval = 0
 
     public init(
         socketPath: String,

@@ -46,7 +46,8 @@ public final class WorkloadAPISimulator: Sendable {
     let clock: @Sendable () -> Date
 
     public init(configuration: SimulatorConfiguration, clock: @escaping @Sendable () -> Date = { Date() }) throws {
-        self.clock = clock
+        let offset = configuration.clockOffset
+        self.clock = offset == 0 ? clock : { clock().addingTimeInterval(offset) }
         let now = clock()
         let ca = try SVIDFactory.rootCA(
             trustDomain: configuration.trustDomain, notBefore: now.addingTimeInterval(-Self.caBackdating),

@@ -33,6 +33,11 @@ struct Check: AsyncParsableCommand {
         help: "Also connect to this TLS server and compare the SVID it presents with the newest one fetched, NAME=host:port[,spiffe_id=...][,sni=...] (repeatable).")
     var probeTargets: [String] = []
 
+    @Option(
+        name: .customLong("expect.identity"),
+        help: "An identity that must be there, [SOURCE=]SPIFFE_ID[,kind=x509|jwt][,audience=A[+B]][,min_count=N] with '*'/'**' globs (repeatable); missing is CRITICAL.")
+    var expectedIdentities: [String] = []
+
     @OptionGroup(title: "Delegated Identity API (node-wide view)") var delegated: DelegatedOptions
 
     @Option(name: .long, help: "Output format: table or json.")
@@ -72,6 +77,7 @@ struct Check: AsyncParsableCommand {
         } catch {
             throw ValidationError("--probe.target: \(error)")
         }
+        let expectations = try checkedExpectations()
         let store = IdentityStore()
         var identities: [CheckIdentity] = []
         var failures: [CheckSourceFailure] = []
@@ -113,10 +119,29 @@ struct Check: AsyncParsableCommand {
             }
         }
         identities += await ProbeCheck.run(targets: targets, store: store, timeout: timeoutSeconds, thresholds: thresholds)
+        // Expected identities first, as on /status.
+        identities = ExpectedIdentityTracker.check(expectations, rows: identities, failures: failures, now: Date()) + identities
         let report = CheckReport(checkedAt: Date(), identities: identities, failures: failures)
         let text = output == .json ? CheckFormatter.json(report) : CheckFormatter.table(report)
         StandardStreams.out(text)
         throw ExitCode(Int32(report.status.rawValue))
+    }
+
+    /// `--expect.identity`, each naming a source this check looks at, if any.
+    func checkedExpectations() throws -> [ExpectedIdentity] {
+        var sources = Set(dir.map { $0.contains("=") ? String($0.split(separator: "=", maxSplits: 1)[0]) : $0 })
+        if !skipWorkloadAPI { sources.insert(ExporterConfiguration.defaultWorkloadAPISourceName) }
+        for subscription in try delegatedConfiguration()?.subscriptions.subscriptions ?? [] { sources.insert(subscription.name) }
+        return try expectedIdentities.map { text in
+            let expectation: ExpectedIdentity
+            do { expectation = try ExpectedIdentity(parsing: text) } catch {
+                throw ValidationError("--expect.identity: \(error)")
+            }
+            if let source = expectation.source, !sources.contains(source) {
+                throw ValidationError("--expect.identity: source \"\(source)\" is not checked (sources: \(sources.sorted().joined(separator: ", ")))")
+            }
+            return expectation
+        }
     }
 
     /// The `--collector.delegated.*` flags, checked as `serve` checks them.
