@@ -47,7 +47,11 @@ public final class WorkloadAPISimulator: Sendable {
 
     public init(configuration: SimulatorConfiguration, clock: @escaping @Sendable () -> Date = { Date() }) throws {
         let offset = configuration.clockOffset
-        self.clock = offset == 0 ? clock : { clock().addingTimeInterval(offset) }
+        if offset == 0 {
+            self.clock = clock
+        } else {
+            self.clock = { clock().addingTimeInterval(offset) }
+        }
         let now = clock()
         let ca = try SVIDFactory.rootCA(
             trustDomain: configuration.trustDomain, notBefore: now.addingTimeInterval(-Self.caBackdating),
