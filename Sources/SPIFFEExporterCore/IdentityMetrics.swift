@@ -165,7 +165,7 @@ public enum IdentityMetrics {
         builder.add(MetricCatalog.expectedIdentityMissingSeconds, missing)
         builder.add(MetricCatalog.expectedIdentityProblem, problems)
         builder.add(MetricCatalog.expectedIdentitiesMatched, matched)
-        builder.add(MetricCatalog.expectedIdentitiesMinCount, minimum)
+        builder.add(MetricCatalog.expectedIdentitiesRequired, minimum)
     }
 }
 

@@ -14,8 +14,8 @@ extension MetricCatalog {
     public static let expectedIdentitiesMatched = MetricDescriptor(
         "spiffe_expected_identities_matched", .gauge,
         "Distinct SPIFFE IDs with a valid SVID that match the expected glob.", labels: ["source", "pattern"])
-    public static let expectedIdentitiesMinCount = MetricDescriptor(
-        "spiffe_expected_identities_min_count", .gauge,
+    public static let expectedIdentitiesRequired = MetricDescriptor(
+        "spiffe_expected_identities_required", .gauge,
         "The min_count configured for the expected glob.", labels: ["source", "pattern"])
     public static let clockSkewEstimate = MetricDescriptor(
         "spiffe_clock_skew_estimate_seconds", .gauge,
@@ -25,7 +25,7 @@ extension MetricCatalog {
     /// Expected identities and the clock skew estimate.
     static let expectations: [MetricDescriptor] = [
         expectedIdentityPresent, expectedIdentityMissingSeconds, expectedIdentityProblem, expectedIdentitiesMatched,
-        expectedIdentitiesMinCount, clockSkewEstimate,
+        expectedIdentitiesRequired, clockSkewEstimate,
     ]
 
     /// Families that carry the labels derived from the SPIFFE ID (``SPIFFEIDLabels``): every one

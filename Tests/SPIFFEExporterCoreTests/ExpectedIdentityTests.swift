@@ -191,7 +191,7 @@ import Testing
         #expect(
             lines == [
                 "spiffe_expected_identities_matched\(glob) 0",
-                "spiffe_expected_identities_min_count\(glob) 2",
+                "spiffe_expected_identities_required\(glob) 2",
                 "spiffe_expected_identity_missing_seconds\(labels) 7",
                 "spiffe_expected_identity_present\(labels) 0",
                 #"spiffe_expected_identity_problem{source="workload_api",spiffe_id="\#(web)",reason="never_seen"} 1"#,

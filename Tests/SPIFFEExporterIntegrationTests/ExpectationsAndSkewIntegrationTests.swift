@@ -68,9 +68,10 @@ import WorkloadAPISimulator
                     #expect(scrape.value("spiffe_expected_identity_present", ["spiffe_id": "spiffe://example.org/never", "source": "*"]) == 0)
                     #expect(scrape.value("spiffe_expected_identity_problem", ["spiffe_id": "spiffe://example.org/never", "reason": "never_seen", "workload": "never"]) == 1)
                     #expect(scrape.value("spiffe_expected_identities_matched", ["pattern": "spiffe://example.org/*"]) == 1)
-                    #expect(scrape.value("spiffe_expected_identities_min_count", ["pattern": "spiffe://example.org/*"]) == 2)
-                    // The derived label is on every SVID series too.
+                    #expect(scrape.value("spiffe_expected_identities_required", ["pattern": "spiffe://example.org/*"]) == 2)
+                    // The derived label is on every SVID series too, and promtool finds nothing wrong.
                     #expect(scrape.value("spiffe_x509_svid_valid", ["spiffe_id": Self.workload, "workload": "workload"]) == 1)
+                    try await exporter.expectValidExposition()
                     var status = await exporter.metrics.status(now: Date())
                     #expect(status.check.identities.prefix(3).map(\.kind) == ["expected x509", "expected x509", "expected x509"])
                     #expect(status.check.status == .critical)
