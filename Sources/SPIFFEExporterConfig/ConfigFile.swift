@@ -313,10 +313,7 @@ struct Reader {
 
     mutating func sourceName(_ node: Node, at key: String, seen: inout Set<String>) -> Located<String>? {
         guard let name = string(node, at: key) else { return nil }
-        let valid =
-            !name.isEmpty
-            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
-        if !valid { problem(node, key, "source names use letters, digits, '_', '-' and '.' only (got \"\(name)\")") }
+        if !SourceName.isValid(name) { problem(node, key, "source names use letters, digits, '_', '-' and '.' only (got \"\(name)\")") }
         if !seen.insert(name).inserted { problem(node, key, "source name \"\(name)\" is used twice") }
         return Located(name, origin(node, key))
     }
@@ -613,7 +610,7 @@ struct Reader {
             var unchecked: Set<String> = []
             if let sourceNode = fields["source"] {
                 guard let name = sourceName(sourceNode, at: key + ".source", seen: &unchecked),
-                    ExpectedIdentity.isValidSourceName(name.value)
+                    SourceName.isValid(name.value)
                 else { continue }
                 expectation.source = name.value
             }

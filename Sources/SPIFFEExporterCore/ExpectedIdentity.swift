@@ -53,7 +53,7 @@ public struct ExpectedIdentity: Hashable, Sendable {
         if !head.hasPrefix("spiffe://"), let equals = head.firstIndex(of: "=") {
             source = String(head[..<equals])
             id = String(head[head.index(after: equals)...])
-            guard let name = source, Self.isValidSourceName(name) else {
+            guard let name = source, SourceName.isValid(name) else {
                 throw ExpectedIdentityError("source names use letters, digits, '_', '-' and '.' only (got \"\(source ?? "")\")")
             }
         }
@@ -90,10 +90,6 @@ public struct ExpectedIdentity: Hashable, Sendable {
         let set = Set(audiences.map { $0.trimmingCharacters(in: .whitespaces) })
         guard !set.isEmpty, !set.contains("") else { throw ExpectedIdentityError("an audience must not be empty") }
         return set.sorted().joined(separator: ",")
-    }
-
-    public static func isValidSourceName(_ name: String) -> Bool {
-        !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
     }
 }
 

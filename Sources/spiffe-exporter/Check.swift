@@ -98,7 +98,7 @@ struct Check: AsyncParsableCommand {
             }
         }
         for entry in dir {
-            let (name, path) = entry.contains("=") ? (String(entry.split(separator: "=", maxSplits: 1)[0]), String(entry.split(separator: "=", maxSplits: 1)[1])) : (entry, entry)
+            let (name, path) = Self.namedDirectory(entry)
             let result = await DirectoryCheck.run(name: name, path: path, thresholds: thresholds)
             identities += result.identities
             failures += result.failures
@@ -127,9 +127,15 @@ struct Check: AsyncParsableCommand {
         throw ExitCode(Int32(report.status.rawValue))
     }
 
+    /// A `--dir` value, `PATH` or `NAME=PATH` (the path names the source when no name is given).
+    static func namedDirectory(_ entry: String) -> (name: String, path: String) {
+        let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+        return parts.count == 2 ? (parts[0], parts[1]) : (entry, entry)
+    }
+
     /// `--expect.identity`, each naming a source this check looks at, if any.
     func checkedExpectations() throws -> [ExpectedIdentity] {
-        var sources = Set(dir.map { $0.contains("=") ? String($0.split(separator: "=", maxSplits: 1)[0]) : $0 })
+        var sources = Set(dir.map { Self.namedDirectory($0).name })
         if !skipWorkloadAPI { sources.insert(ExporterConfiguration.defaultWorkloadAPISourceName) }
         for subscription in try delegatedConfiguration()?.subscriptions.subscriptions ?? [] { sources.insert(subscription.name) }
         return try expectedIdentities.map { text in
