@@ -1,3 +1,5 @@
+import Foundation
+import SPIFFEExporterCollectors
 import SPIFFEExporterConfig
 import SPIFFEExporterCore
 import Testing
@@ -60,5 +62,22 @@ import Testing
             delegated: .init(address: "unix:///admin.sock", subscriptions: ["payments=k8s:ns:payments"]),
             identities: .init(expected: ["helper=spiffe://example.org/a", "payments=spiffe://example.org/ns/payments/*"]))
         #expect(try resolve(flags: flags).identities.expected.map(\.sourceLabel) == ["helper", "payments"])
+    }
+
+    /// What start-up and every reload do with the identities: the store shows them that way.
+    @Test func applyingSetsTheStoresLabelsExpectationsAndBackdate() async throws {
+        let store = IdentityStore()
+        let flags = CommandLineSettings(
+            identities: .init(
+                expected: ["spiffe://example.org/ns/a/sa/b"], spiffeIDLabels: ["ns=/ns/([^/]+)"], issuerBackdate: "4s"))
+        let identities = try resolve(flags: flags).identities
+        identities.apply(to: store, now: Date(timeIntervalSince1970: 0))
+        #expect(store.spiffeIDLabels.names == ["ns"])
+        #expect(!store.expectations.isEmpty)
+        let statuses = store.expectations.evaluate([], sources: [], now: Date(timeIntervalSince1970: 90))
+        #expect(statuses.map(\.missingSeconds) == [90] && statuses.map(\.problem) == [.neverSeen])
+        // A reload without them clears both.
+        try resolve().identities.apply(to: store, now: Date(timeIntervalSince1970: 100))
+        #expect(store.spiffeIDLabels.isEmpty && store.expectations.isEmpty)
     }
 }
