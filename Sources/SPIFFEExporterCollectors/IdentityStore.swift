@@ -132,11 +132,6 @@ public final class IdentityStore: Sendable {
 
     /// Replaces the JWT-SVIDs fetched for one audience set.
     public func replaceJWTSVIDs(source: String, audience: String, entries: [JWTEntry], now: Date) {
-        state.withLock { s in
-            var src = s[source] ?? newSource()
-            src.jwt[audience] = entries
-            s[source] = src
-        }
         var present: [String: SVIDGeneration] = [:]
         for entry in entries {
             guard let exp = entry.report.expiresAt else { continue }
@@ -147,6 +142,12 @@ public final class IdentityStore: Sendable {
         expectations.observe(source: source, kind: .jwt, audience: audience, held: {
             Dictionary(entries.map { ($0.report.spiffeID, $0.report.problems(at: now).isEmpty) }, uniquingKeysWith: { a, _ in a })
         }, now: now)
+        // After the ledger, as for X.509-SVIDs (see ``snapshot(now:)``).
+        state.withLock { s in
+            var src = s[source] ?? newSource()
+            src.jwt[audience] = entries
+            s[source] = src
+        }
     }
 
     /// Replaces a source's JWT bundles and re-verifies its JWT-SVIDs against them.
@@ -294,18 +295,23 @@ public final class IdentityStore: Sendable {
                 s[item.source]?.updateNextReverification()
             }
         }
-        let renewals = ledger.statuses(now: now)
-        return state.withLock { s in
+        // The identities first, the renewal state after: writers update the ledger before the
+        // identities, so a scrape that sees a new SVID also sees its renewal counted.
+        var snapshots = state.withLock { s in
             s.map { source, src -> SourceSnapshot in
                 var snapshot = SourceSnapshot(
-                    source: source, svids: src.reports, bundles: src.exportedBundles,
-                    renewals: renewals.x509[source] ?? [], bundleUpdates: src.bundleUpdates)
+                    source: source, svids: src.reports, bundles: src.exportedBundles, bundleUpdates: src.bundleUpdates)
                 snapshot.jwtSVIDs = src.jwt.keys.sorted().flatMap { src.jwt[$0]!.map(\.report) }
                 snapshot.jwtBundles = src.jwtBundles
-                snapshot.jwtRenewals = renewals.jwt[source] ?? []
                 snapshot.clockSkew = src.skew.estimate
                 return snapshot
             }
         }
+        let renewals = ledger.statuses(now: now)
+        for index in snapshots.indices {
+            snapshots[index].renewals = renewals.x509[snapshots[index].source] ?? []
+            snapshots[index].jwtRenewals = renewals.jwt[snapshots[index].source] ?? []
+        }
+        return snapshots
     }
 }
