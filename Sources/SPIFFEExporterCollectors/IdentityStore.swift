@@ -46,6 +46,8 @@ public final class IdentityStore: Sendable {
         /// changes and is never exported or logged.
         var jwt: [String: [JWTEntry]] = [:]
         var jwtBundles: [String: JWTBundle] = [:]
+        /// An agent source's last known report (kept while the agent cannot be read).
+        var agent: AgentReport?
 
         var exportedBundles: [String: TrustBundle] { streamedBundles ?? svidBundles }
 
@@ -163,6 +165,27 @@ public final class IdentityStore: Sendable {
         }
     }
 
+    /// Replaces an agent source's report. Its SVID is tracked for renewal like a workload SVID;
+    /// `issuedAt` stands in for NotBefore when the report does not carry it (GetInfo).
+    public func replaceAgent(source: String, report: AgentReport, issuedAt: Date, now: Date) {
+        let leaf = report.leaf
+        ledger.observe(
+            RenewalTracker.Scope(source: source),
+            present: [
+                report.spiffeID: SVIDGeneration(
+                    fingerprint: report.generationFingerprint, notBefore: leaf.notBefore ?? issuedAt, notAfter: leaf.notAfter)
+            ], now: now)
+        state.withLock { s in
+            var src = s[source] ?? SourceState()
+            src.agent = report
+            s[source] = src
+        }
+    }
+
+    public func agentReport(source: String) -> AgentReport? {
+        state.withLock { $0[source]?.agent }
+    }
+
     public func replaceBundles(source: String, bundles: [String: TrustBundle]) {
         state.withLock { s in
             var src = s[source] ?? SourceState()
@@ -250,6 +273,7 @@ public final class IdentityStore: Sendable {
                 snapshot.jwtSVIDs = src.jwt.keys.sorted().flatMap { src.jwt[$0]!.map(\.report) }
                 snapshot.jwtBundles = src.jwtBundles
                 snapshot.jwtRenewals = renewals.jwt[source] ?? []
+                snapshot.agent = src.agent
                 return snapshot
             }
         }

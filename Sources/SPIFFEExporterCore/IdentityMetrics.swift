@@ -15,6 +15,9 @@ public struct SourceSnapshot: Sendable {
     public var jwtBundles: [String: JWTBundle] = [:]
     /// JWT renewal status, tracked per audience set (``RenewalTracker/Key/audience``).
     public var jwtRenewals: [RenewalTracker.Status] = []
+    /// The SPIRE agent's own SVID and state, for an agent source (its SVID is no workload SVID:
+    /// it has `spiffe_agent_*` series, not `spiffe_x509_svid_*` ones).
+    public var agent: AgentReport?
 
     public init(
         source: String, svids: [X509SVIDReport], bundles: [String: TrustBundle],
@@ -134,6 +137,8 @@ public enum IdentityMetrics {
         builder.add(MetricCatalog.jwtSVIDRenewals, jwtRenewals)
         builder.add(MetricCatalog.jwtBundleKeys, jwtKeys)
         builder.add(MetricCatalog.bundleUpdates, updates)
+        AgentMetrics.collect(sources, now: now, into: &builder)
+        OutageBudget.collect(sources, now: now, into: &builder)
     }
 }
 

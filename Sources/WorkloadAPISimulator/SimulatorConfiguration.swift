@@ -59,6 +59,8 @@ public struct SimulatorConfiguration: Sendable {
     public var authorizedDelegate = true
     /// What `grpc.health.v1.Health/Check` answers (NOT_SERVING anyway under the `unavailable` fault).
     public var healthStatus: SimulatedHealthStatus = .serving
+    /// Lifetime of the agent's own SVID (served by the Debug API on the admin socket); `nil`: `svidTTL`.
+    public var agentSVIDTTL: TimeInterval? = nil
 
     public init(
         socketPath: String,
