@@ -6,7 +6,8 @@
 # Started on free loopback ports in a temporary directory (all stopped on exit):
 #   healthy    `spiffe-exporter demo --demo.intermediate`, 40 s SVIDs issued by an intermediate CA
 #              (rotated at half-life, on time)
-#   stalled    `spiffe-exporter demo --demo.fault stalled-rotation`, 20 s SVIDs that never rotate
+#   stalled    `spiffe-exporter demo --demo.fault stalled-rotation --demo.agent-fault expired-agent-svid`,
+#              20 s SVIDs that never rotate, and an agent whose own SVID has expired
 #   agentdown  plain `spiffe-exporter` pointed at a socket nothing listens on (agent down)
 #   mismatch   `spiffe-exporter demo --demo.fault mismatched-key` (frontend key ≠ certificate)
 #   Prometheus (1 s scrape and rule evaluation), Alertmanager (routes everything to the webhook),
@@ -166,7 +167,8 @@ start webhook python3 "$helper" webhook --listen "127.0.0.1:$p_hook" --out "$tmp
 start alertmanager "$alertmanager" --config.file="$tmp/alertmanager/alertmanager.yml" \
     --storage.path="$tmp/alertmanager/data" --web.listen-address="127.0.0.1:$p_am" --cluster.listen-address=
 start healthy "$bin" demo --web.listen-address "$i_healthy" --demo.svid-ttl 40s --demo.intermediate
-start stalled "$bin" demo --web.listen-address "$i_stalled" --demo.svid-ttl 20s --demo.fault stalled-rotation
+start stalled "$bin" demo --web.listen-address "$i_stalled" --demo.svid-ttl 20s --demo.fault stalled-rotation \
+    --demo.agent-fault expired-agent-svid
 start agentdown "$bin" --web.listen-address "$i_agentdown" \
     --collector.workload-api.address "unix://$tmp/agentdown/missing/agent.sock"
 start mismatch "$bin" demo --web.listen-address "$i_mismatch" --demo.svid-ttl 40s --demo.fault mismatched-key
