@@ -82,6 +82,7 @@ let package = Package(
             exclude: [
                 "spire/api/types/spiffeid.proto", "spire/api/types/selector.proto", "spire/api/types/x509svid.proto",
                 "spire/api/types/jwtsvid.proto", "spire/api/agent/delegatedidentity/v1/delegatedidentity.proto",
+                "spire/api/agent/debug/v1/debug.proto",
                 "grpc/health/v1/health.proto",
             ],
             swiftSettings: [.swiftLanguageMode(.v6)]

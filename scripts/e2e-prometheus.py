@@ -147,6 +147,11 @@ class Checker:
             for sid in (frontend, backend):
                 expected.append((alertname, {**base, "severity": severity, "instance": self.inst["stalled"],
                                              "spiffe_id": sid, "namespace": "demo"}))
+        # The stalled instance's agent has an expired SVID of its own (--demo.agent-fault).
+        agent = {**base, "source": "agent", "instance": self.inst["stalled"],
+                 "spiffe_id": "spiffe://example.org/spire/agent/join_token/simulated"}
+        expected.append(("SpiffeAgentSVIDExpired", {**agent, "severity": "critical"}))
+        expected.append(("SpiffeNodeOutageBudgetCritical", {**agent, "severity": "critical", "kind": "agent_svid"}))
         expected.append(("SpiffeWorkloadAPIDown", {**base, "severity": "critical", "instance": self.inst["agentdown"]}))
         expected.append(("SpiffeWorkloadAPIConnectionFailures",
                          {**base, "severity": "warning", "instance": self.inst["agentdown"], "reason": "socket_not_found"}))

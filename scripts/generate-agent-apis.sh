@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates Sources/SPIFFEAgentAPIs/**/*.pb.swift / *.grpc.swift: SPIRE's Delegated Identity API
-# (with the spire.api.types it uses) and the gRPC health service.
+# and Debug API (with the spire.api.types they use) and the gRPC health service.
 # Called by scripts/generate-workload-api.sh, which builds the protoc plugins and passes their
 # directory as PROTOC_PLUGIN_BIN; run on its own, it hands over to that script so one command
 # always regenerates every generated target.
@@ -19,6 +19,7 @@ protos=(
     spire/api/types/x509svid.proto
     spire/api/types/jwtsvid.proto
     spire/api/agent/delegatedidentity/v1/delegatedidentity.proto
+    spire/api/agent/debug/v1/debug.proto
     grpc/health/v1/health.proto
 )
 find . -name '*.pb.swift' -delete -o -name '*.grpc.swift' -delete
@@ -28,5 +29,6 @@ protoc --plugin=protoc-gen-swift="$bin/protoc-gen-swift" \
 # Only files that declare a service produce gRPC stubs.
 protoc --plugin=protoc-gen-grpc-swift="$bin/protoc-gen-grpc-swift-2" \
     --grpc-swift_out=. --grpc-swift_opt=Visibility=Public,Client=true,Server=true \
-    spire/api/agent/delegatedidentity/v1/delegatedidentity.proto grpc/health/v1/health.proto
+    spire/api/agent/delegatedidentity/v1/delegatedidentity.proto spire/api/agent/debug/v1/debug.proto \
+    grpc/health/v1/health.proto
 echo "generated: $(find . -name '*.swift' | sort | tr '\n' ' ')"

@@ -176,3 +176,35 @@ public enum ProbeCheck {
         return rows
     }
 }
+
+/// Reads the SPIRE agent once (GetInfo and/or the data file), the way the agent collector does:
+/// the `check` row of the agent's own SVID.
+public enum AgentCheck {
+    public static func run(configuration: AgentCollectorConfiguration, thresholds: CheckThresholds) async
+        -> (identities: [CheckIdentity], failures: [CheckSourceFailure])
+    {
+        let store = IdentityStore()
+        var reading = AgentReading(debugAPI: nil, dataFile: nil)
+        await AgentConnections.with { connections in
+            let collector = AgentCollector(
+                configuration: configuration,
+                context: CollectorContext(
+                    store: store, board: SourceBoard(), registry: MetricsRegistry(), connections: connections,
+                    logger: Logger(label: "check") { _ in SwiftLogNoOpLogHandler() }))
+            reading = await collector.read()
+        }
+        let now = Date()
+        let source = configuration.source
+        let identities = reading.report(previousDataFile: nil).map {
+            [CheckEvaluator.agent($0, source: source, thresholds: thresholds, now: now)]
+        }
+        let failures = reading.failures.map { channel, failure in
+            CheckSourceFailure(
+                source: source,
+                target: channel == .debugAPI
+                    ? configuration.adminAddress.map { "\($0)" } ?? "-" : configuration.dataFile ?? "-",
+                reason: failure.reason.rawValue, detail: failure.detail, hint: failure.reason.hint(channel: channel))
+        }
+        return (identities ?? [], failures)
+    }
+}

@@ -72,6 +72,10 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
                 let identity = CheckEvaluator.jwt(report, source: snapshot.source, thresholds: thresholds, now: now)
                 identities.append(CheckEvaluator.withRenewal(identity, renewal(identity)))
             }
+            if let agent = snapshot.agent {
+                let identity = CheckEvaluator.agent(agent, source: snapshot.source, thresholds: thresholds, now: now)
+                identities.append(CheckEvaluator.withRenewal(identity, renewal(identity)))
+            }
         }
         return StatusReport(
             check: CheckReport(checkedAt: now, identities: identities, failures: []), sources: board.all,

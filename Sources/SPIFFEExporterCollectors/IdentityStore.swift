@@ -48,6 +48,8 @@ public final class IdentityStore: Sendable {
         var jwtBundles: [String: JWTBundle] = [:]
         /// From the fresh SVIDs pushed on the source's stream.
         var skew = ClockSkewEstimator()
+        /// An agent source's last known report (kept while the agent cannot be read).
+        var agent: AgentReport?
 
         var exportedBundles: [String: TrustBundle] { streamedBundles ?? svidBundles }
 
@@ -211,6 +213,27 @@ public final class IdentityStore: Sendable {
         }
     }
 
+    /// Replaces an agent source's report. Its SVID is tracked for renewal like a workload SVID;
+    /// `issuedAt` stands in for NotBefore when the report does not carry it (GetInfo).
+    public func replaceAgent(source: String, report: AgentReport, issuedAt: Date, now: Date) {
+        let leaf = report.leaf
+        ledger.observe(
+            RenewalTracker.Scope(source: source),
+            present: [
+                report.spiffeID: SVIDGeneration(
+                    fingerprint: report.generationFingerprint, notBefore: leaf.notBefore ?? issuedAt, notAfter: leaf.notAfter)
+            ], now: now)
+        state.withLock { s in
+            var src = s[source] ?? newSource()
+            src.agent = report
+            s[source] = src
+        }
+    }
+
+    public func agentReport(source: String) -> AgentReport? {
+        state.withLock { $0[source]?.agent }
+    }
+
     public func replaceBundles(source: String, bundles: [String: TrustBundle]) {
         state.withLock { s in
             var src = s[source] ?? newSource()
@@ -304,6 +327,7 @@ public final class IdentityStore: Sendable {
                 snapshot.jwtSVIDs = src.jwt.keys.sorted().flatMap { src.jwt[$0]!.map(\.report) }
                 snapshot.jwtBundles = src.jwtBundles
                 snapshot.clockSkew = src.skew.estimate
+                snapshot.agent = src.agent
                 return snapshot
             }
         }

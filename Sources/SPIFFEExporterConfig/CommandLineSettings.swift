@@ -9,6 +9,7 @@ public struct CommandLineSettings: Sendable, Equatable {
     public var certFiles: CertFiles
     public var delegated: Delegated
     public var agentHealth: AgentHealth
+    public var agent: Agent
     public var probe: Probe
     public var identities: Identities
     public var strict: Bool
@@ -16,7 +17,7 @@ public struct CommandLineSettings: Sendable, Equatable {
     public init(
         web: Web = Web(), log: Log = Log(), renewal: Renewal = Renewal(), workloadAPI: WorkloadAPI = WorkloadAPI(),
         certFiles: CertFiles = CertFiles(), delegated: Delegated = Delegated(),
-        agentHealth: AgentHealth = AgentHealth(),
+        agentHealth: AgentHealth = AgentHealth(), agent: Agent = Agent(),
         probe: Probe = Probe(), identities: Identities = Identities(), strict: Bool = false
     ) {
         self.identities = identities
@@ -27,6 +28,7 @@ public struct CommandLineSettings: Sendable, Equatable {
         self.certFiles = certFiles
         self.delegated = delegated
         self.agentHealth = agentHealth
+        self.agent = agent
         self.probe = probe
         self.strict = strict
     }
@@ -157,6 +159,28 @@ public struct CommandLineSettings: Sendable, Equatable {
 
         public init(enabled: Bool? = nil, interval: String? = nil, timeout: String? = nil) {
             self.enabled = enabled
+            self.interval = interval
+            self.timeout = timeout
+        }
+    }
+
+    /// `--[no-]collector.agent`, `--collector.agent.*`: the SPIRE agent's own state.
+    public struct Agent: Sendable, Equatable {
+        public var enabled: Bool?
+        /// `[NAME=]unix:///path`.
+        public var adminAddress: String?
+        /// `[NAME=]PATH`.
+        public var dataFile: String?
+        public var interval: String?
+        public var timeout: String?
+
+        public init(
+            enabled: Bool? = nil, adminAddress: String? = nil, dataFile: String? = nil, interval: String? = nil,
+            timeout: String? = nil
+        ) {
+            self.enabled = enabled
+            self.adminAddress = adminAddress
+            self.dataFile = dataFile
             self.interval = interval
             self.timeout = timeout
         }

@@ -16,6 +16,7 @@ public struct ConfigFile: Sendable, Equatable {
     public var certFiles = CertFiles()
     public var delegated = Delegated()
     public var agentHealth = AgentHealth()
+    public var agent = Agent()
     public var probes = Probes()
     /// `expected_identities`, each located at its entry.
     public var expectedIdentities: [Located<ExpectedIdentity>] = []
@@ -94,6 +95,17 @@ public struct ConfigFile: Sendable, Equatable {
 
     public struct AgentHealth: Sendable, Equatable {
         public var enabled: Located<Bool>?
+        public var interval: Located<Duration>?
+        public var timeout: Located<Duration>?
+
+        public init() {}
+    }
+
+    public struct Agent: Sendable, Equatable {
+        public var enabled: Located<Bool>?
+        public var name: Located<String>?
+        public var adminAddress: Located<WorkloadEndpointAddress>?
+        public var dataFile: Located<String>?
         public var interval: Located<Duration>?
         public var timeout: Located<Duration>?
 
@@ -188,7 +200,7 @@ struct Reader {
             let top = mapping(
                 root, at: "",
                 allowed: [
-                    "web", "log", "renewal", "workload_api", "cert_files", "delegated", "agent_health", "probes",
+                    "web", "log", "renewal", "workload_api", "cert_files", "delegated", "agent_health", "agent", "probes",
                     "expected_identities", "spiffe_id_labels", "clock",
                 ])
         else { return config }
@@ -199,6 +211,7 @@ struct Reader {
         if let node = top["cert_files"] { config.certFiles = certFiles(node) }
         if let node = top["delegated"] { config.delegated = delegated(node) }
         if let node = top["agent_health"] { config.agentHealth = agentHealth(node) }
+        if let node = top["agent"] { config.agent = agent(node) }
         if let node = top["probes"] { config.probes = probes(node) }
         if let node = top["expected_identities"] { config.expectedIdentities = expectedIdentities(node) }
         if let node = top["spiffe_id_labels"] { config.spiffeIDLabels = spiffeIDLabels(node) }
@@ -542,21 +555,49 @@ struct Reader {
         return delegated
     }
 
+    mutating func bool(_ node: Node?, at key: String) -> Located<Bool>? {
+        guard let node, let text = string(node, at: key) else { return nil }
+        switch text {
+        case "true", "false": return Located(text == "true", origin(node, key))
+        default:
+            problem(node, key, "must be true or false")
+            return nil
+        }
+    }
+
     mutating func agentHealth(_ node: Node) -> ConfigFile.AgentHealth {
         var health = ConfigFile.AgentHealth()
         guard let fields = mapping(node, at: "agent_health", allowed: ["enabled", "interval", "timeout"]) else {
             return health
         }
-        if let node = fields["enabled"], let text = string(node, at: "agent_health.enabled") {
-            switch text {
-            case "true", "false": health.enabled = Located(text == "true", origin(node, "agent_health.enabled"))
-            default: problem(node, "agent_health.enabled", "must be true or false")
-            }
-        }
+        health.enabled = bool(fields["enabled"], at: "agent_health.enabled")
         health.interval = duration(
             fields["interval"], at: "agent_health.interval", atLeast: ExporterConfiguration.AgentHealth.minimumInterval)
         health.timeout = duration(fields["timeout"], at: "agent_health.timeout")
         return health
+    }
+
+    mutating func agent(_ node: Node) -> ConfigFile.Agent {
+        var agent = ConfigFile.Agent()
+        guard
+            let fields = mapping(
+                node, at: "agent", allowed: ["enabled", "name", "admin_address", "data_file", "interval", "timeout"])
+        else { return agent }
+        agent.enabled = bool(fields["enabled"], at: "agent.enabled")
+        if let node = fields["name"] {
+            var seen: Set<String> = []
+            agent.name = sourceName(node, at: "agent.name", seen: &seen)
+        }
+        agent.adminAddress = address(fields["admin_address"], at: "agent.admin_address")
+        agent.dataFile = located(fields["data_file"], at: "agent.data_file")
+        if let file = agent.dataFile, file.value.isEmpty {
+            problem(fields["data_file"]!, "agent.data_file", "must not be empty")
+            agent.dataFile = nil
+        }
+        agent.interval = duration(
+            fields["interval"], at: "agent.interval", atLeast: ExporterConfiguration.Agent.minimumInterval)
+        agent.timeout = duration(fields["timeout"], at: "agent.timeout")
+        return agent
     }
 
     mutating func probes(_ node: Node) -> ConfigFile.Probes {

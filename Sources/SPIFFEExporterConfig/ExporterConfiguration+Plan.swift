@@ -9,7 +9,7 @@ import SPIFFEExporterCore
 extension ExporterConfiguration.Collectors {
     /// The collectors of this configuration, built on the shared store, board, registry and agent
     /// connections: Workload API sources, certificate files, an agent health check per Workload
-    /// API source, the Delegated Identity API, and the served-certificate probe.
+    /// API source, the SPIRE agent itself, the Delegated Identity API, and the served-certificate probe.
     public func plan(context: CollectorContext) -> CollectorSupervisor.Plan {
         var plan = CollectorSupervisor.Plan(services: [], contributors: [], sources: sources)
         for source in workloadAPI {
@@ -26,6 +26,9 @@ extension ExporterConfiguration.Collectors {
                 plan.services.append(
                     AgentHealthCollector(configuration: agentHealth.configuration(for: source), context: context))
             }
+        }
+        if let agent {
+            plan.services.append(AgentCollector(configuration: agent.collectorConfiguration, context: context))
         }
         if let delegated {
             plan.services.append(
@@ -49,7 +52,9 @@ extension ExporterConfiguration.Collectors {
 
     /// Every `source` label this configuration feeds into the store (a reload removes the others).
     public var sources: Set<String> {
-        Set(workloadAPI.map(\.name) + certFiles.map(\.name) + (delegated?.subscriptions.subscriptions.map(\.name) ?? []))
+        Set(
+            workloadAPI.map(\.name) + certFiles.map(\.name) + (delegated?.subscriptions.subscriptions.map(\.name) ?? [])
+                + (agent.map { [$0.name] } ?? []))
     }
 }
 
@@ -58,6 +63,13 @@ extension ExporterConfiguration.WorkloadAPISource {
         WorkloadAPICollectorConfiguration(
             source: name, address: address, firstResponseTimeout: timeout, jwtAudiences: jwtAudiences,
             jwtInterval: jwtInterval)
+    }
+}
+
+extension ExporterConfiguration.Agent {
+    public var collectorConfiguration: AgentCollectorConfiguration {
+        AgentCollectorConfiguration(
+            source: name, adminAddress: adminAddress, dataFile: dataFile, interval: interval, timeout: timeout)
     }
 }
 

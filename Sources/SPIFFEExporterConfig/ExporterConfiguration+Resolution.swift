@@ -35,6 +35,10 @@ struct Resolver {
         collectors.certFiles = certFiles
         collectors.delegated = delegated(otherSources: Set(collectors.workloadAPI.map(\.name) + certFiles.map(\.name)))
         collectors.agentHealth = agentHealth()
+        collectors.agent = agent(
+            otherSources: Set(
+                collectors.workloadAPI.map(\.name) + certFiles.map(\.name)
+                    + (collectors.delegated?.subscriptions.subscriptions.map(\.name) ?? [])))
         collectors.probe = probe(clientSource: collectors.workloadAPI.first?.name)
         configuration.collectors = collectors
         configuration.identities = identities(sources: collectors.sources)
@@ -367,6 +371,62 @@ struct Resolver {
         let timeout = durationFlag("--collector.agent-health.timeout", given.timeout)
         health.timeout = (timeout ?? inFile.timeout)?.value ?? health.timeout
         return health
+    }
+
+    /// The agent collector runs when it has something to read: an admin socket (by default the
+    /// delegated collector's) or a data file. `NAME=` on either flag names the source.
+    mutating func agent(otherSources: Set<String>) -> ExporterConfiguration.Agent? {
+        typealias Agent = ExporterConfiguration.Agent
+        let given = flags.agent
+        let inFile = file.agent
+        let enabled = given.enabled.map { Located($0, .flag("--collector.agent")) } ?? inFile.enabled
+        if enabled?.value == false { return nil }
+        var names: [Located<String>] = inFile.name.map { [$0] } ?? []
+        func split(_ text: String?, _ flag: String) -> String? {
+            guard let text else { return nil }
+            let (name, value) = CertFilesFlags.optionallyNamed(text)
+            if let name { names.append(Located(name, .flag(flag))) }
+            return value
+        }
+        let addressFlag = "--collector.agent.admin-address"
+        let dataFileFlag = "--collector.agent.data-file"
+        var address: Located<WorkloadEndpointAddress>?
+        if let text = split(given.adminAddress, addressFlag) {
+            address = self.address(text, at: .flag(addressFlag))
+        } else if let fileAddress = inFile.adminAddress {
+            address = fileAddress
+        } else if let text = flags.delegated.address, let parsed = try? WorkloadEndpointAddress(explaining: text) {
+            // The admin socket serves both the Delegated Identity API and the Debug API.
+            address = Located(parsed, .flag("--collector.delegated.address"))
+        } else if let delegated = file.delegated.address {
+            address = delegated
+        }
+        var dataFile = split(given.dataFile, dataFileFlag).map { Located($0, .flag(dataFileFlag)) } ?? inFile.dataFile
+        if dataFile?.value.isEmpty == true {
+            problem(.flag(dataFileFlag), "needs a path")
+            dataFile = nil
+        }
+        let interval = durationFlag("--collector.agent.interval", given.interval, atLeast: Agent.minimumInterval)
+        let timeout = durationFlag("--collector.agent.timeout", given.timeout)
+        guard address != nil || dataFile != nil else {
+            if let enabled, enabled.value {
+                problem(
+                    enabled.origin,
+                    "the agent collector needs an admin socket or a data file (agent.admin_address, agent.data_file, \(addressFlag), \(dataFileFlag))")
+            }
+            return nil
+        }
+        let name = names.last ?? Located(Agent.defaultName, .defaultValue(of: addressFlag))
+        if let other = names.first(where: { $0.value != name.value }) {
+            problem(other.origin, "the agent source is named twice: \"\(other.value)\" and \"\(name.value)\"")
+        }
+        if otherSources.contains(name.value) || ExporterConfiguration.Delegated.reservedSourceNames.contains(name.value) {
+            problem(name.origin, "source name \"\(name.value)\" is already used by another source; name the agent with NAME=")
+        }
+        return Agent(
+            name: name.value, adminAddress: address?.value, dataFile: dataFile?.value,
+            interval: (interval ?? inFile.interval)?.value ?? Agent.defaultInterval,
+            timeout: (timeout ?? inFile.timeout)?.value ?? Agent.defaultTimeout)
     }
 
     /// The file's targets, then the flags'. Without a timeout: 10 s, or the interval if shorter.

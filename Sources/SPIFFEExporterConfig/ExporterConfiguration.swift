@@ -97,6 +97,8 @@ public struct ExporterConfiguration: Equatable, Sendable {
         public var delegated: Delegated?
         /// Applies to every Workload API source's agent.
         public var agentHealth = AgentHealth()
+        /// The SPIRE agent's own SVID and server sync; `nil` without an admin socket or data file.
+        public var agent: Agent?
         /// Runs when it has targets; `clientSource` is the first Workload API source.
         public var probe = ProbeConfiguration(targets: [])
 
@@ -171,6 +173,33 @@ public struct ExporterConfiguration: Equatable, Sendable {
         public var issuerBackdate: Duration = Self.defaultIssuerBackdate
 
         public init() {}
+    }
+
+    /// The SPIRE agent collector: Debug API GetInfo on the admin socket and/or the data file.
+    public struct Agent: Equatable, Sendable {
+        public static let defaultName = "agent"
+        public static let defaultInterval: Duration = .seconds(30)
+        /// The agent caches GetInfo's answer for 5 s: asking more often only repeats it.
+        public static let minimumInterval: Duration = .seconds(5)
+        public static let defaultTimeout: Duration = .seconds(5)
+
+        /// The `source` label.
+        public var name: String
+        public var adminAddress: WorkloadEndpointAddress?
+        public var dataFile: String?
+        public var interval: Duration
+        public var timeout: Duration
+
+        public init(
+            name: String = Self.defaultName, adminAddress: WorkloadEndpointAddress?, dataFile: String?,
+            interval: Duration = Self.defaultInterval, timeout: Duration = Self.defaultTimeout
+        ) {
+            self.name = name
+            self.adminAddress = adminAddress
+            self.dataFile = dataFile
+            self.interval = interval
+            self.timeout = timeout
+        }
     }
 
     /// Source names a certificate-file source may not take.

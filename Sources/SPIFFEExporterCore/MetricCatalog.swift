@@ -121,7 +121,9 @@ public enum MetricCatalog {
         "process_start_time_seconds", .gauge, "Start time of the process since unix epoch in seconds.")
 
     /// Every family; each capability contributes its own list (see the MetricCatalog+*.swift files).
-    public static var all: [MetricDescriptor] { foundation + renewal + jwt + certFiles + delegated + probe + operations + expectations }
+    public static var all: [MetricDescriptor] {
+        foundation + renewal + jwt + certFiles + delegated + probe + operations + agent + expectations
+    }
 
     static let foundation: [MetricDescriptor] = [
         x509SVIDExpiry, x509SVIDIssued, x509SVIDExpiresIn, x509SVIDValid, x509SVIDProblem, x509SVIDIntermediateExpiry,

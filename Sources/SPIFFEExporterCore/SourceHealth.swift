@@ -11,6 +11,8 @@ public struct SourceHealth: Sendable, Hashable, Codable {
         case delegatedBundles = "delegated_bundles"
         /// A probed TLS server (`target` label on /metrics).
         case probe
+        /// The SPIRE agent itself (Debug API, data file): `spiffe_agent_up` on /metrics.
+        case agent
 
         /// Whether the source has a `spiffe_workload_api_up` series (a stream to be up or down).
         public var exportsUpGauge: Bool { self == .workloadAPI || self == .delegated }
@@ -18,9 +20,9 @@ public struct SourceHealth: Sendable, Hashable, Codable {
         /// Whether the source is up or down at all (files are read, not connected to).
         public var tracksUp: Bool { self != .certFiles }
 
-        /// Whether `/readyz` waits for it: the sources identities come from. Probes and the
-        /// delegated bundle stream are shown on `/status` but never held readiness back.
-        public var gatesReadiness: Bool { self != .probe && self != .delegatedBundles }
+        /// Whether `/readyz` waits for it: the sources identities come from. Probes, the
+        /// delegated bundle stream and the agent are shown on `/status` but never hold readiness back.
+        public var gatesReadiness: Bool { self != .probe && self != .delegatedBundles && self != .agent }
     }
 
     public var source: String

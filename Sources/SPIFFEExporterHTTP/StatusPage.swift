@@ -19,6 +19,7 @@ enum StatusPage {
             .OK{background:#dfd}.WARNING{background:#ffd}.CRITICAL{background:#fdd}.UNKNOWN{background:#eee}</style></head>
             <body><h1>spiffe-exporter status: <span class="\(report.check.status.label)">\(report.check.status.label)</span></h1>
             <p>At \(escape(iso(report.check.checkedAt))). <a href="\(escape(telemetryPath))">Metrics</a> · <a href="?format=json">JSON</a></p>
+            \(outageBudget(report.check))
 
             """
         // Expected identities first: a missing one is the first thing on-call needs to see.
@@ -56,6 +57,12 @@ enum StatusPage {
         }
         out += "</table>\n</body></html>\n"
         return out
+    }
+
+    /// How long the node's identities survive without renewal, and which one ends first.
+    static func outageBudget(_ check: CheckReport) -> String {
+        guard let budget = check.outageBudget else { return "" }
+        return "<p id=\"outage-budget\">Node outage budget: \(escape(CheckFormatter.outageBudget(budget, at: check.checkedAt)))</p>"
     }
 
     /// "overdue since …" (a state of its own), else when the renewal is due.

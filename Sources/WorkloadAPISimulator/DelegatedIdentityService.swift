@@ -120,7 +120,7 @@ extension WorkloadAPISimulator {
             try? FileManager.default.removeItem(atPath: path)
             let server = GRPCServer(
                 transport: .http2NIOPosix(address: .unixDomainSocket(path: path), transportSecurity: .plaintext),
-                services: [DelegatedIdentityService(simulator: self)]
+                services: [DelegatedIdentityService(simulator: self), AgentDebugService(simulator: self)]
             )
             let task = Task { try await server.serve() }
             state.withLock { s in

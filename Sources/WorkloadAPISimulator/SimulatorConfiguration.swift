@@ -62,6 +62,8 @@ public struct SimulatorConfiguration: Sendable {
     /// How far the simulated issuer's clock is ahead of the caller's (negative: behind): every
     /// NotBefore, NotAfter and JWT time is minted on it, as by a SPIRE server with a skewed clock.
     public var clockOffset: TimeInterval = 0
+    /// Lifetime of the agent's own SVID (served by the Debug API on the admin socket); `nil`: `svidTTL`.
+    public var agentSVIDTTL: TimeInterval? = nil
 
     public init(
         socketPath: String,

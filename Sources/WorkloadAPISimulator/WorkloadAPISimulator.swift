@@ -40,6 +40,8 @@ public final class WorkloadAPISimulator: Sendable {
         var rotationTask: Task<Void, Never>?
         /// The Delegated Identity API's workloads, subscribers and admin server.
         var delegated = DelegatedState()
+        /// The agent itself, served by the Debug API on the admin socket.
+        var agent: SimulatedAgentState
     }
 
     let state: Mutex<State>
@@ -66,7 +68,8 @@ public final class WorkloadAPISimulator: Sendable {
             federated[domain] = try SVIDFactory.rootCA(
                 trustDomain: domain, notBefore: now.addingTimeInterval(-Self.caBackdating), notAfter: now.addingTimeInterval(configuration.caTTL))
         }
-        var initial = State(configuration: configuration, ca: ca, issuer: issuer)
+        var initial = State(
+            configuration: configuration, ca: ca, issuer: issuer, agent: SimulatedAgentState(startedAt: now, lastSync: now))
         initial.bundleRoots = [ca]
         initial.federated = federated
         for domain in configuration.federatedTrustDomains {
@@ -75,6 +78,7 @@ public final class WorkloadAPISimulator: Sendable {
         self.state = Mutex(initial)
         try issueAll()
         try issueDelegatedWorkloads()
+        try issueAgentSVID()
     }
 
     public var configuration: SimulatorConfiguration { state.withLock { $0.configuration } }
@@ -285,6 +289,7 @@ public final class WorkloadAPISimulator: Sendable {
                     continue
                 }
                 try? self.rotate()
+                try? self.renewAgentSVIDIfDue()
             }
         }
         state.withLock { $0.rotationTask = task }

@@ -40,6 +40,8 @@ struct Check: AsyncParsableCommand {
 
     @OptionGroup(title: "Delegated Identity API (node-wide view)") var delegated: DelegatedOptions
 
+    @OptionGroup(title: "SPIRE agent (its own SVID and server sync)") var agent: AgentOptions
+
     @Option(name: .long, help: "Output format: table or json.")
     var output: OutputFormat = .table
 
@@ -103,7 +105,13 @@ struct Check: AsyncParsableCommand {
             identities += result.identities
             failures += result.failures
         }
-        if let configuration = try delegatedConfiguration() {
+        let collectors = try collectorConfiguration()
+        if let agent = collectors.agent {
+            let result = await AgentCheck.run(configuration: agent.collectorConfiguration, thresholds: thresholds)
+            identities += result.identities
+            failures += result.failures
+        }
+        if let configuration = collectors.delegated {
             for result in await DelegatedIdentityCollector.check(configuration: configuration.collectorConfiguration) {
                 let now = Date()
                 for report in result.reports {
@@ -137,7 +145,9 @@ struct Check: AsyncParsableCommand {
     func checkedExpectations() throws -> [ExpectedIdentity] {
         var sources = Set(dir.map { Self.namedDirectory($0).name })
         if !skipWorkloadAPI { sources.insert(ExporterConfiguration.defaultWorkloadAPISourceName) }
-        for subscription in try delegatedConfiguration()?.subscriptions.subscriptions ?? [] { sources.insert(subscription.name) }
+        let collectors = try collectorConfiguration()
+        for subscription in collectors.delegated?.subscriptions.subscriptions ?? [] { sources.insert(subscription.name) }
+        if let agent = collectors.agent { sources.insert(agent.name) }
         return try expectedIdentities.map { text in
             let expectation: ExpectedIdentity
             do { expectation = try ExpectedIdentity(parsing: text) } catch {
@@ -150,13 +160,13 @@ struct Check: AsyncParsableCommand {
         }
     }
 
-    /// The `--collector.delegated.*` flags, checked as `serve` checks them.
-    func delegatedConfiguration() throws -> ExporterConfiguration.Delegated? {
+    /// The `--collector.delegated.*` and `--collector.agent.*` flags, checked as `serve` checks them.
+    func collectorConfiguration() throws -> ExporterConfiguration.Collectors {
         let flags = CommandLineSettings(
             workloadAPI: .init(enabled: false), delegated: delegated.settings,
-            agentHealth: delegated.agentHealthSettings)
+            agentHealth: delegated.agentHealthSettings, agent: agent.settings)
         do {
-            return try ExporterConfiguration.resolve(file: nil, flags: flags, environment: [:]).collectors.delegated
+            return try ExporterConfiguration.resolve(file: nil, flags: flags, environment: [:]).collectors
         } catch {
             throw ValidationError(error.description)
         }

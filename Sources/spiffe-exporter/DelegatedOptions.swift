@@ -74,6 +74,8 @@ enum DemoDelegated {
     static func configure(_ configuration: inout SimulatorConfiguration, directory: URL, ttl: TimeInterval) {
         let domain = configuration.trustDomain
         configuration.adminSocketPath = directory.appendingPathComponent("admin.sock").path
+        // SPIRE's agent SVIDs usually outlive workload SVIDs (agent_ttl): the workloads set the budget.
+        configuration.agentSVIDTTL = ttl * 3
         configuration.delegatedWorkloads = [
             SimulatedWorkload(
                 spiffeID: "spiffe://\(domain)/ns/payments/sa/api", selectors: ["k8s:ns:payments", "k8s:sa:api"],

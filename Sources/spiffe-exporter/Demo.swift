@@ -31,6 +31,11 @@ struct Demo: AsyncParsableCommand {
         help: "Fault the simulated agent injects: \(DemoFault.allCases.map(\.rawValue).joined(separator: ", ")).")
     var fault: DemoFault = .none
 
+    @Option(
+        name: .customLong("demo.agent-fault"),
+        help: "Fault of the simulated agent itself: \(DemoAgentFault.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var agentFault: DemoAgentFault = .none
+
     @Flag(
         name: .customLong("demo.intermediate"),
         help: "Issue the SVIDs from an intermediate CA, as a SPIRE server with an UpstreamAuthority does.")
@@ -86,6 +91,7 @@ struct Demo: AsyncParsableCommand {
         // Other workloads of the node, seen through the Delegated Identity API.
         DemoDelegated.configure(&simulatorConfiguration, directory: directory, ttl: ttl)
         let simulator = try WorkloadAPISimulator(configuration: simulatorConfiguration)
+        try simulator.setAgentFault(agentFault.simulatorFault)
         try await simulator.start()
         do {
             try await serve(
@@ -117,11 +123,17 @@ struct Demo: AsyncParsableCommand {
         collectors.agentHealth.interval = .seconds(5)
         // spiffe-helper's view of the same agent, watched as a certificate-files source.
         let helperDirectory = directory.appendingPathComponent("spiffe-helper").path
-        let helperWriter = try DemoSPIFFEHelperWriter(simulator: simulator, directory: helperDirectory, logger: logger)
+        var helperWriter = try DemoSPIFFEHelperWriter(simulator: simulator, directory: helperDirectory, logger: logger)
         collectors.certFiles = try CertFilesFlags.makeConfigurations(
             directories: ["spiffe_helper=\(helperDirectory)"],
             globs: ["demo_files=\(helperDirectory)/svid.pem", "demo_files=\(helperDirectory)/svid_bundle.pem"])
         collectors.delegated = DemoDelegated.configuration(simulator: simulatorConfiguration, timeout: source.timeout)
+        // The agent itself: GetInfo on the admin socket, and its data file (written by the writer).
+        let agentDataFile = directory.appendingPathComponent("agent-data.json").path
+        helperWriter.agentDataFile = agentDataFile
+        collectors.agent = simulatorConfiguration.adminSocketPath.map { admin in
+            ExporterConfiguration.Agent(adminAddress: .unix(path: admin), dataFile: agentDataFile, interval: .seconds(5))
+        }
         // A workload's TLS endpoint serving the rotating backend SVID, probed by the exporter (mTLS).
         let backend = try await DemoProbe.start(
             simulator: simulator, spiffeID: "spiffe://\(trustDomain)/ns/demo/sa/backend", reloads: !staleServer,
@@ -215,6 +227,25 @@ enum DemoFault: String, CaseIterable, ExpressibleByArgument {
     }
 }
 
+/// Agent faults by name, for `--demo.agent-fault`.
+enum DemoAgentFault: String, CaseIterable, ExpressibleByArgument {
+    case none
+    case staleSync = "stale-sync"
+    case expiredAgentSVID = "expired-agent-svid"
+    case unimplemented
+    case permissionDenied = "permission-denied"
+
+    var simulatorFault: SimulatedAgentFault {
+        switch self {
+        case .none: .none
+        case .staleSync: .staleSync
+        case .expiredAgentSVID: .expiredAgentSVID
+        case .unimplemented: .unimplemented
+        case .permissionDenied: .permissionDenied
+        }
+    }
+}
+
 /// Plays spiffe-helper for the demo: writes the simulator's first SVID to `svid.pem`,
 /// `svid_key.pem` and `svid_bundle.pem`, and rewrites them the way spiffe-helper does (in place,
 /// truncate then write, cert → key → bundle) whenever the simulator rotates.
@@ -222,6 +253,10 @@ struct DemoSPIFFEHelperWriter: Service {
     let simulator: WorkloadAPISimulator
     let directory: String
     let logger: Logger
+    /// Where the simulated agent's `agent-data.json` is kept current, if anywhere.
+    var agentDataFile: String? {
+        didSet { if let agentDataFile { try? simulator.writeAgentDataFile(to: agentDataFile, reattestable: true) } }
+    }
 
     init(simulator: WorkloadAPISimulator, directory: String, logger: Logger) throws {
         self.simulator = simulator
@@ -236,11 +271,16 @@ struct DemoSPIFFEHelperWriter: Service {
         let initial = simulator.currentSVIDs.first?.chainPEM
         await cancelWhenGracefulShutdown {
             var written = initial
+            var agentSVID = simulator.currentAgentSVID?.chainPEM
             while !Task.isCancelled {
                 // Polling is enough for a demo: the simulator rotates every TTL/2.
                 do { try await Task.sleep(for: .milliseconds(500)) } catch { return }
                 do {
                     written = try self.write(after: written)
+                    if let agentDataFile, simulator.currentAgentSVID?.chainPEM != agentSVID {
+                        agentSVID = simulator.currentAgentSVID?.chainPEM
+                        try simulator.writeAgentDataFile(to: agentDataFile, reattestable: true)
+                    }
                 } catch {
                     self.logger.warning("demo spiffe-helper files not written", metadata: ["error": "\(error)"])
                 }

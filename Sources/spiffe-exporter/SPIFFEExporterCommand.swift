@@ -134,6 +134,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var delegated: DelegatedOptions
 
+    @OptionGroup(title: "SPIRE agent") var agent: AgentOptions
+
     @OptionGroup var probe: ProbeOptions
 
     @Option(name: .customLong("config.file"), help: "YAML configuration file (docs/configuration.md); reloaded on SIGHUP and POST /-/reload.")
@@ -153,6 +155,7 @@ struct Serve: AsyncParsableCommand {
         settings.certFiles = certFiles.settings
         settings.delegated = delegated.settings
         settings.agentHealth = delegated.agentHealthSettings
+        settings.agent = agent.settings
         settings.probe = probe.settings
         settings.strict = strict
         return settings

@@ -192,6 +192,25 @@ import Testing
             flags: .init(agentHealth: .init(timeout: "x")), origin: .flag("--collector.agent-health.timeout"),
             message: "invalid duration \"x\""),
         BadFlag(
+            flags: .init(agent: .init(adminAddress: "node=unix:///")), origin: .flag("--collector.agent.admin-address"),
+            message: "\"unix:///\": workload endpoint unix socket URI must include a path"),
+        BadFlag(
+            flags: .init(agent: .init(dataFile: "/d", interval: "2s")), origin: .flag("--collector.agent.interval"),
+            message: "must be at least 5s (got 2s)"),
+        BadFlag(
+            flags: .init(agent: .init(dataFile: "/d", timeout: "x")), origin: .flag("--collector.agent.timeout"),
+            message: "invalid duration \"x\""),
+        BadFlag(
+            flags: .init(agent: .init(adminAddress: "a=unix:///run/admin.sock", dataFile: "b=/d")),
+            origin: .flag("--collector.agent.admin-address"),
+            message: "the agent source is named twice: \"a\" and \"b\""),
+        BadFlag(
+            flags: .init(agent: .init(dataFile: "workload_api=/d")), origin: .flag("--collector.agent.data-file"),
+            message: "source name \"workload_api\" is already used by another source"),
+        BadFlag(
+            flags: .init(agent: .init(enabled: true)), origin: .flag("--collector.agent"),
+            message: "the agent collector needs an admin socket or a data file"),
+        BadFlag(
             flags: .init(probe: .init(targets: ["api=api:0"])), origin: .flag("--probe.target"),
             message: "\"api=api:0\": port must be 1-65535"),
         BadFlag(

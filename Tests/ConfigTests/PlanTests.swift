@@ -25,10 +25,11 @@ import Testing
               targets: [{name: api, address: "api.internal:8443"}]
             """
         let plan = try resolve(file).collectors.plan(context: context)
-        // 2 Workload API sources + cert files + 2 agent health checks + delegated + probe.
-        #expect(plan.services.count == 7)
+        // 2 Workload API sources + cert files + 2 agent health checks + the agent (on the delegated
+        // admin socket) + delegated + probe.
+        #expect(plan.services.count == 8)
         #expect(plan.contributors.count == 2)
-        #expect(plan.sources == ["agent_a", "agent_b", "helper", "tls", "payments"])
+        #expect(plan.sources == ["agent_a", "agent_b", "helper", "tls", "payments", "agent"])
         #expect(plan.targets == ["api"])
     }
 

@@ -71,6 +71,13 @@ import Testing
         for reason in ExpectedIdentityProblem.allCases {
             #expect(doc.contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks expected identity reason \(reason.rawValue)")
         }
+        let agent = try #require(doc.range(of: "### `spiffe_agent_failures_total` reasons")).upperBound
+        for reason in AgentFailureReason.allCases {
+            #expect(doc[agent...].contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks agent failure reason \(reason.rawValue)")
+        }
+        for kind in OutageBudget.Limit.Kind.allCases {
+            #expect(doc.contains("| `\(kind.rawValue)` |"), "docs/metrics.md lacks outage budget kind \(kind.rawValue)")
+        }
         // And nothing documented that the catalog does not have.
         let known = MetricCatalog.allSeriesNames
         for token in tokens(doc) where isExporterMetricName(token) && !token.contains(":") {
@@ -89,6 +96,8 @@ import Testing
                 // Per-CA expiry (a subject key identifier) and file paths of glob sources, both
                 // bounded by configuration; the globs of expected identities, likewise.
                 "ca", "path", "result", "pattern",
+                // Closed vocabularies: agent cache type, what sets the outage budget.
+                "type", "kind",
             ]
             #expect(Set(d.labels).isSubset(of: allowed), "\(d.name) uses a label outside the vocabulary")
         }

@@ -25,6 +25,10 @@ import Testing
         #expect(ca.count == 40)  // SHA-1 subject key identifier, hex
         #expect(
             lines == [
+                // The good SVID ends the source's (and node's) outage budget; the unreadable one has no expiry.
+                "spiffe_node_outage_budget_seconds 3000",
+                #"spiffe_outage_budget_limit_info{source="workload_api",spiffe_id="spiffe://example.org/ns/prod/sa/web",kind="x509_svid"} 1"#,
+                #"spiffe_outage_budget_seconds{source="workload_api"} 3000"#,
                 #"spiffe_trust_bundle_ca_expiry_timestamp_seconds{source="workload_api",trust_domain="example.org",ca="\#(ca)"} \#(Int(at(23 * 3600).timeIntervalSince1970))"#,
                 "spiffe_trust_bundle_certificates\(td) 1",
                 "spiffe_trust_bundle_earliest_expiry_timestamp_seconds\(td) \(Int(at(23 * 3600).timeIntervalSince1970))",

@@ -93,6 +93,38 @@ struct StatusPageTests {
         }
     }
 
+    @Test func theAgentRowAndTheNodeOutageBudgetAreShown() async throws {
+        let pki = try StaticPKI()
+        let exporter = await Self.exporter(holding: pki)
+        let now = Date()
+        let agentID = "spiffe://example.org/spire/agent/join_token/n1"
+        exporter.store.register(source: "agent")
+        exporter.board.register("agent", kind: .agent, now: now)
+        // The agent SVID ends in 5 minutes, before the workload SVID: it sets the node budget.
+        let report = AgentReport(
+            channel: .debugAPI,
+            chain: [AgentChainCertificate(spiffeID: agentID, notBefore: nil, notAfter: now.addingTimeInterval(300))],
+            lastSyncSuccess: now.addingTimeInterval(-900), uptime: 60, observedAt: now)
+        exporter.store.replaceAgent(source: "agent", report: report, issuedAt: now, now: now)
+        let status = await exporter.metrics.status(now: now)
+        let row = try #require(status.check.identities.first { $0.kind == "agent_svid" })
+        #expect(row.spiffeID == agentID)
+        #expect(row.status == .critical)
+        #expect(row.summary.contains("last server sync 15m0s ago"))
+        #expect(status.check.outageBudget?.kind == .agentSVID)
+        #expect(status.sources.contains { $0.source == "agent" && $0.kind == .agent })
+        let metrics = exporter.metrics
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), metrics: metrics, status: metrics))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/status", method: .get) { response in
+                let html = String(buffer: response.body)
+                #expect(html.contains("<p id=\"outage-budget\">Node outage budget: "))
+                #expect(html.contains("until agent_svid \(agentID) (source agent) expires</p>"))
+                #expect(html.contains("<td>agent_svid</td>"))
+            }
+        }
+    }
+
     @Test func eventLogIsBounded() {
         let log = EventLog(capacity: 3)
         for i in 0..<10 {

@@ -26,18 +26,23 @@ public enum CertFilesFlags {
         return (name, path)
     }
 
+    /// `NAME=VALUE` or just `VALUE`: read as named only when what precedes the first `=` is a
+    /// valid source name (so never a path, address or pattern).
+    public static func optionallyNamed(_ text: String) -> (name: String?, value: String) {
+        if let equals = text.firstIndex(of: "="), isValidSourceName(String(text[..<equals])) {
+            return (String(text[..<equals]), String(text[text.index(after: equals)...]))
+        }
+        return (nil, text)
+    }
+
     /// `NAME=GLOB` or just `GLOB` (`--collector.cert-files.glob`). The text is read as `NAME=GLOB`
     /// only when what precedes the first `=` is a valid source name (so no `/`, `*` or `[`);
     /// otherwise the whole text is the pattern and the source is `defaultName`.
     public static func parseGlobArgument(
         _ text: String, defaultName: String = CertFilesSourceConfiguration.defaultGlobSourceName
     ) throws(CertFilesConfigurationError) -> (name: String, pattern: String) {
-        var name = defaultName
-        var pattern = text
-        if let equals = text.firstIndex(of: "="), isValidSourceName(String(text[..<equals])) {
-            name = String(text[..<equals])
-            pattern = String(text[text.index(after: equals)...])
-        }
+        let (given, pattern) = optionallyNamed(text)
+        let name = given ?? defaultName
         do {
             _ = try GlobPattern(pattern)
         } catch {

@@ -43,6 +43,9 @@ public enum CheckFormatter {
                 out += cells.joined(separator: "  ") + "\n"
             }
         }
+        if let budget = report.outageBudget {
+            out += "\nnode outage budget: \(outageBudget(budget, at: report.checkedAt))\n"
+        }
         for failure in report.failures {
             out += "\n\(CheckStatus.unknown.label): \(failure.source) (\(failure.target)): \(failure.reason)"
             if !failure.detail.isEmpty { out += " — \(failure.detail)" }
@@ -51,6 +54,16 @@ public enum CheckFormatter {
         if report.identities.isEmpty && report.failures.isEmpty { out += "nothing to check\n" }
         out += "\n\(report.status.label): \(counted(report.identities.count, "identity", "identities")) checked, \(counted(report.failures.count, "source", "sources")) failed\n"
         return out
+    }
+
+    /// "23m10s, until the agent_svid of spiffe://… (source agent) expires": how long the node's
+    /// identities survive without renewal, and what ends it.
+    public static func outageBudget(_ limit: OutageBudget.Limit, at now: Date) -> String {
+        let left = limit.seconds(at: now)
+        let what = limit.kind == .intermediate ? "an intermediate CA of \(limit.spiffeID)" : "\(limit.kind.rawValue) \(limit.spiffeID)"
+        return left > 0
+            ? "\(duration(left)), until \(what) (source \(limit.source)) expires"
+            : "none left: \(what) (source \(limit.source)) has expired"
     }
 
     /// `3d4h`, `1h2m`, `4m5s`, `12s`; negative durations read `-4m5s` (expired that long ago).

@@ -89,6 +89,8 @@ public struct CheckIdentity: Sendable, Codable, Hashable {
     /// and whether it passed unreplaced. Absent from `check`, which sees one generation only.
     public var renewalDeadline: Date?
     public var renewalOverdue: Bool?
+    /// The soonest NotAfter of an intermediate CA in the identity's chain (outage budget).
+    public var intermediateExpiresAt: Date?
 }
 
 /// A source that could not be checked, with the reason and what to do about it.
@@ -112,11 +114,14 @@ public struct CheckReport: Sendable, Codable {
     public var checkedAt: Date
     public var identities: [CheckIdentity]
     public var failures: [CheckSourceFailure]
+    /// What sets the node's outage budget among the X.509 identities checked (``OutageBudget``).
+    public var outageBudget: OutageBudget.Limit?
 
     public init(checkedAt: Date, identities: [CheckIdentity], failures: [CheckSourceFailure]) {
         self.checkedAt = checkedAt
         self.identities = identities
         self.failures = failures
+        outageBudget = OutageBudget.node(identities: identities)
     }
 
     /// The worst status; a source that could not be checked, or nothing to check at all, is UNKNOWN
@@ -166,10 +171,12 @@ public enum CheckEvaluator {
             status = max(status, critical ? .critical : .warning)
             summary = "intermediate CA expires in \(CheckFormatter.duration(left)), before the leaf"
         }
-        return CheckIdentity(
+        var identity = CheckIdentity(
             source: source, kind: "x509", spiffeID: report.spiffeID, audience: nil, expiresAt: report.leaf?.notAfter,
             expiresInSeconds: remaining, lifetimeUsedPercent: used, problems: problems,
             bundleCAExpiresAt: bundle?.summary(at: now).earliestValidExpiry, status: status, summary: summary)
+        identity.intermediateExpiresAt = report.earliestIntermediateExpiry
+        return identity
     }
 
     public static func jwt(_ report: JWTSVIDReport, source: String, thresholds: CheckThresholds, now: Date) -> CheckIdentity {
