@@ -146,7 +146,7 @@ class Checker:
         for alertname, severity in [("SpiffeX509SVIDRenewalOverdue", "warning"), ("SpiffeX509SVIDExpired", "critical")]:
             for sid in (frontend, backend):
                 expected.append((alertname, {**base, "severity": severity, "instance": self.inst["stalled"],
-                                             "spiffe_id": sid}))
+                                             "spiffe_id": sid, "namespace": "demo"}))
         # The stalled instance's agent has an expired SVID of its own (--demo.agent-fault).
         agent = {**base, "source": "agent", "instance": self.inst["stalled"],
                  "spiffe_id": "spiffe://example.org/spire/agent/join_token/simulated"}
@@ -156,7 +156,8 @@ class Checker:
         expected.append(("SpiffeWorkloadAPIConnectionFailures",
                          {**base, "severity": "warning", "instance": self.inst["agentdown"], "reason": "socket_not_found"}))
         expected.append(("SpiffeX509SVIDInvalid", {**base, "severity": "critical", "instance": self.inst["mismatch"],
-                                                   "spiffe_id": frontend, "reason": "key_mismatch"}))
+                                                   "spiffe_id": frontend, "namespace": "demo",
+                                                   "reason": "key_mismatch"}))
         begin = time.time()
         end = self.until(self.c["alert_timeout"])
         found = {}
@@ -233,6 +234,17 @@ class Checker:
         received = sorted({a["labels"].get("alertname", "?") for a in self.webhook_alerts()
                            if a.get("labels", {}).get("instance") == h})
         self.result(not received, "no alert with the healthy instance label reached the webhook", ", ".join(received))
+
+    def expectations_and_labels(self):
+        """The healthy demo's expected identity is present, with the derived label on it and on its SVIDs."""
+        h = self.inst["healthy"]
+        sid = "spiffe://example.org/ns/demo/sa/frontend"
+        present = self.value(f'spiffe_expected_identity_present{{instance="{h}",source="workload_api",spiffe_id="{sid}",namespace="demo"}}')
+        labelled = self.query(f'spiffe_x509_svid_valid{{instance="{h}",source="workload_api",namespace="demo"}}')
+        problems = self.query(f'spiffe_expected_identity_problem{{instance="{h}"}}')
+        self.result(present == 1 and len(labelled) == 2 and not problems,
+                    "healthy instance: expected identity present, namespace label on its SVID series",
+                    f"present: {present}, labelled SVIDs: {len(labelled)}, problems: {problems}")
 
     def rules_healthy(self):
         groups = self.api("/api/v1/rules")["groups"]
@@ -364,6 +376,7 @@ class Checker:
         self.success_rate_guard()
         self.dashboards()
         self.healthy_silent()
+        self.expectations_and_labels()
         self.rules_healthy()
         print(f"CHECKS {self.passed} {self.failed}", flush=True)
         return 0 if self.failed == 0 else 1

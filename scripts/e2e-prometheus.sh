@@ -5,7 +5,8 @@
 #
 # Started on free loopback ports in a temporary directory (all stopped on exit):
 #   healthy    `spiffe-exporter demo --demo.intermediate`, 40 s SVIDs issued by an intermediate CA
-#              (rotated at half-life, on time)
+#              (rotated at half-life, on time), an expected identity that is present
+#   (the three demos add a `namespace` label derived from the SPIFFE ID to every per-identity series)
 #   stalled    `spiffe-exporter demo --demo.fault stalled-rotation --demo.agent-fault expired-agent-svid`,
 #              20 s SVIDs that never rotate, and an agent whose own SVID has expired
 #   agentdown  plain `spiffe-exporter` pointed at a socket nothing listens on (agent down)
@@ -166,12 +167,19 @@ echo "== starting (binary: $bin, temp: $tmp)"
 start webhook python3 "$helper" webhook --listen "127.0.0.1:$p_hook" --out "$tmp/webhook.jsonl"
 start alertmanager "$alertmanager" --config.file="$tmp/alertmanager/alertmanager.yml" \
     --storage.path="$tmp/alertmanager/data" --web.listen-address="127.0.0.1:$p_am" --cluster.listen-address=
-start healthy "$bin" demo --web.listen-address "$i_healthy" --demo.svid-ttl 40s --demo.intermediate
+# The demos label every per-identity series with the namespace of its SPIFFE ID (as an operator
+# routing by team would): the rules and dashboards must work with such series. The healthy one
+# also expects its frontend identity (present: silent) and knows the simulator's 4 s backdate.
+ns_label='namespace=^spiffe://[^/]+/ns/([^/]+)/'
+start healthy "$bin" demo --web.listen-address "$i_healthy" --demo.svid-ttl 40s --demo.intermediate \
+    --label.from-spiffe-id "$ns_label" --expect.identity workload_api=spiffe://example.org/ns/demo/sa/frontend \
+    --clock.issuer-backdate 4s
 start stalled "$bin" demo --web.listen-address "$i_stalled" --demo.svid-ttl 20s --demo.fault stalled-rotation \
-    --demo.agent-fault expired-agent-svid
+    --demo.agent-fault expired-agent-svid --label.from-spiffe-id "$ns_label"
 start agentdown "$bin" --web.listen-address "$i_agentdown" \
     --collector.workload-api.address "unix://$tmp/agentdown/missing/agent.sock"
-start mismatch "$bin" demo --web.listen-address "$i_mismatch" --demo.svid-ttl 40s --demo.fault mismatched-key
+start mismatch "$bin" demo --web.listen-address "$i_mismatch" --demo.svid-ttl 40s --demo.fault mismatched-key \
+    --label.from-spiffe-id "$ns_label"
 # Prometheus right away: the renewal counters must move after its first scrape to show in rates.
 start prometheus "$prometheus" --config.file="$tmp/prometheus/prometheus.yml" \
     --storage.tsdb.path="$tmp/prometheus/data" --web.listen-address="127.0.0.1:$p_prom"

@@ -32,9 +32,11 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
     }
 
     public func scrape(format: ExpositionFormat, now: Date) async -> [UInt8] {
-        var builder = ScrapeBuilder()
+        var builder = ScrapeBuilder(spiffeIDLabels: store.spiffeIDLabels)
         let snapshots = await store.snapshot(now: now)
         IdentityMetrics.collect(snapshots, now: now, cache: renderCache, into: &builder)
+        IdentityMetrics.collect(
+            expected: store.expectations.evaluate(snapshots, sources: board.all, now: now), into: &builder)
         registry.collect(into: &builder)
         await board.collect(now: now, into: &builder)
         for contributor in contributors + (dynamicContributors?() ?? []) {
@@ -53,7 +55,8 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
     public func status(now: Date) async -> StatusReport {
         let snapshots = await store.snapshot(now: now)
         let thresholds = CheckThresholds(deadlineFraction: store.renewalDeadlineFraction)
-        var identities: [CheckIdentity] = []
+        // Expected identities first: what is missing matters more than what is held.
+        var identities = store.expectations.evaluate(snapshots, sources: board.all, now: now).map(CheckEvaluator.expected)
         for snapshot in snapshots.sorted(by: { $0.source < $1.source }) {
             let renewals = Dictionary(
                 (snapshot.renewals + snapshot.jwtRenewals).map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })

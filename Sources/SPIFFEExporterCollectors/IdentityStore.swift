@@ -48,6 +48,8 @@ public final class IdentityStore: Sendable {
         var jwtBundles: [String: JWTBundle] = [:]
         /// An agent source's last known report (kept while the agent cannot be read).
         var agent: AgentReport?
+        /// From the fresh SVIDs pushed on the source's stream.
+        var skew = ClockSkewEstimator()
 
         var exportedBundles: [String: TrustBundle] { streamedBundles ?? svidBundles }
 
@@ -81,6 +83,38 @@ public final class IdentityStore: Sendable {
     private let state = Mutex<[String: SourceState]>([:])
     /// Renewal state of every identity held here; the store reports each new list to it.
     public let ledger: RenewalLedger
+    /// Expected identities; the store reports each new list to them too.
+    public let expectations = ExpectationLedger()
+
+    private struct Presentation: Sendable {
+        var spiffeIDLabels = SPIFFEIDLabels.none
+        var issuerBackdate = ClockSkewEstimator.defaultBackdate
+    }
+
+    private let presentation = Mutex(Presentation())
+
+    /// Labels derived from the SPIFFE ID on every per-identity series.
+    public var spiffeIDLabels: SPIFFEIDLabels { presentation.withLock(\.spiffeIDLabels) }
+
+    /// Sets how identities are shown; a new issuer backdate restarts every clock skew estimate, as
+    /// its samples were computed with the old one.
+    public func configure(spiffeIDLabels: SPIFFEIDLabels, issuerBackdate: TimeInterval) {
+        let changed = presentation.withLock { p in
+            p.spiffeIDLabels = spiffeIDLabels
+            defer { p.issuerBackdate = issuerBackdate }
+            return p.issuerBackdate != issuerBackdate
+        }
+        guard changed else { return }
+        state.withLock { s in
+            for source in s.keys { s[source]?.skew = ClockSkewEstimator(backdate: issuerBackdate) }
+        }
+    }
+
+    private func newSource() -> SourceState {
+        var source = SourceState()
+        source.skew = ClockSkewEstimator(backdate: presentation.withLock(\.issuerBackdate))
+        return source
+    }
 
     /// Recent rotations, failures and recoveries, for /status.
     public var events: EventLog { ledger.events }
@@ -100,11 +134,6 @@ public final class IdentityStore: Sendable {
 
     /// Replaces the JWT-SVIDs fetched for one audience set.
     public func replaceJWTSVIDs(source: String, audience: String, entries: [JWTEntry], now: Date) {
-        state.withLock { s in
-            var src = s[source] ?? SourceState()
-            src.jwt[audience] = entries
-            s[source] = src
-        }
         var present: [String: SVIDGeneration] = [:]
         for entry in entries {
             guard let exp = entry.report.expiresAt else { continue }
@@ -112,12 +141,21 @@ public final class IdentityStore: Sendable {
                 fingerprint: entry.report.fingerprint, notBefore: entry.report.issuedAt ?? now, notAfter: exp)
         }
         ledger.observe(RenewalTracker.Scope(source: source, audience: audience), present: present, now: now)
+        expectations.observe(source: source, kind: .jwt, audience: audience, held: {
+            Dictionary(entries.map { ($0.report.spiffeID, $0.report.problems(at: now).isEmpty) }, uniquingKeysWith: { a, _ in a })
+        }, now: now)
+        // After the ledger, as for X.509-SVIDs (see ``snapshot(now:)``).
+        state.withLock { s in
+            var src = s[source] ?? newSource()
+            src.jwt[audience] = entries
+            s[source] = src
+        }
     }
 
     /// Replaces a source's JWT bundles and re-verifies its JWT-SVIDs against them.
     public func replaceJWTBundles(source: String, bundles: [String: JWTBundle]) {
         state.withLock { s in
-            var src = s[source] ?? SourceState()
+            var src = s[source] ?? newSource()
             src.jwtBundles = bundles
             for (audience, entries) in src.jwt {
                 src.jwt[audience] = entries.map { entry in
@@ -135,18 +173,23 @@ public final class IdentityStore: Sendable {
     /// Declares a source of the configuration being built.
     public func register(source: String) {
         state.withLock { s in
-            if s[source] == nil { s[source] = SourceState() }
+            if s[source] == nil { s[source] = newSource() }
         }
     }
 
-    /// Forgets a source: its identities, bundles and renewal state (X.509 and JWT).
-    public func unregister(source: String) {
-        _ = state.withLock { $0.removeValue(forKey: source) }
+    /// Forgets a source: its identities, bundles and renewal state (X.509 and JWT). Its
+    /// identities are withdrawn for the expectations.
+    public func unregister(source: String, now: Date = Date()) {
+        let audiences = state.withLock { $0.removeValue(forKey: source) }.map { Array($0.jwt.keys) } ?? []
         ledger.unregister(source: source)
+        expectations.observe(source: source, kind: .x509, held: { [:] }, now: now)
+        for audience in audiences { expectations.observe(source: source, kind: .jwt, audience: audience, held: { [:] }, now: now) }
     }
 
-    /// Replaces a source's SVIDs with a new full list observed at `now`.
-    public func replaceSVIDs(source: String, entries: [Entry], bundles: [String: TrustBundle], now: Date) {
+    /// Replaces a source's SVIDs with a new full list observed at `now`. `live`: it came on a
+    /// stream that had already delivered (a push, not the state sent on connecting), so its new
+    /// SVIDs are clock skew samples.
+    public func replaceSVIDs(source: String, entries: [Entry], bundles: [String: TrustBundle], now: Date, live: Bool = false) {
         var present: [String: SVIDGeneration] = [:]
         for entry in entries {
             guard let leaf = entry.report.leaf else { continue }
@@ -154,8 +197,13 @@ public final class IdentityStore: Sendable {
                 fingerprint: leaf.serialNumber, notBefore: leaf.notBefore, notAfter: leaf.notAfter)
         }
         ledger.observe(RenewalTracker.Scope(source: source), present: present, now: now)
+        expectations.observe(source: source, kind: .x509, held: { Self.validity(entries, now: now) }, now: now)
         state.withLock { s in
-            var src = s[source] ?? SourceState()
+            var src = s[source] ?? newSource()
+            src.skew.observe(
+                entries.compactMap { entry in
+                    entry.report.leaf.map { (entry.report.spiffeID, $0.serialNumber, $0.notBefore) }
+                }, arrival: now, live: live)
             src.generation += 1
             src.svids = entries
             src.updateNextReverification()
@@ -188,7 +236,7 @@ public final class IdentityStore: Sendable {
 
     public func replaceBundles(source: String, bundles: [String: TrustBundle]) {
         state.withLock { s in
-            var src = s[source] ?? SourceState()
+            var src = s[source] ?? newSource()
             src.streamedBundles = bundles
             src.countBundleChanges()
             s[source] = src
@@ -200,9 +248,15 @@ public final class IdentityStore: Sendable {
         state.withLock { s in s[source]?.streamedBundles = nil }
     }
 
+    /// Whether each SPIFFE ID's SVID passes every check at `now`.
+    static func validity(_ entries: [Entry], now: Date) -> [String: Bool] {
+        Dictionary(entries.map { ($0.report.spiffeID, $0.report.problems(at: now).isEmpty) }, uniquingKeysWith: { a, _ in a })
+    }
+
     /// Drops a source's identities (e.g. the agent said PermissionDenied: it has none for us).
     public func clearSVIDs(source: String, now: Date) {
         ledger.observe(RenewalTracker.Scope(source: source), present: [:], now: now)
+        expectations.observe(source: source, kind: .x509, held: { [:] }, now: now)
         state.withLock { s in
             guard var src = s[source] else { return }
             src.generation += 1
@@ -264,18 +318,24 @@ public final class IdentityStore: Sendable {
                 s[item.source]?.updateNextReverification()
             }
         }
-        let renewals = ledger.statuses(now: now)
-        return state.withLock { s in
+        // The identities first, the renewal state after: writers update the ledger before the
+        // identities, so a scrape that sees a new SVID also sees its renewal counted.
+        var snapshots = state.withLock { s in
             s.map { source, src -> SourceSnapshot in
                 var snapshot = SourceSnapshot(
-                    source: source, svids: src.reports, bundles: src.exportedBundles,
-                    renewals: renewals.x509[source] ?? [], bundleUpdates: src.bundleUpdates)
+                    source: source, svids: src.reports, bundles: src.exportedBundles, bundleUpdates: src.bundleUpdates)
                 snapshot.jwtSVIDs = src.jwt.keys.sorted().flatMap { src.jwt[$0]!.map(\.report) }
                 snapshot.jwtBundles = src.jwtBundles
-                snapshot.jwtRenewals = renewals.jwt[source] ?? []
                 snapshot.agent = src.agent
+                snapshot.clockSkew = src.skew.estimate
                 return snapshot
             }
         }
+        let renewals = ledger.statuses(now: now)
+        for index in snapshots.indices {
+            snapshots[index].renewals = renewals.x509[snapshots[index].source] ?? []
+            snapshots[index].jwtRenewals = renewals.jwt[snapshots[index].source] ?? []
+        }
+        return snapshots
     }
 }

@@ -128,7 +128,7 @@ public struct WorkloadAPICollector<C: Clock>: Service where C.Duration == Durati
     private func fetchX509SVIDs(_ api: SpiffeWorkloadAPI.Client<HTTP2ClientTransport.Posix>, _ delivery: Delivery) async throws {
         try await api.fetchX509SVID(X509SVIDRequest(), metadata: Self.securityHeader, options: AgentConnections.callOptions()) {
             // Load latency is time to the first response, before analysis.
-            try await delivery.consume($0.messages) { await handle($0) }
+            try await delivery.consumeMarkingLive($0.messages) { await handle($0, live: $1) }
         }
     }
 
@@ -146,7 +146,8 @@ public struct WorkloadAPICollector<C: Clock>: Service where C.Duration == Durati
 
     // MARK: Messages
 
-    func handle(_ message: X509SVIDResponse) async {
+    /// `live`: the stream had delivered before, so new SVIDs in it were just pushed (clock skew samples).
+    func handle(_ message: X509SVIDResponse, live: Bool = false) async {
         let now = context.now()
         let source = configuration.source
         let (entries, bundles, malformed) = WorkloadAPIMessages.decode(message)
@@ -159,7 +160,7 @@ public struct WorkloadAPICollector<C: Clock>: Service where C.Duration == Durati
             let report = await X509SVIDAnalyzer.analyze(material, bundles: bundleSet, now: now)
             reports.append(IdentityStore.Entry(material: material, bundles: bundleSet, report: report))
         }
-        store.replaceSVIDs(source: source, entries: Self.dedupe(reports), bundles: bundles, now: now)
+        store.replaceSVIDs(source: source, entries: Self.dedupe(reports), bundles: bundles, now: now, live: live)
         context.board.delivered(source, what: RPC.fetchX509SVID.rawValue, now: now)
         recorder.delivered(RPC.fetchX509SVID.rawValue)
         logger.debug("X509SVIDResponse applied", metadata: ["source": "\(source)", "svids": "\(reports.count)"])

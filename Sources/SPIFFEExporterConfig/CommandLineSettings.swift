@@ -11,14 +11,16 @@ public struct CommandLineSettings: Sendable, Equatable {
     public var agentHealth: AgentHealth
     public var agent: Agent
     public var probe: Probe
+    public var identities: Identities
     public var strict: Bool
 
     public init(
         web: Web = Web(), log: Log = Log(), renewal: Renewal = Renewal(), workloadAPI: WorkloadAPI = WorkloadAPI(),
         certFiles: CertFiles = CertFiles(), delegated: Delegated = Delegated(),
         agentHealth: AgentHealth = AgentHealth(), agent: Agent = Agent(),
-        probe: Probe = Probe(), strict: Bool = false
+        probe: Probe = Probe(), identities: Identities = Identities(), strict: Bool = false
     ) {
+        self.identities = identities
         self.web = web
         self.log = log
         self.renewal = renewal
@@ -194,6 +196,19 @@ public struct CommandLineSettings: Sendable, Equatable {
             self.targets = targets
             self.interval = interval
             self.timeout = timeout
+        }
+    }
+
+    /// `--expect.identity`, `--label.from-spiffe-id`, `--clock.issuer-backdate`.
+    public struct Identities: Sendable, Equatable {
+        public var expected: [String]
+        public var spiffeIDLabels: [String]
+        public var issuerBackdate: String?
+
+        public init(expected: [String] = [], spiffeIDLabels: [String] = [], issuerBackdate: String? = nil) {
+            self.expected = expected
+            self.spiffeIDLabels = spiffeIDLabels
+            self.issuerBackdate = issuerBackdate
         }
     }
 }

@@ -18,6 +18,12 @@ public struct ConfigFile: Sendable, Equatable {
     public var agentHealth = AgentHealth()
     public var agent = Agent()
     public var probes = Probes()
+    /// `expected_identities`, each located at its entry.
+    public var expectedIdentities: [Located<ExpectedIdentity>] = []
+    /// `spiffe_id_labels`, each located at its entry.
+    public var spiffeIDLabels: [Located<SPIFFEIDLabels.Label>] = []
+    /// `clock.issuer_backdate`.
+    public var issuerBackdate: Located<Duration>?
 
     public init() {}
 
@@ -195,6 +201,7 @@ struct Reader {
                 root, at: "",
                 allowed: [
                     "web", "log", "renewal", "workload_api", "cert_files", "delegated", "agent_health", "agent", "probes",
+                    "expected_identities", "spiffe_id_labels", "clock",
                 ])
         else { return config }
         if let node = top["web"] { config.web = web(node) }
@@ -206,6 +213,11 @@ struct Reader {
         if let node = top["agent_health"] { config.agentHealth = agentHealth(node) }
         if let node = top["agent"] { config.agent = agent(node) }
         if let node = top["probes"] { config.probes = probes(node) }
+        if let node = top["expected_identities"] { config.expectedIdentities = expectedIdentities(node) }
+        if let node = top["spiffe_id_labels"] { config.spiffeIDLabels = spiffeIDLabels(node) }
+        if let node = top["clock"], let fields = mapping(node, at: "clock", allowed: ["issuer_backdate"]) {
+            config.issuerBackdate = duration(fields["issuer_backdate"], at: "clock.issuer_backdate")
+        }
         return config
     }
 
@@ -314,10 +326,7 @@ struct Reader {
 
     mutating func sourceName(_ node: Node, at key: String, seen: inout Set<String>) -> Located<String>? {
         guard let name = string(node, at: key) else { return nil }
-        let valid =
-            !name.isEmpty
-            && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
-        if !valid { problem(node, key, "source names use letters, digits, '_', '-' and '.' only (got \"\(name)\")") }
+        if !SourceName.isValid(name) { problem(node, key, "source names use letters, digits, '_', '-' and '.' only (got \"\(name)\")") }
         if !seen.insert(name).inserted { problem(node, key, "source name \"\(name)\" is used twice") }
         return Located(name, origin(node, key))
     }
@@ -623,5 +632,79 @@ struct Reader {
             }
         }
         return probes
+    }
+
+    /// `{source, spiffe_id, kind, audience, min_count}` entries; each problem at the value that has it.
+    mutating func expectedIdentities(_ node: Node) -> [Located<ExpectedIdentity>] {
+        guard let items = sequence(node, at: "expected_identities") else { return [] }
+        var result: [Located<ExpectedIdentity>] = []
+        for (index, item) in items.enumerated() {
+            let key = "expected_identities[\(index)]"
+            guard let fields = mapping(item, at: key, allowed: ["source", "spiffe_id", "kind", "audience", "min_count"])
+            else { continue }
+            guard let idNode = fields["spiffe_id"], let id = string(idNode, at: key + ".spiffe_id") else {
+                if fields["spiffe_id"] == nil { problem(item, key, "needs spiffe_id") }
+                continue
+            }
+            guard let pattern = convert(idNode, key + ".spiffe_id", { try SPIFFEIDPattern(parsing: id) }) else { continue }
+            var expectation = ExpectedIdentity(pattern: pattern.value)
+            var unchecked: Set<String> = []
+            if let sourceNode = fields["source"] {
+                guard let name = sourceName(sourceNode, at: key + ".source", seen: &unchecked),
+                    SourceName.isValid(name.value)
+                else { continue }
+                expectation.source = name.value
+            }
+            if let kindNode = fields["kind"], let text = string(kindNode, at: key + ".kind") {
+                guard let kind = ExpectedIdentity.Kind(rawValue: text) else {
+                    problem(kindNode, key + ".kind", "must be x509 or jwt (got \"\(text)\")")
+                    continue
+                }
+                expectation.kind = kind
+            }
+            if let audienceNode = fields["audience"] {
+                // One audience set: "a", "a,b" or a list.
+                let values: [String]?
+                if case .scalar(let scalar) = audienceNode {
+                    values = scalar.string.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+                } else {
+                    values = stringList(audienceNode, at: key + ".audience")?.map(\.value)
+                }
+                guard let values,
+                    let label = convert(audienceNode, key + ".audience", { try ExpectedIdentity.audienceLabel(values) })
+                else { continue }
+                expectation.audience = label.value
+            }
+            if let countNode = fields["min_count"], let count = double(countNode, at: key + ".min_count") {
+                guard count == count.rounded(), count >= 1, count <= 1_000_000 else {
+                    problem(countNode, key + ".min_count", "must be a whole number of at least 1")
+                    continue
+                }
+                expectation.minCount = Int(count)
+            }
+            guard convert(item, key, { try expectation.validate() }) != nil else { continue }
+            result.append(Located(expectation, origin(item, key)))
+        }
+        return result
+    }
+
+    /// `{name, regex}` entries.
+    mutating func spiffeIDLabels(_ node: Node) -> [Located<SPIFFEIDLabels.Label>] {
+        guard let items = sequence(node, at: "spiffe_id_labels") else { return [] }
+        var result: [Located<SPIFFEIDLabels.Label>] = []
+        for (index, item) in items.enumerated() {
+            let key = "spiffe_id_labels[\(index)]"
+            guard let fields = mapping(item, at: key, allowed: ["name", "regex"]) else { continue }
+            guard let nameNode = fields["name"], let regexNode = fields["regex"] else {
+                problem(item, key, "needs name and regex")
+                continue
+            }
+            guard let name = string(nameNode, at: key + ".name"), let regex = string(regexNode, at: key + ".regex"),
+                convert(nameNode, key + ".name", { try SPIFFEIDLabels.checkName(name) }) != nil,
+                let label = convert(regexNode, key + ".regex", { try SPIFFEIDLabels.Label(name: name, pattern: regex) })
+            else { continue }
+            result.append(Located(label.value, origin(item, key)))
+        }
+        return result
     }
 }

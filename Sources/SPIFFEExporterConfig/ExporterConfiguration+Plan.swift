@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import SPIFFEExporterCollectors
 import SPIFFEExporterCore
@@ -82,5 +83,13 @@ extension ExporterConfiguration.AgentHealth {
     /// The check of `source`'s agent, labelled with the source's name.
     public func configuration(for source: ExporterConfiguration.WorkloadAPISource) -> AgentHealthConfiguration {
         AgentHealthConfiguration(source: source.name, address: source.address, interval: interval, timeout: timeout)
+    }
+}
+
+extension ExporterConfiguration.Identities {
+    /// Makes the store show identities this way (at start and on every reload).
+    public func apply(to store: IdentityStore, now: Date) {
+        store.configure(spiffeIDLabels: spiffeIDLabels, issuerBackdate: issuerBackdate.seconds)
+        store.expectations.configure(expected, now: now)
     }
 }

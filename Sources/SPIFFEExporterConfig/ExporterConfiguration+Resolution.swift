@@ -41,6 +41,7 @@ struct Resolver {
                     + (collectors.delegated?.subscriptions.subscriptions.map(\.name) ?? [])))
         collectors.probe = probe(clientSource: collectors.workloadAPI.first?.name)
         configuration.collectors = collectors
+        configuration.identities = identities(sources: collectors.sources)
         return configuration
     }
 
@@ -455,5 +456,53 @@ struct Resolver {
         return ProbeConfiguration(
             targets: targets, interval: interval, timeout: timeout,
             clientSource: clientSource ?? ProbeConfiguration.defaultClientSource)
+    }
+
+    /// Expected identities (file, then flags; each names a configured source, if any, and is
+    /// one series), labels from the SPIFFE ID (file, then flags; at most five, each name once),
+    /// and the issuer backdate.
+    mutating func identities(sources: Set<String>) -> ExporterConfiguration.Identities {
+        let given = flags.identities
+        var identities = ExporterConfiguration.Identities()
+        let expected = listed(file.expectedIdentities, "--expect.identity", given.expected) {
+            try ExpectedIdentity(parsing: $0)
+        }
+        var keys: Set<String> = []
+        for expectation in expected {
+            let value = expectation.value
+            if let source = value.source, !sources.contains(source) {
+                problem(
+                    expectation.origin,
+                    "source \"\(source)\" is not configured (sources: \(sources.sorted().joined(separator: ", ")))")
+            } else if !keys.insert(value.seriesKey).inserted {
+                // One (source, spiffe_id) series each: an X.509 and a JWT expectation of one ID need different sources.
+                problem(expectation.origin, "\"\(value.pattern)\" is already expected for source \"\(value.sourceLabel)\"")
+            } else {
+                identities.expected.append(value)
+            }
+        }
+        let labels = listed(file.spiffeIDLabels, "--label.from-spiffe-id", given.spiffeIDLabels) {
+            text throws(SPIFFEIDLabelError) in
+            guard let equals = text.firstIndex(of: "=") else {
+                throw SPIFFEIDLabelError("expected NAME=REGEX, got \"\(text)\"")
+            }
+            return try SPIFFEIDLabels.Label(
+                name: String(text[..<equals]), pattern: String(text[text.index(after: equals)...]))
+        }
+        do {
+            identities.spiffeIDLabels = try SPIFFEIDLabels(labels.map(\.value))
+        } catch {
+            // Reported where the list went wrong: the sixth label, or the second of a name.
+            var seen: Set<String> = []
+            let culprit = labels.enumerated().first { index, label in
+                index >= SPIFFEIDLabels.maximumCount || !seen.insert(label.value.name).inserted
+            }
+            problem(culprit?.element.origin ?? .flag("--label.from-spiffe-id"), "\(error)")
+        }
+        let backdate = flag("--clock.issuer-backdate", given.issuerBackdate) { text throws(InvalidValue) in
+            do { return try DurationText.duration(text) } catch { throw InvalidValue("\(error)") }
+        }
+        identities.issuerBackdate = (backdate ?? file.issuerBackdate)?.value ?? identities.issuerBackdate
+        return identities
     }
 }

@@ -9,6 +9,7 @@ public struct ExporterConfiguration: Equatable, Sendable {
     public var log = Log()
     public var renewal = Renewal()
     public var collectors = Collectors()
+    public var identities = Identities()
     /// `--strict`: fail the start when a source does not sync with valid SVIDs.
     public var strict = false
 
@@ -186,6 +187,19 @@ public struct ExporterConfiguration: Equatable, Sendable {
             self.interval = interval
             self.timeout = timeout
         }
+    }
+
+    /// How identities are shown: which must exist, the labels derived from their SPIFFE IDs, and
+    /// the issuer's backdate for the clock skew estimate. A reload applies them without restarting
+    /// a collector.
+    public struct Identities: Equatable, Sendable {
+        public static let defaultIssuerBackdate: Duration = .seconds(10)
+
+        public var expected: [ExpectedIdentity] = []
+        public var spiffeIDLabels: SPIFFEIDLabels = .none
+        public var issuerBackdate: Duration = Self.defaultIssuerBackdate
+
+        public init() {}
     }
 
     /// Source names a certificate-file source may not take.

@@ -74,8 +74,14 @@ public struct MetricFamily: Sendable {
 /// sorted by name, series sorted by label values, so output is stable and diffable.
 public struct ScrapeBuilder: Sendable {
     private var families: [String: MetricFamily] = [:]
+    /// Labels derived from the SPIFFE ID, added to every family with a `spiffe_id` label: to the
+    /// samples here at render time; producers that write lines themselves add them (see
+    /// ``IdentityMetrics``).
+    public let spiffeIDLabels: SPIFFEIDLabels
 
-    public init() {}
+    public init(spiffeIDLabels: SPIFFEIDLabels = .none) {
+        self.spiffeIDLabels = spiffeIDLabels
+    }
 
     public mutating func add(_ descriptor: MetricDescriptor, _ samples: [Sample]) {
         // The first producer of a family hands its array over as is (no per-sample copy).
@@ -113,7 +119,7 @@ public struct ScrapeBuilder: Sendable {
         var writer = ExpositionWriter(format: format, reserving: max(16 * 1024, samples * 144 + rendered + families.count * 256))
         for name in families.keys.sorted() {
             guard let family = families[name] else { continue }
-            writer.write(family)
+            writer.write(spiffeIDLabels.widen(family))
         }
         return writer.finish()
     }

@@ -18,6 +18,8 @@ public struct SourceSnapshot: Sendable {
     /// The SPIRE agent's own SVID and state, for an agent source (its SVID is no workload SVID:
     /// it has `spiffe_agent_*` series, not `spiffe_x509_svid_*` ones).
     public var agent: AgentReport?
+    /// ``ClockSkewEstimator/estimate`` of the source's stream; `nil` until it has enough samples.
+    public var clockSkew: Double?
 
     public init(
         source: String, svids: [X509SVIDReport], bundles: [String: TrustBundle],
@@ -64,6 +66,7 @@ public enum IdentityMetrics {
         var jwtProblems: [Sample] = []
         var jwtRenewals: [Sample] = []
         var jwtKeys: [Sample] = []
+        var skew: [Sample] = []
         let nowSeconds = now.timeIntervalSince1970
 
         // Columns in exposition order (sources, then identities, sorted by label value).
@@ -123,6 +126,7 @@ public enum IdentityMetrics {
             for (trustDomain, count) in snapshot.bundleUpdates {
                 updates.append(Sample([snapshot.source, trustDomain], Double(count)))
             }
+            if let estimate = snapshot.clockSkew { skew.append(Sample([snapshot.source], estimate)) }
         }
         addX509Families(svids, renewals, nowSeconds: nowSeconds, cache: cache, into: &builder)
         builder.add(MetricCatalog.bundleCertificates, bundleCerts)
@@ -139,6 +143,34 @@ public enum IdentityMetrics {
         builder.add(MetricCatalog.bundleUpdates, updates)
         AgentMetrics.collect(sources, now: now, into: &builder)
         OutageBudget.collect(sources, now: now, into: &builder)
+        builder.add(MetricCatalog.clockSkewEstimate, skew)
+    }
+
+    /// The expected-identity families: `present` and `missing_seconds` for every exact ID (so
+    /// both exist from the first scrape), `problem` while one is absent, and per glob the matched
+    /// count and its minimum.
+    public static func collect(expected statuses: [ExpectedIdentityStatus], into builder: inout ScrapeBuilder) {
+        var present: [Sample] = []
+        var missing: [Sample] = []
+        var problems: [Sample] = []
+        var matched: [Sample] = []
+        var minimum: [Sample] = []
+        for status in statuses {
+            let labels = [status.source, status.spiffeID]
+            if status.isGlob {
+                matched.append(Sample(labels, Double(status.matched ?? 0)))
+                minimum.append(Sample(labels, Double(status.minCount ?? 1)))
+                continue
+            }
+            present.append(Sample(labels, status.present ? 1 : 0))
+            missing.append(Sample(labels, status.missingSeconds ?? 0))
+            if let problem = status.problem { problems.append(Sample(labels + [problem.rawValue], 1)) }
+        }
+        builder.add(MetricCatalog.expectedIdentityPresent, present)
+        builder.add(MetricCatalog.expectedIdentityMissingSeconds, missing)
+        builder.add(MetricCatalog.expectedIdentityProblem, problems)
+        builder.add(MetricCatalog.expectedIdentitiesMatched, matched)
+        builder.add(MetricCatalog.expectedIdentitiesRequired, minimum)
     }
 }
 
@@ -192,8 +224,10 @@ extension IdentityMetrics {
         _ svids: X509Columns, _ renewals: RenewalColumns, nowSeconds: Double, cache: IdentityRenderCache?,
         into builder: inout ScrapeBuilder
     ) {
-        let x509 = IdentityRenderCache.labels(.x509, sources: svids.sources, ids: svids.ids, cache: cache)
-        let renewal = IdentityRenderCache.labels(.renewal, sources: renewals.sources, ids: renewals.ids, cache: cache)
+        let derived = builder.spiffeIDLabels
+        let x509 = IdentityRenderCache.labels(.x509, sources: svids.sources, ids: svids.ids, derived: derived, cache: cache)
+        let renewal = IdentityRenderCache.labels(
+            .renewal, sources: renewals.sources, ids: renewals.ids, derived: derived, cache: cache)
         func add(
             _ d: MetricDescriptor, _ table: IdentityRenderCache.Labels, lines: Int, inputs: IdentityRenderCache.Inputs?,
             _ body: @escaping @Sendable (_ row: Int, _ labels: UnsafeBufferPointer<UInt8>, _ f: SeriesLineFormat, _ out: inout [UInt8]) -> Void
@@ -274,6 +308,7 @@ public final class IdentityRenderCache: Sendable {
     private struct Rows: Sendable {
         var sources: [String]
         var ids: [String]
+        var derived: SPIFFEIDLabels
         var labels: Labels
     }
 
@@ -295,21 +330,26 @@ public final class IdentityRenderCache: Sendable {
     /// Family texts rendered (not reused) so far; for tests.
     var renders: Int { state.withLock(\.renders) }
 
-    /// The label table for these rows: the cached one when the rows are the same.
-    static func labels(_ table: Table, sources: [String], ids: [String], cache: IdentityRenderCache?) -> Labels {
+    /// The label table for these rows (with the labels derived from each SPIFFE ID): the cached
+    /// one when the rows and the derivation are the same.
+    static func labels(
+        _ table: Table, sources: [String], ids: [String], derived: SPIFFEIDLabels, cache: IdentityRenderCache?
+    ) -> Labels {
         if let cached = cache?.state.withLock({ state -> Labels? in
-            guard let rows = state.rows[table], rows.sources == sources, rows.ids == ids else { return nil }
+            guard let rows = state.rows[table], rows.sources == sources, rows.ids == ids, rows.derived == derived else {
+                return nil
+            }
             return rows.labels
         }) {
             return cached
         }
-        var labels = LabelTable()
-        for (source, id) in zip(sources, ids) { labels.append([source, id]) }
+        var labels = LabelTable(names: ["source", "spiffe_id"] + derived.names)
+        for (source, id) in zip(sources, ids) { labels.append([source, id] + derived.values(for: id)) }
         guard let cache else { return Labels(table: labels, generation: 0) }
         return cache.state.withLock { state in
             state.generation += 1
             let fresh = Labels(table: labels, generation: state.generation)
-            state.rows[table] = Rows(sources: sources, ids: ids, labels: fresh)
+            state.rows[table] = Rows(sources: sources, ids: ids, derived: derived, labels: fresh)
             return fresh
         }
     }

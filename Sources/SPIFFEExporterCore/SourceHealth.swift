@@ -54,3 +54,11 @@ public struct SourceHealth: Sendable, Hashable, Codable {
     /// Down, or never synced: what `/status` and `check` flag.
     public var isHealthy: Bool { up != false && synced }
 }
+
+/// The rule for a source name written in the config file or in `[SOURCE=]` of a flag value: it
+/// becomes the `source` label.
+public enum SourceName {
+    public static func isValid(_ name: String) -> Bool {
+        !name.isEmpty && name.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_" || $0 == "-" || $0 == ".") }
+    }
+}

@@ -20,9 +20,20 @@ enum StatusPage {
             <body><h1>spiffe-exporter status: <span class="\(report.check.status.label)">\(report.check.status.label)</span></h1>
             <p>At \(escape(iso(report.check.checkedAt))). <a href="\(escape(telemetryPath))">Metrics</a> · <a href="?format=json">JSON</a></p>
             \(outageBudget(report.check))
-            <h2>Sources</h2><table><tr><th>source</th><th>kind</th><th>up</th><th>since</th><th>synced</th><th>last failure</th><th>hint</th></tr>
 
             """
+        // Expected identities first: a missing one is the first thing on-call needs to see.
+        let expected = report.check.identities.filter { $0.kind.hasPrefix("expected") }
+        if !expected.isEmpty {
+            out += "<h2>Expected identities</h2><table><tr><th>status</th><th>source</th><th>kind</th><th>SPIFFE ID</th><th>detail</th></tr>\n"
+            for identity in expected {
+                out += "<tr class=\"\(identity.status.label)\"><td>\(identity.status.label)</td><td>\(escape(identity.source))</td>"
+                out += "<td>\(escape(identity.kind + (identity.audience.map { " (\($0))" } ?? "")))</td><td>\(escape(identity.spiffeID))</td>"
+                out += "<td>\(escape(identity.summary))</td></tr>\n"
+            }
+            out += "</table>\n"
+        }
+        out += "<h2>Sources</h2><table><tr><th>source</th><th>kind</th><th>up</th><th>since</th><th>synced</th><th>last failure</th><th>hint</th></tr>\n"
         for source in report.sources {
             out += "<tr><td>\(escape(source.source))</td><td>\(source.kind.rawValue)</td><td>\(source.up.map { $0 ? "yes" : "no" } ?? "-")</td>"
             out += "<td>\(escape(iso(source.since)))</td><td>\(source.synced ? "yes" : "no")</td>"
@@ -30,7 +41,7 @@ enum StatusPage {
         }
         out += "</table>\n<h2>Identities</h2><table><tr><th>status</th><th>source</th><th>kind</th><th>SPIFFE ID</th>"
         out += "<th>expires in</th><th>lifetime used</th><th>renewal</th><th>bundle CA expires in</th><th>detail</th></tr>\n"
-        for identity in report.check.identities {
+        for identity in report.check.identities where !identity.kind.hasPrefix("expected") {
             out += "<tr class=\"\(identity.status.label)\"><td>\(identity.status.label)</td><td>\(escape(identity.source))</td>"
             out += "<td>\(escape(identity.kind + (identity.audience.map { " (\($0))" } ?? "")))</td><td>\(escape(identity.spiffeID))</td>"
             out += "<td>\(identity.expiresInSeconds.map(CheckFormatter.duration) ?? "-")</td>"

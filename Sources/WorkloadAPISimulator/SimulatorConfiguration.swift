@@ -61,6 +61,9 @@ public struct SimulatorConfiguration: Sendable {
     public var healthStatus: SimulatedHealthStatus = .serving
     /// Lifetime of the agent's own SVID (served by the Debug API on the admin socket); `nil`: `svidTTL`.
     public var agentSVIDTTL: TimeInterval? = nil
+    /// How far the simulated issuer's clock is ahead of the caller's (negative: behind): every
+    /// NotBefore, NotAfter and JWT time is minted on it, as by a SPIRE server with a skewed clock.
+    public var clockOffset: TimeInterval = 0
 
     public init(
         socketPath: String,

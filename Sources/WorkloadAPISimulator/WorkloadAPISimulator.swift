@@ -48,7 +48,12 @@ public final class WorkloadAPISimulator: Sendable {
     let clock: @Sendable () -> Date
 
     public init(configuration: SimulatorConfiguration, clock: @escaping @Sendable () -> Date = { Date() }) throws {
-        self.clock = clock
+        let offset = configuration.clockOffset
+        if offset == 0 {
+            self.clock = clock
+        } else {
+            self.clock = { clock().addingTimeInterval(offset) }
+        }
         let now = clock()
         let ca = try SVIDFactory.rootCA(
             trustDomain: configuration.trustDomain, notBefore: now.addingTimeInterval(-Self.caBackdating),

@@ -33,6 +33,11 @@ struct Check: AsyncParsableCommand {
         help: "Also connect to this TLS server and compare the SVID it presents with the newest one fetched, NAME=host:port[,spiffe_id=...][,sni=...] (repeatable).")
     var probeTargets: [String] = []
 
+    @Option(
+        name: .customLong("expect.identity"),
+        help: "An identity that must be there, [SOURCE=]SPIFFE_ID[,kind=x509|jwt][,audience=A[+B]][,min_count=N] with '*'/'**' globs (repeatable); missing is CRITICAL.")
+    var expectedIdentities: [String] = []
+
     @OptionGroup(title: "Delegated Identity API (node-wide view)") var delegated: DelegatedOptions
 
     @OptionGroup(title: "SPIRE agent (its own SVID and server sync)") var agent: AgentOptions
@@ -74,6 +79,7 @@ struct Check: AsyncParsableCommand {
         } catch {
             throw ValidationError("--probe.target: \(error)")
         }
+        let expectations = try checkedExpectations()
         let store = IdentityStore()
         var identities: [CheckIdentity] = []
         var failures: [CheckSourceFailure] = []
@@ -94,7 +100,7 @@ struct Check: AsyncParsableCommand {
             }
         }
         for entry in dir {
-            let (name, path) = entry.contains("=") ? (String(entry.split(separator: "=", maxSplits: 1)[0]), String(entry.split(separator: "=", maxSplits: 1)[1])) : (entry, entry)
+            let (name, path) = Self.namedDirectory(entry)
             let result = await DirectoryCheck.run(name: name, path: path, thresholds: thresholds)
             identities += result.identities
             failures += result.failures
@@ -121,10 +127,37 @@ struct Check: AsyncParsableCommand {
             }
         }
         identities += await ProbeCheck.run(targets: targets, store: store, timeout: timeoutSeconds, thresholds: thresholds)
+        // Expected identities first, as on /status.
+        identities = ExpectedIdentityTracker.check(expectations, rows: identities, failures: failures, now: Date()) + identities
         let report = CheckReport(checkedAt: Date(), identities: identities, failures: failures)
         let text = output == .json ? CheckFormatter.json(report) : CheckFormatter.table(report)
         StandardStreams.out(text)
         throw ExitCode(Int32(report.status.rawValue))
+    }
+
+    /// A `--dir` value, `PATH` or `NAME=PATH` (the path names the source when no name is given).
+    static func namedDirectory(_ entry: String) -> (name: String, path: String) {
+        let parts = entry.split(separator: "=", maxSplits: 1).map(String.init)
+        return parts.count == 2 ? (parts[0], parts[1]) : (entry, entry)
+    }
+
+    /// `--expect.identity`, each naming a source this check looks at, if any.
+    func checkedExpectations() throws -> [ExpectedIdentity] {
+        var sources = Set(dir.map { Self.namedDirectory($0).name })
+        if !skipWorkloadAPI { sources.insert(ExporterConfiguration.defaultWorkloadAPISourceName) }
+        let collectors = try collectorConfiguration()
+        for subscription in collectors.delegated?.subscriptions.subscriptions ?? [] { sources.insert(subscription.name) }
+        if let agent = collectors.agent { sources.insert(agent.name) }
+        return try expectedIdentities.map { text in
+            let expectation: ExpectedIdentity
+            do { expectation = try ExpectedIdentity(parsing: text) } catch {
+                throw ValidationError("--expect.identity: \(error)")
+            }
+            if let source = expectation.source, !sources.contains(source) {
+                throw ValidationError("--expect.identity: source \"\(source)\" is not checked (sources: \(sources.sorted().joined(separator: ", ")))")
+            }
+            return expectation
+        }
     }
 
     /// The `--collector.delegated.*` and `--collector.agent.*` flags, checked as `serve` checks them.

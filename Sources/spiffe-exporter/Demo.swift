@@ -46,6 +46,11 @@ struct Demo: AsyncParsableCommand {
         help: "The probed demo TLS server never reloads its SVID after a rotation (spiffe_served_svid_current 0).")
     var staleServer = false
 
+    @Option(
+        name: .customLong("demo.clock-offset"),
+        help: "How far the simulated issuer's clock runs ahead of this host's (e.g. 30s; negative: behind), for spiffe_clock_skew_estimate_seconds.")
+    var clockOffset = "0s"
+
     func run() async throws {
         // The shared flags go through the same resolution as `serve`'s; the collectors are the demo's own.
         let configuration: ExporterConfiguration
@@ -60,6 +65,11 @@ struct Demo: AsyncParsableCommand {
         let ttl: Double
         do { ttl = try DurationText.seconds(svidTTL) } catch { throw ValidationError("--demo.svid-ttl: \(error)") }
         guard ttl >= 10 else { throw ValidationError("--demo.svid-ttl must be at least 10s") }
+        let offset: Double
+        do {
+            offset = clockOffset.hasPrefix("-")
+                ? -(try DurationText.seconds(String(clockOffset.dropFirst()))) : try DurationText.seconds(clockOffset)
+        } catch { throw ValidationError("--demo.clock-offset: \(error)") }
 
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("spiffe-exporter-demo-\(getpid())")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -77,6 +87,7 @@ struct Demo: AsyncParsableCommand {
             federatedTrustDomains: ["partner.example"],
             fault: fault.simulatorFault,
             jwtTTL: ttl)
+        simulatorConfiguration.clockOffset = offset
         // Other workloads of the node, seen through the Delegated Identity API.
         DemoDelegated.configure(&simulatorConfiguration, directory: directory, ttl: ttl)
         let simulator = try WorkloadAPISimulator(configuration: simulatorConfiguration)
@@ -129,7 +140,8 @@ struct Demo: AsyncParsableCommand {
             logger: logger)
         collectors.probe = backend.probe
 
-        let context = ExporterRunner.context(renewal: configuration.renewal.tracker, logger: logger)
+        let context = ExporterRunner.context(
+            renewal: configuration.renewal.tracker, identities: configuration.identities, logger: logger)
         var plan = collectors.plan(context: context)
         plan.services += [helperWriter, backend.server]
         try await ExporterRunner.run(http: http, context: context, plan: plan, logger: logger) {

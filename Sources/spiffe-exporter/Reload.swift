@@ -50,6 +50,10 @@ actor ConfigReloader {
             } else {
                 logger.info("configuration reloaded; collectors unchanged", metadata: ["file": "\(path)"])
             }
+            if next.identities != current.identities {
+                next.identities.apply(to: context.store, now: Date())
+                logger.info("expected identities and SPIFFE ID labels applied", metadata: ["file": "\(path)"])
+            }
             if next.web != current.web || next.log != current.log {
                 logger.warning("web and log settings changed in the file take effect after a restart")
             }

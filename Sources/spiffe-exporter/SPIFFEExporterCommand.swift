@@ -77,6 +77,25 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("collector.workload-api.jwt-interval"), help: "How often to fetch each JWT-SVID. (default: 60s)")
     var jwtInterval: String?
 
+    @Option(
+        name: .customLong("expect.identity"),
+        help: ArgumentHelp(
+            "An identity that must exist, [SOURCE=]SPIFFE_ID[,kind=x509|jwt][,audience=A[+B]][,min_count=N]; in the path '*' matches within one segment, '**' any segments (repeatable). Without SOURCE any source may hold it (source=\"*\").",
+            valueName: "expectation"))
+    var expectedIdentities: [String] = []
+
+    @Option(
+        name: .customLong("label.from-spiffe-id"),
+        help: ArgumentHelp(
+            "Add label NAME, the first capture group of REGEX over the SPIFFE ID (empty when it does not match), to every per-identity series (repeatable, at most 5).",
+            valueName: "name=regex"))
+    var spiffeIDLabels: [String] = []
+
+    @Option(
+        name: .customLong("clock.issuer-backdate"),
+        help: "How far the SVID issuer backdates NotBefore, for spiffe_clock_skew_estimate_seconds. (default: 10s)")
+    var issuerBackdate: String?
+
     var settings: CommandLineSettings {
         CommandLineSettings(
             web: .init(
@@ -84,7 +103,8 @@ struct ServerOptions: ParsableArguments {
                 maxRequests: maxRequests),
             log: .init(level: logLevel, format: logFormat),
             renewal: .init(deadlineFraction: renewalDeadlineFraction, identityGracePeriod: identityGracePeriod),
-            workloadAPI: .init(timeout: workloadAPITimeout, jwtAudiences: jwtAudiences, jwtInterval: jwtInterval))
+            workloadAPI: .init(timeout: workloadAPITimeout, jwtAudiences: jwtAudiences, jwtInterval: jwtInterval),
+            identities: .init(expected: expectedIdentities, spiffeIDLabels: spiffeIDLabels, issuerBackdate: issuerBackdate))
     }
 }
 
@@ -151,7 +171,8 @@ struct Serve: AsyncParsableCommand {
             return
         }
         let logger = configuration.log.logger()
-        let context = ExporterRunner.context(renewal: configuration.renewal.tracker, logger: logger)
+        let context = ExporterRunner.context(
+            renewal: configuration.renewal.tracker, identities: configuration.identities, logger: logger)
         let supervisor = CollectorSupervisor(
             store: context.store, board: context.board, registry: context.registry, logger: logger)
         await supervisor.apply(configuration.collectors.plan(context: context))
@@ -234,8 +255,11 @@ extension ExporterConfiguration.Web {
 /// Wires collectors and the HTTP server into one ServiceGroup.
 enum ExporterRunner {
     /// The store, board, registry and agent connections of one exporter process.
-    static func context(renewal: RenewalTracker.Configuration, logger: Logger) -> CollectorContext {
+    static func context(
+        renewal: RenewalTracker.Configuration, identities: ExporterConfiguration.Identities, logger: Logger
+    ) -> CollectorContext {
         let store = IdentityStore(renewal: renewal)
+        identities.apply(to: store, now: Date())
         return CollectorContext(
             store: store, board: SourceBoard(events: store.events), registry: MetricsRegistry(),
             connections: AgentConnections(), logger: logger)

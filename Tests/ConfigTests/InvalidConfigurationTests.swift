@@ -230,6 +230,33 @@ import Testing
             flags: .init(probe: .init(timeout: "15s")), file: "probes:\n  interval: 10s\n",
             origin: .flag("--probe.timeout"),
             message: "must be more than 0 and at most the probe interval"),
+        BadFlag(
+            flags: .init(identities: .init(expected: ["spiffe://example.org/*,min_count=0"])),
+            origin: .flag("--expect.identity"), message: "min_count must be at least 1 (got 0)"),
+        BadFlag(
+            flags: .init(identities: .init(expected: ["payments=spiffe://example.org/web"])),
+            origin: .flag("--expect.identity"), message: "source \"payments\" is not configured"),
+        BadFlag(
+            flags: .init(identities: .init(expected: ["spiffe://example.org/web"])),
+            file: "expected_identities:\n  - spiffe_id: spiffe://example.org/web\n",
+            origin: .flag("--expect.identity"),
+            message: "\"spiffe://example.org/web\" is already expected for source \"*\""),
+        BadFlag(
+            flags: .init(identities: .init(spiffeIDLabels: ["namespace"])), origin: .flag("--label.from-spiffe-id"),
+            message: "expected NAME=REGEX, got \"namespace\""),
+        BadFlag(
+            flags: .init(identities: .init(spiffeIDLabels: ["le=/ns/([^/]+)"])), origin: .flag("--label.from-spiffe-id"),
+            message: "label name \"le\" is one of the exporter's own labels"),
+        BadFlag(
+            flags: .init(identities: .init(spiffeIDLabels: ["team=/team/(["])), origin: .flag("--label.from-spiffe-id"),
+            message: "\"/team/([\" is not a valid regular expression"),
+        BadFlag(
+            flags: .init(identities: .init(spiffeIDLabels: ["team=(a)"])),
+            file: "spiffe_id_labels:\n  - {name: team, regex: '(b)'}\n", origin: .flag("--label.from-spiffe-id"),
+            message: "label \"team\" is derived twice"),
+        BadFlag(
+            flags: .init(identities: .init(issuerBackdate: "soon")), origin: .flag("--clock.issuer-backdate"),
+            message: "invalid duration \"soon\""),
     ]
 
     @Test("a bad flag value is reported with its flag", arguments: badFlags)

@@ -38,7 +38,8 @@ import Testing
     /// Tokens that look like metric names; label names and reason values that share the prefix
     /// (`spiffe_id`, `spiffe_id_mismatch`) are not.
     func isExporterMetricName(_ token: String) -> Bool {
-        let notMetrics = Set(["spiffe_id"] + SVIDProblem.allCases.map(\.rawValue))
+        // `spiffe_id_labels` is the config file key of the labels derived from the SPIFFE ID.
+        let notMetrics = Set(["spiffe_id", "spiffe_id_labels"] + SVIDProblem.allCases.map(\.rawValue))
         // A trailing underscore is a prefix in prose (`spiffe_workload_api_*`), not a name.
         return (token.hasPrefix("spiffe_") || token.hasPrefix("process_")) && !notMetrics.contains(token)
             && !token.hasSuffix("_")
@@ -74,6 +75,9 @@ import Testing
         for kind in OutageBudget.Limit.Kind.allCases {
             #expect(doc.contains("| `\(kind.rawValue)` |"), "docs/metrics.md lacks outage budget kind \(kind.rawValue)")
         }
+        for reason in ExpectedIdentityProblem.allCases {
+            #expect(doc.contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks expected identity reason \(reason.rawValue)")
+        }
         // And nothing documented that the catalog does not have.
         let known = MetricCatalog.allSeriesNames
         for token in tokens(doc) where isExporterMetricName(token) && !token.contains(":") {
@@ -90,14 +94,35 @@ import Testing
                 "source", "spiffe_id", "trust_domain", "audience", "rpc", "code", "reason", "outcome", "target",
                 "version", "revision",
                 // Per-CA expiry (a subject key identifier) and file paths of glob sources, both
-                // bounded by configuration.
-                "ca", "path", "result",
+                // bounded by configuration; the globs of expected identities, likewise.
+                "ca", "path", "result", "pattern",
                 // Closed vocabularies: agent cache type, what sets the outage budget.
                 "type", "kind",
             ]
             #expect(Set(d.labels).isSubset(of: allowed), "\(d.name) uses a label outside the vocabulary")
         }
         #expect(Set(MetricCatalog.all.map(\.name)).count == MetricCatalog.all.count)
+    }
+
+    /// The labels derived from the SPIFFE ID go on exactly the families with a `spiffe_id` label,
+    /// can never take a name the catalog uses, and are documented with those families.
+    @Test func derivedLabelsAreKnownToTheCatalogAndDocumented() throws {
+        #expect(MetricCatalog.labelVocabulary.isSubset(of: SPIFFEIDLabels.reservedNames))
+        let labels = try SPIFFEIDLabels([try .init(name: "team", pattern: "/ns/([^/]+)")])
+        for family in MetricCatalog.all {
+            let wide = labels.widen(family).labels
+            if family.labels.contains("spiffe_id") {
+                #expect(wide.count == family.labels.count + 1 && wide.contains("team"), "\(family.name)")
+                #expect(MetricCatalog.spiffeIDLabelledFamilies.contains(family))
+            } else {
+                #expect(wide == family.labels, "\(family.name)")
+            }
+        }
+        let doc = try read("docs/metrics.md")
+        #expect(doc.contains("### Labels derived from the SPIFFE ID") && doc.contains("**Cardinality.**"))
+        #expect(doc.contains("--label.from-spiffe-id NAME=REGEX") && doc.contains("`spiffe_id_labels`"))
+        // The promtool tests that run the rules on series with derived labels exist.
+        #expect(try read("alerts/tests/spiffe-id-labels.test.yml").contains("namespace=\"payments\""))
     }
 
     @Test func alertsAndDashboardsUseOnlyCatalogMetrics() throws {

@@ -59,6 +59,40 @@ struct StatusPageTests {
         #expect(!json.contains(Data(pki.svid.keyPKCS8DER).base64EncodedString().prefix(32)))
     }
 
+    @Test func expectedIdentitiesComeFirstInHTMLAndJSON() async throws {
+        let pki = try StaticPKI()
+        let exporter = Exporter()
+        // Configured before the SVID arrives, as at start-up.
+        exporter.store.expectations.configure(
+            [
+                try ExpectedIdentity(parsing: "spiffe://example.org/ns/gone/sa/api"),
+                try ExpectedIdentity(parsing: StaticPKI.spiffeID),
+            ], now: Date())
+        exporter.store.register(source: exporter.source)
+        exporter.board.register(exporter.source, kind: .workloadAPI, now: Date())
+        exporter.store.replaceSVIDs(
+            source: exporter.source, entries: [await pki.entry()], bundles: ["example.org": pki.bundle], now: Date())
+        let metrics = exporter.metrics
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), metrics: metrics, status: metrics))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/status", method: .get) { response in
+                let html = String(buffer: response.body)
+                let expected = try #require(html.range(of: "<h2>Expected identities</h2>"))
+                let sources = try #require(html.range(of: "<h2>Sources</h2>"))
+                #expect(expected.lowerBound < sources.lowerBound)
+                #expect(html.contains("spiffe://example.org/ns/gone/sa/api</td><td>missing for"))
+                #expect(html.contains("spiffe-exporter status: <span class=\"CRITICAL\">"))
+            }
+            try await client.execute(uri: "/status?format=json", method: .get) { response in
+                let object = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                let identities = (object?["check"] as? [String: Any])?["identities"] as? [[String: Any]] ?? []
+                #expect(identities.map { $0["kind"] as? String } == ["expected x509", "expected x509", "x509"])
+                #expect(identities.map { $0["status"] as? String } == ["CRITICAL", "OK", "OK"])
+                #expect((identities.first?["problems"] as? [String]) == ["never_seen"])
+            }
+        }
+    }
+
     @Test func theAgentRowAndTheNodeOutageBudgetAreShown() async throws {
         let pki = try StaticPKI()
         let exporter = await Self.exporter(holding: pki)

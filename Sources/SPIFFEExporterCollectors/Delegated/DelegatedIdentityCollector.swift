@@ -181,7 +181,9 @@ public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == 
         let request = Self.request(selectors)
         await watch(source: name, rpc: .subscribeToX509SVIDs, key: .selectors) { delivery in
             try await api.subscribeToX509SVIDs(request, options: AgentConnections.callOptions()) {
-                try await delivery.consume($0.messages) { await self.handle($0, subscription: name, key: .selectors) }
+                try await delivery.consumeMarkingLive($0.messages) {
+                    await self.handle($0, subscription: name, key: .selectors, live: $1)
+                }
             }
         }
     }
@@ -254,7 +256,9 @@ public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == 
         request.pid = identity.pid
         await watch(source: name, rpc: .subscribeToX509SVIDsByPID, key: .process(identity)) { [request] delivery in
             try await api.subscribeToX509SVIDsByPID(request, options: AgentConnections.callOptions()) {
-                try await delivery.consume($0.messages) { await self.handle($0, subscription: name, key: .process(identity)) }
+                try await delivery.consumeMarkingLive($0.messages) {
+                    await self.handle($0, subscription: name, key: .process(identity), live: $1)
+                }
             }
         }
     }
@@ -306,7 +310,7 @@ public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == 
 
     func handle(
         _ message: Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509SVIDsResponse, subscription: String,
-        key: StreamKey
+        key: StreamKey, live: Bool = false
     ) async {
         let now = context.now()
         let rpc: RPC = key == .selectors ? .subscribeToX509SVIDs : .subscribeToX509SVIDsByPID
@@ -317,7 +321,7 @@ public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == 
         guard shared.setStream(subscription, key, svids: svids, federatesWith: federatesWith) else { return }
         recorder?.delivered(rpc.rawValue)
         context.board.delivered(subscription, what: rpc.rawValue, now: now)
-        await apply(subscription)
+        await apply(subscription, live: live)
         updateUp(subscription)
         logger.debug(
             "SubscribeToX509SVIDsResponse applied", metadata: ["source": "\(subscription)", "svids": "\(svids.count)"])
@@ -342,7 +346,8 @@ public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == 
 
     /// Re-analyses a subscription's SVIDs (from all its streams) against the current bundles and
     /// replaces the source's state in the store. Keyless material: the key verdict travels in it.
-    func apply(_ name: String) async {
+    /// `live`: a push on a stream that had delivered before (clock skew samples).
+    func apply(_ name: String, live: Bool = false) async {
         guard let work = shared.beginApply(name) else { return }
         let now = context.now()
         var entries: [IdentityStore.Entry] = []
@@ -363,7 +368,7 @@ public struct DelegatedIdentityCollector<C: Clock>: Service where C.Duration == 
         // The count first: a scrape that sees the identities sees their count too.
         shared.finishApply(name, generation: work.generation, count: entries.count) {
             registry.set(MetricCatalog.delegatedSubscriptionSVIDs, [name], to: Double(entries.count))
-            store.replaceSVIDs(source: name, entries: entries, bundles: exported, now: now)
+            store.replaceSVIDs(source: name, entries: entries, bundles: exported, now: now, live: live)
         }
     }
 }

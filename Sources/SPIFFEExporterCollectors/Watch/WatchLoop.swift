@@ -127,6 +127,19 @@ public struct Delivery: Sendable {
             await handle(message)
         }
     }
+
+    /// ``consume(_:_:)``, telling `handle` whether the stream had delivered before (`live`: a
+    /// push of news, not the state every stream starts with).
+    public func consumeMarkingLive<Messages: AsyncSequence>(
+        _ messages: Messages, _ handle: (Messages.Element, _ live: Bool) async -> Void
+    ) async throws where Messages.Element: Sendable {
+        var live = false
+        for try await message in messages {
+            self.message()
+            await handle(message, live)
+            live = true
+        }
+    }
 }
 
 private final class WatchProgress: Sendable {
