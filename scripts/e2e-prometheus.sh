@@ -6,9 +6,9 @@
 # Started on free loopback ports in a temporary directory (all stopped on exit):
 #   healthy    `spiffe-exporter demo --demo.intermediate`, 40 s SVIDs issued by an intermediate CA
 #              (rotated at half-life, on time), an expected identity that is present
+#   (the three demos add a `namespace` label derived from the SPIFFE ID to every per-identity series)
 #   stalled    `spiffe-exporter demo --demo.fault stalled-rotation --demo.agent-fault expired-agent-svid`,
 #              20 s SVIDs that never rotate, and an agent whose own SVID has expired
-#   (the demos add a `namespace` label derived from the SPIFFE ID to every per-identity series)
 #   agentdown  plain `spiffe-exporter` pointed at a socket nothing listens on (agent down)
 #   mismatch   `spiffe-exporter demo --demo.fault mismatched-key` (frontend key ≠ certificate)
 #   Prometheus (1 s scrape and rule evaluation), Alertmanager (routes everything to the webhook),

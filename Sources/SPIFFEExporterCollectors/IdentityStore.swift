@@ -46,10 +46,10 @@ public final class IdentityStore: Sendable {
         /// changes and is never exported or logged.
         var jwt: [String: [JWTEntry]] = [:]
         var jwtBundles: [String: JWTBundle] = [:]
-        /// From the fresh SVIDs pushed on the source's stream.
-        var skew = ClockSkewEstimator()
         /// An agent source's last known report (kept while the agent cannot be read).
         var agent: AgentReport?
+        /// From the fresh SVIDs pushed on the source's stream.
+        var skew = ClockSkewEstimator()
 
         var exportedBundles: [String: TrustBundle] { streamedBundles ?? svidBundles }
 
@@ -326,8 +326,8 @@ public final class IdentityStore: Sendable {
                     source: source, svids: src.reports, bundles: src.exportedBundles, bundleUpdates: src.bundleUpdates)
                 snapshot.jwtSVIDs = src.jwt.keys.sorted().flatMap { src.jwt[$0]!.map(\.report) }
                 snapshot.jwtBundles = src.jwtBundles
-                snapshot.clockSkew = src.skew.estimate
                 snapshot.agent = src.agent
+                snapshot.clockSkew = src.skew.estimate
                 return snapshot
             }
         }

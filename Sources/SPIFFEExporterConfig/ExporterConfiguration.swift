@@ -162,19 +162,6 @@ public struct ExporterConfiguration: Equatable, Sendable {
         public init() {}
     }
 
-    /// How identities are shown: which must exist, the labels derived from their SPIFFE IDs, and
-    /// the issuer's backdate for the clock skew estimate. A reload applies them without restarting
-    /// a collector.
-    public struct Identities: Equatable, Sendable {
-        public static let defaultIssuerBackdate: Duration = .seconds(10)
-
-        public var expected: [ExpectedIdentity] = []
-        public var spiffeIDLabels: SPIFFEIDLabels = .none
-        public var issuerBackdate: Duration = Self.defaultIssuerBackdate
-
-        public init() {}
-    }
-
     /// The SPIRE agent collector: Debug API GetInfo on the admin socket and/or the data file.
     public struct Agent: Equatable, Sendable {
         public static let defaultName = "agent"
@@ -200,6 +187,19 @@ public struct ExporterConfiguration: Equatable, Sendable {
             self.interval = interval
             self.timeout = timeout
         }
+    }
+
+    /// How identities are shown: which must exist, the labels derived from their SPIFFE IDs, and
+    /// the issuer's backdate for the clock skew estimate. A reload applies them without restarting
+    /// a collector.
+    public struct Identities: Equatable, Sendable {
+        public static let defaultIssuerBackdate: Duration = .seconds(10)
+
+        public var expected: [ExpectedIdentity] = []
+        public var spiffeIDLabels: SPIFFEIDLabels = .none
+        public var issuerBackdate: Duration = Self.defaultIssuerBackdate
+
+        public init() {}
     }
 
     /// Source names a certificate-file source may not take.

@@ -15,11 +15,11 @@ public struct SourceSnapshot: Sendable {
     public var jwtBundles: [String: JWTBundle] = [:]
     /// JWT renewal status, tracked per audience set (``RenewalTracker/Key/audience``).
     public var jwtRenewals: [RenewalTracker.Status] = []
-    /// ``ClockSkewEstimator/estimate`` of the source's stream; `nil` until it has enough samples.
-    public var clockSkew: Double?
     /// The SPIRE agent's own SVID and state, for an agent source (its SVID is no workload SVID:
     /// it has `spiffe_agent_*` series, not `spiffe_x509_svid_*` ones).
     public var agent: AgentReport?
+    /// ``ClockSkewEstimator/estimate`` of the source's stream; `nil` until it has enough samples.
+    public var clockSkew: Double?
 
     public init(
         source: String, svids: [X509SVIDReport], bundles: [String: TrustBundle],
@@ -141,9 +141,9 @@ public enum IdentityMetrics {
         builder.add(MetricCatalog.jwtSVIDRenewals, jwtRenewals)
         builder.add(MetricCatalog.jwtBundleKeys, jwtKeys)
         builder.add(MetricCatalog.bundleUpdates, updates)
-        builder.add(MetricCatalog.clockSkewEstimate, skew)
         AgentMetrics.collect(sources, now: now, into: &builder)
         OutageBudget.collect(sources, now: now, into: &builder)
+        builder.add(MetricCatalog.clockSkewEstimate, skew)
     }
 
     /// The expected-identity families: `present` and `missing_seconds` for every exact ID (so

@@ -59,11 +59,11 @@ public struct SimulatorConfiguration: Sendable {
     public var authorizedDelegate = true
     /// What `grpc.health.v1.Health/Check` answers (NOT_SERVING anyway under the `unavailable` fault).
     public var healthStatus: SimulatedHealthStatus = .serving
+    /// Lifetime of the agent's own SVID (served by the Debug API on the admin socket); `nil`: `svidTTL`.
+    public var agentSVIDTTL: TimeInterval? = nil
     /// How far the simulated issuer's clock is ahead of the caller's (negative: behind): every
     /// NotBefore, NotAfter and JWT time is minted on it, as by a SPIRE server with a skewed clock.
     public var clockOffset: TimeInterval = 0
-    /// Lifetime of the agent's own SVID (served by the Debug API on the admin socket); `nil`: `svidTTL`.
-    public var agentSVIDTTL: TimeInterval? = nil
 
     public init(
         socketPath: String,

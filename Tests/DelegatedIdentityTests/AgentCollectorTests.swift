@@ -250,6 +250,31 @@ struct AgentCollectorTests {
         }
     }
 
+    @Test("check reads the agent once: its row, and a failure with a hint for a missing data file")
+    func checkRow() async throws {
+        try await withTemporaryDirectory { directory in
+            let node = nodeConfiguration(directory: directory, workloads: [])
+            try await withSimulator(node) { simulator in
+                let healthy = await AgentCheck.run(
+                    configuration: configuration(admin: node.adminSocketPath), thresholds: CheckThresholds())
+                #expect(healthy.failures.isEmpty)
+                let row = try #require(healthy.identities.first)
+                #expect(row.kind == "agent_svid")
+                #expect(row.spiffeID == simulator.agentSPIFFEID)
+                #expect(row.summary.contains("last server sync"))
+                let missing = await AgentCheck.run(
+                    configuration: configuration(admin: node.adminSocketPath, dataFile: directory + "/nope.json"),
+                    thresholds: CheckThresholds())
+                // GetInfo still answers for the SVID; the data file is a failure of its own.
+                #expect(missing.identities.count == 1)
+                #expect(missing.failures.map(\.reason) == ["data_file_not_found"])
+                #expect(missing.failures.first?.hint.contains("agent-data.json") == true)
+                let report = CheckReport(checkedAt: Date(), identities: missing.identities, failures: missing.failures)
+                #expect(CheckFormatter.table(report).contains("node outage budget: "))
+            }
+        }
+    }
+
     static func sparseFile(_ path: String, size: Int) throws {
         try? FileManager.default.removeItem(atPath: path)
         #expect(FileManager.default.createFile(atPath: path, contents: nil))

@@ -68,15 +68,15 @@ import Testing
         for reason in ConnectionFailureReason.allCases {
             #expect(doc.contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks failure reason \(reason.rawValue)")
         }
-        for reason in ExpectedIdentityProblem.allCases {
-            #expect(doc.contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks expected identity reason \(reason.rawValue)")
-        }
         let agent = try #require(doc.range(of: "### `spiffe_agent_failures_total` reasons")).upperBound
         for reason in AgentFailureReason.allCases {
             #expect(doc[agent...].contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks agent failure reason \(reason.rawValue)")
         }
         for kind in OutageBudget.Limit.Kind.allCases {
             #expect(doc.contains("| `\(kind.rawValue)` |"), "docs/metrics.md lacks outage budget kind \(kind.rawValue)")
+        }
+        for reason in ExpectedIdentityProblem.allCases {
+            #expect(doc.contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks expected identity reason \(reason.rawValue)")
         }
         // And nothing documented that the catalog does not have.
         let known = MetricCatalog.allSeriesNames
