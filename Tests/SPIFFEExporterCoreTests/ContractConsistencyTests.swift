@@ -91,6 +91,9 @@ import Testing
         #expect(Set(MetricCatalog.all.map(\.name)).count == MetricCatalog.all.count)
     }
 
+    /// The rule files are rendered from mixin/ with quoted scalars (`alert: "Name"`).
+    static let yamlScalarPadding = CharacterSet.whitespaces.union(CharacterSet(charactersIn: "\""))
+
     @Test func alertsAndDashboardsUseOnlyCatalogMetrics() throws {
         let known = MetricCatalog.allSeriesNames
         let recording = try read("alerts/spiffe-exporter.recording.yml")
@@ -98,7 +101,7 @@ import Testing
         for line in recording.split(separator: "\n") {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("- record:") || trimmed.hasPrefix("record:") {
-                recorded.insert(trimmed.components(separatedBy: "record:")[1].trimmingCharacters(in: .whitespaces))
+                recorded.insert(trimmed.components(separatedBy: "record:")[1].trimmingCharacters(in: Self.yamlScalarPadding))
             }
         }
         let sources = files(in: "alerts", suffixes: [".yml", ".yaml"]) + files(in: "dashboards", suffixes: [".json"])
@@ -124,7 +127,7 @@ import Testing
         for line in rules.split(separator: "\n") {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("- alert:") {
-                alerts.append(trimmed.dropFirst("- alert:".count).trimmingCharacters(in: .whitespaces))
+                alerts.append(trimmed.dropFirst("- alert:".count).trimmingCharacters(in: Self.yamlScalarPadding))
             }
         }
         #expect(!alerts.isEmpty)
