@@ -126,7 +126,7 @@ if ! grep -q 'for: 20s' "$tmp/prometheus/rules/spiffe-exporter.rules.yml"; then
     fail "could not shorten the for: durations of the rule copy"
     finish
 fi
-rule_count=$(grep -cE '^[[:space:]]*- (alert|record):' "$tmp"/prometheus/rules/*.yml | awk -F: '{n += $2} END {print n}')
+rule_count=$(grep -cE '^[[:space:]]*(- )?(alert|record):' "$tmp"/prometheus/rules/*.yml | awk -F: '{n += $2} END {print n}')
 
 cat >"$tmp/prometheus/prometheus.yml" <<EOF
 global:
@@ -146,6 +146,10 @@ scrape_configs:
   - job_name: spiffe-exporter
     static_configs:
       - targets: ['$i_healthy', '$i_stalled', '$i_agentdown', '$i_mismatch']
+        # A target label as multi-cluster setups have (the value of the external label, which it
+        # shadows): the dashboards' cluster variable lists it.
+        labels:
+          cluster: e2e
 EOF
 
 cat >"$tmp/alertmanager/alertmanager.yml" <<EOF

@@ -1,15 +1,19 @@
 #!/usr/bin/env bash
-# Runs every test: one debug build (library, executable, tests), the Swift test suites (unit,
-# integration against the Workload API simulator, end-to-end against the built binary with
-# promtool), then the Prometheus rule checks and promtool unit tests.
+# Runs every test: the generated monitoring files against a fresh render of mixin/, one debug
+# build (library, executable, tests), the Swift test suites (unit, integration against the
+# Workload API simulator, end-to-end against the built binary with promtool), then the Prometheus
+# rule checks and promtool unit tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for tool in swift promtool; do
+for tool in swift promtool jsonnet; do
     command -v "$tool" >/dev/null || { echo "missing $tool: run 'bash .ci/run' to install test dependencies" >&2; exit 2; }
 done
 
 start=$(date +%s)
+# alerts/*.yml and dashboards/*.json are generated: a hand edit there, or a mixin change that was
+# not rendered, fails here, before the long build.
+bash scripts/render-mixin.sh --check
 swift build --build-tests
 # Tests assert behaviour, never how long something took (benchmarks measure that; the watch
 # loop's timing is tested on a manual clock). The suites run one test at a time: on 2 cores a few

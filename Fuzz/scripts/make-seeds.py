@@ -56,6 +56,20 @@ write("der", "key.der", key_der)
 write("der", "truncated.der", (der(leaf) + der(ca))[:-7])
 write("der", "long-form-length.der", bytes([0x30, 0x84, 0xff, 0xff, 0xff, 0xff]))
 
+# The SPIRE agent's data file: agent-data.json (base64 strings of one PEM block each) and the
+# pre-1.9 DER chain.
+def agent_data(svid, bundle, reattestable=True):
+    b64 = lambda b: base64.b64encode(b).decode()
+    return json.dumps({"svid": [b64(x) for x in svid], "bundle": [b64(x) for x in bundle],
+                       "reattestable": reattestable, "connection_attempts": 0})
+write("agent-data", "agent-data.json", agent_data([pem(leaf), pem(ca)], [pem(ca)]))
+write("agent-data", "not-reattestable.json", agent_data([pem(leaf)], [], reattestable=False))
+write("agent-data", "bare-der-elements.json", agent_data([der(leaf)], [der(ca)]))
+write("agent-data", "empty-svid.json", agent_data([], [pem(ca)]))
+write("agent-data", "key-block.json", agent_data([key_pem], []))
+write("agent-data", "agent_svid.der", der(leaf) + der(ca))
+write("agent-data", "truncated.json", agent_data([pem(leaf)], [pem(ca)])[:120])
+
 # SPIFFE IDs: the SPIFFE-ID.md rules, valid and broken.
 for i, text in enumerate([
     "spiffe://example.org/ns/default/sa/web", "spiffe://example.org", "spiffe://example.org/",

@@ -6,7 +6,7 @@ import X509
 
 /// What one fuzz input led to. The contract for every target: never crash, never hang, and every
 /// rejection carries a non-empty reason. `Tests/ReliabilityTests` runs the committed corpus through
-/// these same functions (this file is symlinked there), so a crasher found once stays fixed.
+/// these same functions (a copy of this file is there: change both), so a crasher found once stays fixed.
 public enum FuzzOutcome: Sendable, Equatable {
     case accepted
     case rejected(reason: String)
@@ -26,6 +26,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case jwt
     case jwks
     case config
+    case agentData = "agent-data"
 
     /// Runs one input through the target's entry point.
     public func run(_ bytes: [UInt8]) async -> FuzzOutcome {
@@ -36,6 +37,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .jwt: FuzzEntryPoints.jwt(bytes)
         case .jwks: FuzzEntryPoints.jwks(bytes)
         case .config: FuzzEntryPoints.config(bytes)
+        case .agentData: FuzzEntryPoints.agentData(bytes)
         }
     }
 }
@@ -43,6 +45,14 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
 public enum FuzzEntryPoints {
     /// A fixed validation time: fuzz results must not depend on the wall clock.
     static let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    /// The SPIRE agent's data file: `agent-data.json`, or a pre-1.9 DER chain.
+    public static func agentData(_ bytes: [UInt8]) -> FuzzOutcome {
+        switch AgentDataFile.parse(bytes, now: now) {
+        case .success: return .accepted
+        case .failure(let failure): return .rejected(reason: failure.detail.isEmpty ? "" : failure.reason.rawValue + ": " + failure.detail)
+        }
+    }
 
     /// PEM splitting, then the spiffe-helper file reader on the same bytes as certificate and key.
     public static func pem(_ bytes: [UInt8]) -> FuzzOutcome {

@@ -124,6 +124,8 @@ import Testing
         // The promtool tests that run the rules on series with derived labels exist.
         #expect(try read("alerts/tests/spiffe-id-labels.test.yml").contains("namespace=\"payments\""))
     }
+    /// The rule files are rendered from mixin/ with quoted scalars (`alert: "Name"`).
+    static let yamlScalarPadding = CharacterSet.whitespaces.union(CharacterSet(charactersIn: "\""))
 
     @Test func alertsAndDashboardsUseOnlyCatalogMetrics() throws {
         let known = MetricCatalog.allSeriesNames
@@ -132,7 +134,7 @@ import Testing
         for line in recording.split(separator: "\n") {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("- record:") || trimmed.hasPrefix("record:") {
-                recorded.insert(trimmed.components(separatedBy: "record:")[1].trimmingCharacters(in: .whitespaces))
+                recorded.insert(trimmed.components(separatedBy: "record:")[1].trimmingCharacters(in: Self.yamlScalarPadding))
             }
         }
         let sources = files(in: "alerts", suffixes: [".yml", ".yaml"]) + files(in: "dashboards", suffixes: [".json"])
@@ -158,7 +160,7 @@ import Testing
         for line in rules.split(separator: "\n") {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.hasPrefix("- alert:") {
-                alerts.append(trimmed.dropFirst("- alert:".count).trimmingCharacters(in: .whitespaces))
+                alerts.append(trimmed.dropFirst("- alert:".count).trimmingCharacters(in: Self.yamlScalarPadding))
             }
         }
         #expect(!alerts.isEmpty)

@@ -1,0 +1,33 @@
+// Group spiffe-exporter.probe: a function of the mixin _config (see mixin/config.libsonnet).
+function(c) {
+  name: "spiffe-exporter.probe",
+  rules: [
+    // A probed server (--probe.target) presents an older X.509-SVID than the newest one known for
+    // its SPIFFE ID: it did not reload after spiffe-helper wrote the rotated files, and TLS to it
+    // breaks when that old SVID expires. The value is the time since it was superseded. Right
+    // after a rotation a healthy server can look stale for one probe interval (30 s) plus its own
+    // reload delay, hence `for:`. Probe failures remove the served series and are not this alert.
+    // The served series is on the left and matched `on` the target, so it keeps every label it
+    // has, those derived from the SPIFFE ID (--label.from-spiffe-id) included.
+    // TUNE: `for: 10m` is the longest reload window you accept.
+    {
+      alert: "SpiffeServedSVIDStale",
+      expr: |||
+        (
+          (1 - spiffe_served_svid_current{%(sel)s})
+          * on (instance, job, target) group_left ()
+          spiffe_served_svid_stale_seconds{%(sel)s}
+        ) > 0
+      ||| % c,
+      'for': "10m",
+      labels: {
+        severity: "warning",
+      },
+      annotations: {
+        summary: "Target {{ $labels.target }} presents a superseded SVID of {{ $labels.spiffe_id }} (missed reload).",
+        description: "Target {{ $labels.target }} (probed by {{ $labels.instance }}) still presents an X.509-SVID of {{ $labels.spiffe_id }} that a newer one replaced {{ $value | humanizeDuration }} ago: the server did not reload its certificate after the rotation. TLS to it fails when that old SVID expires.",
+        runbook_url: c.runbookURLBase + "#spiffeservedsvidstale",
+      },
+    },
+  ],
+}
