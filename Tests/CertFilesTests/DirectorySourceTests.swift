@@ -569,22 +569,10 @@ extension DirectorySourceTests {
     }
 }
 
-/// Reads `path` on a dedicated thread whose file-system uid is 65534, via `setfsuid(2)` (looked up
-/// with dlsym: the Glibc module does not export it). Only that thread loses root's file access.
+/// Reads `path` as nobody (``asNobody(_:)``): a real EACCES even when the tests run as root.
 func readAsNobody(_ path: String) async throws -> CertFileLoadReason? {
-    typealias SetFSUID = @convention(c) (UInt32) -> Int32
-    let symbol = try #require(dlsym(UnsafeMutableRawPointer(bitPattern: 0), "setfsuid"), "setfsuid not found")
-    let setfsuid = unsafeBitCast(symbol, to: SetFSUID.self)
-    return await withCheckedContinuation { continuation in
-        let thread = Thread {
-            _ = setfsuid(65534)
-            let result = CertFileReader.read(path, maxSize: 1 << 20)
-            _ = setfsuid(0)
-            switch result {
-            case .success: continuation.resume(returning: nil)
-            case .failure(let reason): continuation.resume(returning: reason)
-            }
-        }
-        thread.start()
+    try await asNobody {
+        if case .failure(let reason) = CertFileReader.read(path, maxSize: 1 << 20) { return reason }
+        return nil
     }
 }

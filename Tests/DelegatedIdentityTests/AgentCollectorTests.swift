@@ -275,6 +275,29 @@ struct AgentCollectorTests {
         }
     }
 
+    @Test("a data file the exporter may not read (mode 0600, another owner) is permission_denied")
+    func unreadableDataFile() async throws {
+        try await withTemporaryDirectory { directory in
+            let node = nodeConfiguration(directory: directory, workloads: [])
+            try await withSimulator(node, started: false) { simulator in
+                let file = directory + "/agent-data.json"
+                try simulator.writeAgentDataFile(to: file, reattestable: true)
+                // The directory must be traversable by nobody, the file not readable (0600, root's).
+                #expect(chmod(directory, 0o755) == 0)
+                let now = Date()
+                let result = try await asNobody { AgentDataFileReader.read(file, now: now) }
+                guard case .failure(let failure) = result else {
+                    Issue.record("nobody read a 0600 file of root's")
+                    return
+                }
+                #expect(failure.reason == .permissionDenied)
+                #expect(failure.reason.hint(channel: .dataFile).contains("0600"))
+                // As its owner, the same file reads.
+                #expect((try? AgentDataFileReader.read(file, now: now).get()) != nil)
+            }
+        }
+    }
+
     static func sparseFile(_ path: String, size: Int) throws {
         try? FileManager.default.removeItem(atPath: path)
         #expect(FileManager.default.createFile(atPath: path, contents: nil))
