@@ -224,7 +224,7 @@ public final class IdentityStore: Sendable {
                     fingerprint: report.generationFingerprint, notBefore: leaf.notBefore ?? issuedAt, notAfter: leaf.notAfter)
             ], now: now)
         state.withLock { s in
-            var src = s[source] ?? SourceState()
+            var src = s[source] ?? newSource()
             src.agent = report
             s[source] = src
         }

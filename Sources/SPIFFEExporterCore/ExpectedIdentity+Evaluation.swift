@@ -64,7 +64,10 @@ extension CheckEvaluator {
         } else if status.present {
             summary = "present"
         } else {
-            summary = "missing for \(CheckFormatter.duration(status.missingSeconds ?? 0)): \(status.problem?.rawValue ?? "")"
+            // A one-shot check has seen nothing before: no duration to tell.
+            let missing = status.missingSeconds ?? 0
+            let since = missing >= 1 ? " for \(CheckFormatter.duration(missing))" : ""
+            summary = "missing\(since): \(status.problem?.rawValue ?? "")"
         }
         return CheckIdentity(
             source: status.source, kind: "expected " + status.kind, spiffeID: status.spiffeID, audience: status.audience,

@@ -199,6 +199,43 @@ import Testing
     }
 }
 
+@Suite struct ExpectedIdentityCheckTests {
+    func row(_ id: String, source: String = "workload_api", kind: String = "x509", problems: [String] = []) -> CheckIdentity {
+        CheckIdentity(
+            source: source, kind: kind, spiffeID: id, audience: nil, expiresAt: at(3600), expiresInSeconds: 3600,
+            lifetimeUsedPercent: 1, problems: problems, bundleCAExpiresAt: nil, status: problems.isEmpty ? .ok : .critical,
+            summary: "")
+    }
+
+    @Test func theOneShotCheckIsCriticalForWhatIsMissingAndSaysWhy() throws {
+        let expectations = try [
+            "workload_api=spiffe://example.org/a", "spiffe://example.org/b", "spiffe://example.org/c",
+            "payments=spiffe://example.org/d", "spiffe://example.org/*,min_count=2",
+        ].map { try ExpectedIdentity(parsing: $0) }
+        let rows = [
+            row("spiffe://example.org/a"), row("spiffe://example.org/b", problems: ["expired"]),
+            row("spiffe://example.org/c", problems: ["chain_untrusted"]), row("spiffe://example.org/c", kind: "probe"),
+        ]
+        let refused = CheckSourceFailure(source: "payments", target: "t", reason: "not_authorized_delegate", detail: "", hint: "")
+        let checked = ExpectedIdentityTracker.check(expectations, rows: rows, failures: [refused], now: at(0))
+        #expect(checked.map(\.status) == [.ok, .critical, .critical, .critical, .critical])
+        #expect(checked.map(\.summary) == [
+            "present", "missing: expired", "missing: invalid", "missing: not_authorized", "1 matching, at least 2 expected",
+        ])
+        #expect(checked.map(\.kind) == Array(repeating: "expected x509", count: 5))
+        #expect(CheckReport(checkedAt: at(0), identities: checked + rows, failures: []).status == .critical)
+        // Only what is missing makes it critical.
+        let fine = ExpectedIdentityTracker.check([expectations[0]], rows: rows, failures: [], now: at(0))
+        #expect(CheckReport(checkedAt: at(0), identities: fine + [rows[0]], failures: []).status == .ok)
+    }
+
+    @Test func statusRowsTellHowLongItHasBeenMissing() throws {
+        var tracker = ExpectedIdentityTracker(expectations: [try ExpectedIdentity(parsing: "spiffe://example.org/a")], startedAt: at(0))
+        let row = try #require(tracker.evaluate(held: [], refused: [], now: at(125)).map(CheckEvaluator.expected).first)
+        #expect(row.summary == "missing for 2m5s: never_seen" && row.problems == ["never_seen"] && row.source == "*")
+    }
+}
+
 @Suite struct ClockSkewEstimatorTests {
     typealias SVID = (spiffeID: String, serial: String, notBefore: Date)
 

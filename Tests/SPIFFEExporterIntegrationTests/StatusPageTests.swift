@@ -80,7 +80,8 @@ struct StatusPageTests {
                 let expected = try #require(html.range(of: "<h2>Expected identities</h2>"))
                 let sources = try #require(html.range(of: "<h2>Sources</h2>"))
                 #expect(expected.lowerBound < sources.lowerBound)
-                #expect(html.contains("spiffe://example.org/ns/gone/sa/api</td><td>missing for"))
+                #expect(html.contains("spiffe://example.org/ns/gone/sa/api</td><td>missing"))
+                #expect(html.contains(": never_seen</td>"))
                 #expect(html.contains("spiffe-exporter status: <span class=\"CRITICAL\">"))
             }
             try await client.execute(uri: "/status?format=json", method: .get) { response in
