@@ -115,8 +115,7 @@ public struct TrustBundleConsistencyTracker: Sendable {
         }
         var results: [TrustDomainConsistency] = []
         var next: [String: DomainState] = [:]
-        for trustDomain in byDomain.keys.sorted() {
-            let held = byDomain[trustDomain]!
+        for (trustDomain, held) in byDomain.sorted(by: { $0.key < $1.key }) {
             let previous = domains[trustDomain] ?? DomainState()
             var state = DomainState()
             for (source, entry) in held {
@@ -130,8 +129,7 @@ public struct TrustBundleConsistencyTracker: Sendable {
             let x509Union = held.values.reduce(into: Set<Authority>()) { $0.formUnion($1.x509 ?? []) }
             let jwtUnion = held.values.reduce(into: Set<Authority>()) { $0.formUnion($1.jwt ?? []) }
             var statuses: [BundleChannelStatus] = []
-            for source in held.keys.sorted() {
-                let entry = held[source]!
+            for (source, entry) in held.sorted(by: { $0.key < $1.key }) {
                 var missing: Set<Authority> = []
                 if let x509 = entry.x509 { missing.formUnion(x509Union.subtracting(x509)) }
                 if let jwt = entry.jwt { missing.formUnion(jwtUnion.subtracting(jwt)) }
@@ -142,12 +140,13 @@ public struct TrustBundleConsistencyTracker: Sendable {
                     !(other.x509 ?? []).union(other.jwt ?? []).isDisjoint(with: missing)
                 }.keys.sorted()
                 // Peers fail once a channel's unexpired roots are all unknown here.
-                let cannotVerify =
-                    entry.x509 != nil
-                    && others.values.contains { other in
+                var cannotVerify = false
+                if let own = entry.x509 {
+                    cannotVerify = others.values.contains { other in
                         guard let roots = other.x509, !roots.isEmpty else { return false }
-                        return roots.isDisjoint(with: entry.x509!)
+                        return roots.isDisjoint(with: own)
                     }
+                }
                 statuses.append(
                     BundleChannelStatus(
                         source: source, missingRoots: missing.count,

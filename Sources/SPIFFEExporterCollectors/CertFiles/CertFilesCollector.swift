@@ -378,9 +378,11 @@ public struct CertFilesCollector: Service {
     }
 
     /// JWT-SVID files go through the same JWT-SVID families as the Workload API path; the audience
-    /// label is the token's own `aud`. Tokens are kept only in the store's private state.
+    /// label is the token's own `aud`. Tokens are kept only in the store's private state. A JWT
+    /// bundle file without token files is still published: it is a copy of the JWT bundle that the
+    /// consistency families compare.
     func publishJWTSVIDs(source: String, inputs: SPIFFEHelperInputs, now: Date) {
-        guard !inputs.jwtSVIDs.isEmpty else { return }
+        guard !inputs.jwtSVIDs.isEmpty || inputs.jwtBundle != nil else { return }
         let bundles = inputs.jwtBundle?.bytes.map(SPIFFEHelperJWT.bundles) ?? [:]
         store.replaceJWTBundles(source: source, bundles: bundles)
         var byAudience: [String: [IdentityStore.JWTEntry]] = [:]
