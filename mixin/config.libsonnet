@@ -52,6 +52,10 @@
     // SpiffeClockSkewHigh: |estimated skew| over this (seconds), half SPIRE's 10 s backdate.
     clockSkewSeconds: 5,
 
+    // SpiffeTrustBundleChannelBehind: a copy of a bundle lacking a root another copy holds for
+    // longer than this (seconds).
+    bundleBehindSeconds: 900,
+
     runbookURLBase: 'https://github.com/spiffe-exporter/spiffe-exporter/blob/main/docs/runbooks.md',
 
     // Derived, not meant to be set: the selector as filled into `{%(sel)s}` placeholders, and the

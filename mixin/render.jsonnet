@@ -27,6 +27,9 @@ function(config={})
         #     - source_matchers: [alertname="SpiffeX509SVIDExpired"]
         #       target_matchers: [alertname="SpiffeX509SVIDRenewalOverdue"]
         #       equal: [instance, source, spiffe_id]
+        #     - source_matchers: [alertname="SpiffeTrustBundleChannelCannotVerifyPeers"]
+        #       target_matchers: [alertname="SpiffeTrustBundleChannelBehind"]
+        #       equal: [instance, source, trust_domain]
       ||| + yaml(mixin.prometheusAlerts),
     'alerts/spiffe-exporter.recording.yml':
       '# Recording rules for spiffe-exporter.' + generated + '\n' + |||

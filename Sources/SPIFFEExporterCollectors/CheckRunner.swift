@@ -78,8 +78,10 @@ public enum WorkloadAPICheck {
 public enum DirectoryCheck {
     static let maximumFileSize = 1 << 20
 
+    /// `store` receives the directory's bundles, so `check` can compare them with other channels.
     public static func run(
-        name: String, path: String, names: SPIFFEHelperFileNames = SPIFFEHelperFileNames(), thresholds: CheckThresholds
+        name: String, path: String, names: SPIFFEHelperFileNames = SPIFFEHelperFileNames(), thresholds: CheckThresholds,
+        store: IdentityStore? = nil
     ) async -> (identities: [CheckIdentity], failures: [CheckSourceFailure]) {
         func full(_ file: String) -> String { (path as NSString).appendingPathComponent(file) }
         func read(_ file: String) -> FileInput {
@@ -103,6 +105,7 @@ public enum DirectoryCheck {
         let inputs = SPIFFEHelperInputs(svid: svid, key: names.key.map(read), bundle: names.bundle.map(read))
         let now = Date()
         let evaluation = await SPIFFEHelperEvaluator.evaluate(inputs, names: names, previousSPIFFEID: nil, now: now)
+        store?.replaceBundles(source: name, bundles: evaluation.bundles)
         let failures = evaluation.problems.sorted { $0.key < $1.key }.map { file, reason in
             CheckSourceFailure(
                 source: name, target: full(file), reason: reason.rawValue, detail: "", hint: hint(for: reason, directory: path))
@@ -180,10 +183,10 @@ public enum ProbeCheck {
 /// Reads the SPIRE agent once (GetInfo and/or the data file), the way the agent collector does:
 /// the `check` row of the agent's own SVID.
 public enum AgentCheck {
-    public static func run(configuration: AgentCollectorConfiguration, thresholds: CheckThresholds) async
-        -> (identities: [CheckIdentity], failures: [CheckSourceFailure])
+    /// `store` receives the report (its data-file bundle is a trust bundle channel for `check`).
+    public static func run(configuration: AgentCollectorConfiguration, thresholds: CheckThresholds, store: IdentityStore = IdentityStore())
+        async -> (identities: [CheckIdentity], failures: [CheckSourceFailure])
     {
-        let store = IdentityStore()
         var reading = AgentReading(debugAPI: nil, dataFile: nil)
         await AgentConnections.with { connections in
             let collector = AgentCollector(
@@ -195,9 +198,9 @@ public enum AgentCheck {
         }
         let now = Date()
         let source = configuration.source
-        let identities = reading.report(previousDataFile: nil).map {
-            [CheckEvaluator.agent($0, source: source, thresholds: thresholds, now: now)]
-        }
+        let report = reading.report(previousDataFile: nil)
+        if let report { store.replaceAgent(source: source, report: report, issuedAt: now, now: now) }
+        let identities = report.map { [CheckEvaluator.agent($0, source: source, thresholds: thresholds, now: now)] }
         let failures = reading.failures.map { channel, failure in
             CheckSourceFailure(
                 source: source,
@@ -206,5 +209,15 @@ public enum AgentCheck {
                 reason: failure.reason.rawValue, detail: failure.detail, hint: failure.reason.hint(channel: channel))
         }
         return (identities ?? [], failures)
+    }
+}
+
+/// The trust bundle disagreements among what one `check` read: every channel once, so nothing is
+/// behind for a measured time.
+public enum BundleConsistencyCheck {
+    public static func run(store: IdentityStore, now: Date) async -> [CheckIdentity] {
+        var tracker = TrustBundleConsistencyTracker()
+        let channels = BundleChannel.channels(from: await store.snapshot(now: now))
+        return CheckEvaluator.bundleConsistency(tracker.observe(channels, now: now))
     }
 }

@@ -37,6 +37,7 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
         IdentityMetrics.collect(snapshots, now: now, cache: renderCache, into: &builder)
         IdentityMetrics.collect(
             expected: store.expectations.evaluate(snapshots, sources: board.all, now: now), into: &builder)
+        TrustBundleConsistencyMetrics.collect(store.bundleConsistency.evaluate(snapshots, now: now), into: &builder)
         registry.collect(into: &builder)
         await board.collect(now: now, into: &builder)
         for contributor in contributors + (dynamicContributors?() ?? []) {
@@ -77,6 +78,7 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
                 identities.append(CheckEvaluator.withRenewal(identity, renewal(identity)))
             }
         }
+        identities += CheckEvaluator.bundleConsistency(store.bundleConsistency.evaluate(snapshots, now: now))
         return StatusReport(
             check: CheckReport(checkedAt: now, identities: identities, failures: []), sources: board.all,
             events: board.events.recent())

@@ -85,6 +85,8 @@ public final class IdentityStore: Sendable {
     public let ledger: RenewalLedger
     /// Expected identities; the store reports each new list to them too.
     public let expectations = ExpectationLedger()
+    /// When each trust bundle root was first seen in some channel, for the consistency families.
+    public let bundleConsistency = TrustBundleConsistencyLedger()
 
     private struct Presentation: Sendable {
         var spiffeIDLabels = SPIFFEIDLabels.none

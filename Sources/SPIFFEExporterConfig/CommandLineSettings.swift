@@ -100,6 +100,8 @@ public struct CommandLineSettings: Sendable, Equatable {
     public struct CertFiles: Sendable, Equatable {
         public var directories: [String]
         public var globs: [String]
+        /// `--collector.bundle-file NAME=TRUST_DOMAIN=PATH`, read with the cert-files settings.
+        public var bundleFiles: [String]
         public var refreshInterval: String?
         public var maxFileSize: String?
         public var settleDelay: String?
@@ -115,10 +117,11 @@ public struct CommandLineSettings: Sendable, Equatable {
             maxFileSize: String? = nil,
             settleDelay: String? = nil, svidFileName: String? = nil, svidKeyFileName: String? = nil,
             svidBundleFileName: String? = nil, federatedBundleFileNames: [String] = [], jwtSVIDFileNames: [String] = [],
-            jwtBundleFileName: String? = nil
+            jwtBundleFileName: String? = nil, bundleFiles: [String] = []
         ) {
             self.directories = directories
             self.globs = globs
+            self.bundleFiles = bundleFiles
             self.refreshInterval = refreshInterval
             self.maxFileSize = maxFileSize
             self.settleDelay = settleDelay

@@ -68,6 +68,8 @@ public struct ConfigFile: Sendable, Equatable {
         public var directories: [Located<CertFilesEntry>] = []
         /// `.glob` entries.
         public var globs: [Located<CertFilesEntry>] = []
+        /// `.bundleFile` entries (`bundle_files`).
+        public var bundleFiles: [Located<CertFilesEntry>] = []
         public var refreshInterval: Located<Duration>?
         public var maxFileSize: Located<Int>?
         public var settleDelay: Located<Duration>?
@@ -456,7 +458,7 @@ struct Reader {
             let fields = mapping(
                 node, at: "cert_files",
                 allowed: [
-                    "directories", "globs", "refresh_interval", "max_file_size", "settle_delay", "svid_file_name",
+                    "directories", "globs", "bundle_files", "refresh_interval", "max_file_size", "settle_delay", "svid_file_name",
                     "svid_key_file_name", "svid_bundle_file_name", "federated_bundle_file_names", "jwt_svid_file_names",
                     "jwt_bundle_file_name",
                 ])
@@ -466,6 +468,22 @@ struct Reader {
             if let path = string(entry.value, at: entry.key + ".path") {
                 certFiles.directories.append(Located(.directory(name: entry.name.value, path: path), entry.name.origin))
             }
+        }
+        for entry in namedEntries(
+            fields["bundle_files"], at: "cert_files.bundle_files", valueKey: "path", optional: ["trust_domain"], seen: &seen)
+        {
+            guard let path = string(entry.value, at: entry.key + ".path") else { continue }
+            guard let domainNode = entry.fields["trust_domain"], let domain = string(domainNode, at: entry.key + ".trust_domain")
+            else {
+                problem(entry.value, entry.key, "needs a trust_domain")
+                continue
+            }
+            guard CertFilesFlags.isValidTrustDomain(domain) else {
+                problem(domainNode, entry.key + ".trust_domain", "invalid trust domain \"\(domain)\" (a name like example.org)")
+                continue
+            }
+            certFiles.bundleFiles.append(
+                Located(.bundleFile(name: entry.name.value, trustDomain: domain, path: path), entry.name.origin))
         }
         for (index, item) in (fields["globs"].flatMap { sequence($0, at: "cert_files.globs") } ?? []).enumerated() {
             let key = "cert_files.globs[\(index)]"

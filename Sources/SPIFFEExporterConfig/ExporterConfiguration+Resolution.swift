@@ -214,7 +214,7 @@ struct Resolver {
         return sources
     }
 
-    /// The file's directories and globs, then the flags'; the shared settings apply to them all.
+    /// The file's directories, bundle files and globs, then the flags'; the shared settings apply to them all.
     mutating func certFiles(workloadAPISources: Set<String>) -> [CertFilesSourceConfiguration] {
         let given = flags.certFiles
         let inFile = file.certFiles
@@ -235,11 +235,16 @@ struct Resolver {
             let (name, pattern) = try CertFilesFlags.parseGlobArgument(text)
             return CertFilesEntry.glob(name: name, pattern: pattern)
         }
+        let bundleFiles = listed(inFile.bundleFiles, "--collector.bundle-file", given.bundleFiles) {
+            text throws(CertFilesConfigurationError) in
+            let (name, trustDomain, path) = try CertFilesFlags.parseBundleFile(text)
+            return CertFilesEntry.bundleFile(name: name, trustDomain: trustDomain, path: path)
+        }
         let federated = listed(
             inFile.federatedBundleFiles, "--collector.cert-files.federated-bundle-file-name",
             given.federatedBundleFileNames,
             CertFilesFlags.parseFederatedBundle)
-        let entries = directories + globs
+        let entries = directories + bundleFiles + globs
         let grouped = CertFilesFlags.configurations(
             entries.map(\.value),
             files: directories.isEmpty ? SPIFFEHelperFileNames() : helperFileNames(federatedBundles: federated),

@@ -122,7 +122,7 @@ public enum MetricCatalog {
 
     /// Every family; each capability contributes its own list (see the MetricCatalog+*.swift files).
     public static var all: [MetricDescriptor] {
-        foundation + renewal + jwt + certFiles + delegated + probe + operations + agent + expectations
+        foundation + renewal + jwt + certFiles + delegated + probe + operations + agent + expectations + consistency
     }
 
     static let foundation: [MetricDescriptor] = [

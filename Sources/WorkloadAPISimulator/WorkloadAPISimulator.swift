@@ -86,6 +86,8 @@ public final class WorkloadAPISimulator: Sendable {
     /// The current SVIDs (as a healthy agent would serve them, before faults are applied).
     public var currentSVIDs: [IssuedSVID] { state.withLock { $0.svids } }
     public var rootCA: IssuedCA { state.withLock { $0.ca } }
+    /// The roots of the trust domain's bundle, oldest first (more than one during a CA rotation).
+    public var bundleRoots: [IssuedCA] { state.withLock { $0.bundleRoots } }
 
     // MARK: Lifecycle
 

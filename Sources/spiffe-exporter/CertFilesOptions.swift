@@ -25,6 +25,17 @@ struct CertFilesOptions: ParsableArguments {
     var globs: [String] = []
 
     @Option(
+        name: .customLong("collector.bundle-file"),
+        help: ArgumentHelp(
+            """
+            A bootstrap trust bundle file of one trust domain (the agent's trust_bundle_path, a mounted \
+            spire-bundle ConfigMap's bundle.crt), as NAME=TRUST_DOMAIN=PATH: compared with every other copy of \
+            that trust domain's bundle (spiffe_trust_bundle_consistent). Read like certificate files. Repeatable.
+            """,
+            valueName: "name=trust_domain=path"))
+    var bundleFiles: [String] = []
+
+    @Option(
         name: .customLong("collector.cert-files.refresh-interval"),
         help: ArgumentHelp("Period of the full re-read behind inotify (jittered by ±10%). (default: 60s)", valueName: "duration"))
     var refreshInterval: String?
@@ -93,6 +104,6 @@ struct CertFilesOptions: ParsableArguments {
             directories: directories, globs: globs, refreshInterval: refreshInterval, maxFileSize: maxFileSize,
             settleDelay: settleDelay, svidFileName: svidFileName, svidKeyFileName: svidKeyFileName,
             svidBundleFileName: svidBundleFileName, federatedBundleFileNames: federatedBundleFileNames,
-            jwtSVIDFileNames: jwtSVIDFileNames, jwtBundleFileName: jwtBundleFileName)
+            jwtSVIDFileNames: jwtSVIDFileNames, jwtBundleFileName: jwtBundleFileName, bundleFiles: bundleFiles)
     }
 }

@@ -101,13 +101,13 @@ struct Check: AsyncParsableCommand {
         }
         for entry in dir {
             let (name, path) = Self.namedDirectory(entry)
-            let result = await DirectoryCheck.run(name: name, path: path, thresholds: thresholds)
+            let result = await DirectoryCheck.run(name: name, path: path, thresholds: thresholds, store: store)
             identities += result.identities
             failures += result.failures
         }
         let collectors = try collectorConfiguration()
         if let agent = collectors.agent {
-            let result = await AgentCheck.run(configuration: agent.collectorConfiguration, thresholds: thresholds)
+            let result = await AgentCheck.run(configuration: agent.collectorConfiguration, thresholds: thresholds, store: store)
             identities += result.identities
             failures += result.failures
         }
@@ -127,6 +127,7 @@ struct Check: AsyncParsableCommand {
             }
         }
         identities += await ProbeCheck.run(targets: targets, store: store, timeout: timeoutSeconds, thresholds: thresholds)
+        identities += await BundleConsistencyCheck.run(store: store, now: Date())
         // Expected identities first, as on /status.
         identities = ExpectedIdentityTracker.check(expectations, rows: identities, failures: failures, now: Date()) + identities
         let report = CheckReport(checkedAt: Date(), identities: identities, failures: failures)

@@ -113,7 +113,7 @@ struct StrictStartupCheck: Service {
         for source in collectors.certFiles {
             switch source.kind {
             case .spiffeHelperDirectory: svidSources.append(source.name)
-            case .glob: otherSources.append(source.name)
+            case .glob, .bundleFile: otherSources.append(source.name)
             }
         }
         if let delegated = collectors.delegated {

@@ -46,6 +46,24 @@ struct JWTFileTests {
         }
     }
 
+    /// A JWT bundle file without JWT-SVID files is a copy of the JWT bundle of its own.
+    @Test func aJWTBundleFileAloneIsExported() async throws {
+        try await withTemporaryDirectory { directory in
+            let ca = try TestCA()
+            try writeHelperFiles(directory, try ca.svid(), ca: ca)
+            let jwks = Data(JWTFactory.jwks([JWTAuthority(kid: "k1"), JWTAuthority(kid: "k2")])).base64EncodedString()
+            try "{\"example.org\": \"\(jwks)\"}".write(toFile: directory + "/jwt_bundle.json", atomically: true, encoding: .utf8)
+            var files = SPIFFEHelperFileNames()
+            files.jwtBundle = "jwt_bundle.json"
+            let harness = Harness([directorySource(path: directory, files: files)])
+            try await harness.run {
+                try await eventually("the JWT bundle keys are exported") {
+                    await harness.scrape().value("spiffe_jwt_bundle_keys", ["source": "helper", "trust_domain": "example.org"]) == 2
+                }
+            }
+        }
+    }
+
     @Test func bundleFileParsing() {
         let authority = JWTAuthority(kid: "k")
         let jwks = Data(JWTFactory.jwks([authority])).base64EncodedString()

@@ -257,6 +257,15 @@ import Testing
         BadFlag(
             flags: .init(identities: .init(issuerBackdate: "soon")), origin: .flag("--clock.issuer-backdate"),
             message: "invalid duration \"soon\""),
+        BadFlag(
+            flags: .init(certFiles: .init(bundleFiles: ["bootstrap=/run/spire/bundle.crt"])), origin: .flag("--collector.bundle-file"),
+            message: "expected NAME=TRUST_DOMAIN=PATH, got \"bootstrap=/run/spire/bundle.crt\""),
+        BadFlag(
+            flags: .init(certFiles: .init(bundleFiles: ["bootstrap=Example.org=/run/spire/bundle.crt"])),
+            origin: .flag("--collector.bundle-file"), message: "invalid trust domain \"Example.org\""),
+        BadFlag(
+            flags: .init(certFiles: .init(directories: ["web=/run/web"], bundleFiles: ["web=example.org=/run/bundle.crt"])),
+            origin: .flag("--collector.bundle-file"), message: "source name \"web\" is used twice"),
     ]
 
     @Test("a bad flag value is reported with its flag", arguments: badFlags)

@@ -311,4 +311,23 @@ import Testing
     func strict() throws {
         #expect(try resolve(flags: CommandLineSettings(strict: true)).strict)
     }
+
+    @Test("bootstrap bundle files from the file and the flag, with the cert-files settings")
+    func bundleFiles() throws {
+        let configuration = try resolve(
+            """
+            cert_files:
+              refresh_interval: 30s
+              bundle_files:
+                - {name: configmap, trust_domain: example.org, path: /run/spire/bundle/bundle.crt}
+            """,
+            flags: CommandLineSettings(certFiles: .init(bundleFiles: ["bootstrap=partner.test=/etc/spire/a=b.crt"])))
+        let files = configuration.collectors.certFiles.map { ($0.name, $0.kind, $0.refreshInterval) }
+        #expect(files.map(\.0) == ["configmap", "bootstrap"])
+        #expect(files.map(\.1) == [
+            .bundleFile(path: "/run/spire/bundle/bundle.crt", trustDomain: "example.org"),
+            .bundleFile(path: "/etc/spire/a=b.crt", trustDomain: "partner.test"),
+        ])
+        #expect(files.allSatisfy { $0.2 == .seconds(30) })
+    }
 }

@@ -59,6 +59,33 @@ import WorkloadAPISimulator
         #expect(result.failures.map(\.reason) == ["socket_not_found"])
     }
 
+    /// `check --dir A --dir B`: two helper directories whose bundles differ give a row for the one
+    /// that lacks a root, naming the other.
+    @Test func bundleDisagreementBetweenDirectories() async throws {
+        try await withTemporaryDirectory { dir in
+            let now = Date()
+            let old = try SVIDFactory.rootCA(trustDomain: "example.org", notBefore: now.addingTimeInterval(-60), notAfter: now.addingTimeInterval(86400))
+            let new = try SVIDFactory.rootCA(trustDomain: "example.org", notBefore: now.addingTimeInterval(-60), notAfter: now.addingTimeInterval(86400))
+            let svid = try SVIDFactory.svid(
+                spiffeID: "spiffe://example.org/web", issuer: old, notBefore: now.addingTimeInterval(-10), notAfter: now.addingTimeInterval(3600))
+            let store = IdentityStore()
+            for (name, roots) in [("ahead", [old, new]), ("behind", [old])] {
+                let path = dir + "/" + name
+                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+                try svid.chainPEM.write(toFile: path + "/svid.pem", atomically: true, encoding: .utf8)
+                try svid.keyPEM.write(toFile: path + "/svid_key.pem", atomically: true, encoding: .utf8)
+                try roots.map { SVIDFactory.pem("CERTIFICATE", $0.der) }.joined()
+                    .write(toFile: path + "/svid_bundle.pem", atomically: true, encoding: .utf8)
+                _ = await DirectoryCheck.run(name: name, path: path, thresholds: CheckThresholds(), store: store)
+            }
+            let rows = await BundleConsistencyCheck.run(store: store, now: now)
+            #expect(rows.map(\.source) == ["behind"])
+            #expect(rows.first?.summary == "lacks 1 root that ahead holds")
+            #expect(rows.first?.status == .warning)
+            #expect(CheckReport(checkedAt: now, identities: rows, failures: []).status == .warning)
+        }
+    }
+
     @Test func spiffeHelperDirectory() async throws {
         try await withTemporaryDirectory { dir in
             let now = Date()

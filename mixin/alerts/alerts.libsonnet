@@ -11,4 +11,5 @@
   import 'cert-files.libsonnet',
   import 'agent.libsonnet',
   import 'expected-identities.libsonnet',
+  import 'bundle-consistency.libsonnet',
 ]

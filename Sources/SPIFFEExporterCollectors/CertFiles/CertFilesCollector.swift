@@ -199,7 +199,88 @@ public struct CertFilesCollector: Service {
                 index: index, configuration, path: path, files: files, &runtime.directory, watcher: watcher)
         case .glob:
             return await evaluateGlob(index: index, configuration, &runtime.glob, watcher: watcher)
+        case .bundleFile(let path, let trustDomain):
+            return await evaluateBundleFile(
+                index: index, configuration, path: path, trustDomain: trustDomain, &runtime.directory, watcher: watcher)
         }
+    }
+
+    // MARK: Bootstrap bundle files
+
+    /// One trust domain's CA certificates in one file: exported as the source's bundle (so the
+    /// `spiffe_trust_bundle_*` families and the consistency channels see it). A file that cannot be
+    /// read or holds no certificate leaves the source without a bundle, counted by reason: an
+    /// unreadable copy is no copy to compare.
+    private func evaluateBundleFile(
+        index: Int, _ configuration: CertFilesSourceConfiguration, path: String, trustDomain: String,
+        _ runtime: inout DirectoryRuntime, watcher: InotifyWatcher?
+    ) async -> TimeInterval? {
+        let started = ContinuousClock.now
+        let source = configuration.name
+        let maxSize = configuration.maxFileSize
+        let detector = runtime.detector
+        // The file's directory, as a directory holding that one file is watched.
+        let files = SPIFFEHelperFileNames(svid: PathNames.lastComponent(of: path), key: nil, bundle: nil)
+        let directory = PathNames.parent(of: path)
+        updateWatches(index: index, source: source, Self.directoryWatches(path: directory, files: files), watcher: watcher)
+        let io = await Self.offload { () -> (ChangeDetector<[UInt8]>, Result<([UInt8], ContentDigest), CertFileLoadReason>) in
+            var detector = detector
+            let read = Self.readCached(path, detector: &detector, maxSize: maxSize, transform: { $0 })
+            detector.retain([path])
+            return (detector, read)
+        }
+        runtime.detector = io.0
+        var problems: [String: CertFileLoadReason] = [:]
+        var bundle: TrustBundle?
+        let fingerprint: [FileFingerprint]
+        switch io.1 {
+        case .success(let (bytes, digest)):
+            fingerprint = [.content(digest)]
+            let parsed = Self.bundle(bytes, trustDomain: trustDomain)
+            // The roots that decode are kept even when another block is garbage.
+            if parsed.decodeError != nil || parsed.certificates.isEmpty { problems[path] = .parseError }
+            if !parsed.certificates.isEmpty { bundle = parsed }
+        case .failure(let reason):
+            fingerprint = [.failed(reason)]
+            problems[path] = reason
+        }
+        if case .hold(let retryAt) = runtime.gate.evaluate(
+            problems: Set(problems.values), fingerprint: fingerprint, now: Self.monotonicNow())
+        {
+            updateStatistics(source) { s in
+                s.evaluations += 1
+                s.holds += 1
+            }
+            return retryAt.timeIntervalSince(Self.monotonicNow())
+        }
+        let now = clock()
+        if runtime.published != fingerprint {
+            store.replaceBundles(source: source, bundles: bundle.map { [trustDomain: $0] } ?? [:])
+            registry.set(MetricCatalog.certFileLastChange, [source], to: now.timeIntervalSince1970)
+            runtime.published = fingerprint
+            if problems.isEmpty {
+                logger.info(
+                    "bundle file loaded",
+                    metadata: ["source": "\(source)", "trust_domain": "\(trustDomain)", "certificates": "\(bundle?.certificates.count ?? 0)"])
+            } else {
+                logger.warning(
+                    "bundle file has problems",
+                    metadata: ["source": "\(source)", "problems": "\(Self.describe(problems))", "detail": "\(bundle?.decodeError ?? "")"])
+            }
+        }
+        recordLoad(source: source, problems: problems, started: started, now: now)
+        context.board.delivered(source, what: "bundle file", now: now)
+        return nil
+    }
+
+    /// PEM `CERTIFICATE` blocks, or one DER certificate sequence when the file holds no PEM.
+    static func bundle(_ bytes: [UInt8], trustDomain: String) -> TrustBundle {
+        let pem = TrustBundle(trustDomain: trustDomain, pem: bytes)
+        guard pem.certificates.isEmpty, !bytes.starts(with: Array("-----".utf8)),
+            !String(decoding: bytes.prefix(4096), as: UTF8.self).contains("-----BEGIN")
+        else { return pem }
+        let der = TrustBundle(trustDomain: trustDomain, der: bytes)
+        return der.certificates.isEmpty ? pem : der
     }
 
     // MARK: spiffe-helper directories
@@ -297,9 +378,11 @@ public struct CertFilesCollector: Service {
     }
 
     /// JWT-SVID files go through the same JWT-SVID families as the Workload API path; the audience
-    /// label is the token's own `aud`. Tokens are kept only in the store's private state.
+    /// label is the token's own `aud`. Tokens are kept only in the store's private state. A JWT
+    /// bundle file without token files is still published: it is a copy of the JWT bundle that the
+    /// consistency families compare.
     func publishJWTSVIDs(source: String, inputs: SPIFFEHelperInputs, now: Date) {
-        guard !inputs.jwtSVIDs.isEmpty else { return }
+        guard !inputs.jwtSVIDs.isEmpty || inputs.jwtBundle != nil else { return }
         let bundles = inputs.jwtBundle?.bytes.map(SPIFFEHelperJWT.bundles) ?? [:]
         store.replaceJWTBundles(source: source, bundles: bundles)
         var byAudience: [String: [IdentityStore.JWTEntry]] = [:]

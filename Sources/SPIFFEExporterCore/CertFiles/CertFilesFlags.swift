@@ -51,6 +51,27 @@ public enum CertFilesFlags {
         return (name, pattern)
     }
 
+    /// A trust domain name as a SPIFFE ID spells it (`example.org`, no scheme, no path).
+    public static func isValidTrustDomain(_ name: String) -> Bool {
+        !name.hasPrefix("spiffe://") && (try? SPIFFEID.trustDomain(parsing: name)) != nil
+    }
+
+    /// `NAME=TRUST_DOMAIN=PATH` (`--collector.bundle-file`): the name and the trust domain end at
+    /// the first and second `=`, so the path may hold any character.
+    public static func parseBundleFile(
+        _ text: String
+    ) throws(CertFilesConfigurationError) -> (name: String, trustDomain: String, path: String) {
+        let parts = text.split(separator: "=", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, !parts[2].isEmpty else {
+            throw .invalidValue("expected NAME=TRUST_DOMAIN=PATH, got \"\(text)\"")
+        }
+        guard isValidSourceName(parts[0]) else { throw .invalidSourceName(parts[0]) }
+        guard isValidTrustDomain(parts[1]) else {
+            throw .invalidValue("invalid trust domain \"\(parts[1])\" in \"\(text)\" (expected NAME=TRUST_DOMAIN=PATH)")
+        }
+        return (parts[0], parts[1], parts[2])
+    }
+
     /// `[TRUST_DOMAIN=]FILE` for federated bundle files.
     public static func parseFederatedBundle(_ text: String) throws(CertFilesConfigurationError) -> FederatedBundleFile {
         if let equals = text.firstIndex(of: "=") {
@@ -113,7 +134,7 @@ public enum CertFilesFlags {
     }
 
     /// Groups `entries` into sources, directories first: globs with the same name form one source;
-    /// a name may not be used by two directories, or by a directory and a glob. Every problem comes
+    /// a name may not be used by two directories or bundle files, or by one of them and a glob. Every problem comes
     /// with the index of the entry it is about, and its source is left out.
     public static func configurations(
         _ entries: [CertFilesEntry],
@@ -138,6 +159,14 @@ public enum CertFilesFlags {
                 continue
             }
             candidates.append((index, source(name, .spiffeHelperDirectory(path: path, files: files))))
+        }
+        for (index, entry) in entries.enumerated() {
+            guard case .bundleFile(let name, let trustDomain, let path) = entry else { continue }
+            guard directoryNames.insert(name).inserted else {
+                problems.append((index, .duplicateSource(name)))
+                continue
+            }
+            candidates.append((index, source(name, .bundleFile(path: path, trustDomain: trustDomain))))
         }
         for (index, entry) in entries.enumerated() {
             guard case .glob(let name, let pattern) = entry else { continue }
@@ -170,11 +199,13 @@ public enum CertFilesFlags {
 public enum CertFilesEntry: Sendable, Hashable {
     case directory(name: String, path: String)
     case glob(name: String, pattern: String)
+    /// `--collector.bundle-file NAME=TRUST_DOMAIN=PATH`.
+    case bundleFile(name: String, trustDomain: String, path: String)
 
     /// The source the entry belongs to.
     public var name: String {
         switch self {
-        case .directory(let name, _), .glob(let name, _): name
+        case .directory(let name, _), .glob(let name, _), .bundleFile(let name, _, _): name
         }
     }
 }

@@ -73,6 +73,10 @@ public struct CertFilesSourceConfiguration: Sendable, Hashable {
         case spiffeHelperDirectory(path: String, files: SPIFFEHelperFileNames)
         /// PEM (or DER) certificates matched by glob patterns, e.g. a server's own TLS certificate.
         case glob(patterns: [String])
+        /// A bundle of one trust domain's CA certificates (`--collector.bundle-file`): the agent's
+        /// `trust_bundle_path`, a mounted `spire-bundle` ConfigMap. A channel of its own for the
+        /// trust bundle consistency families.
+        case bundleFile(path: String, trustDomain: String)
     }
 
     /// The `source` label value.
@@ -127,6 +131,11 @@ public struct CertFilesSourceConfiguration: Sendable, Hashable {
                 try files.validate()
             } catch {
                 throw .invalidValue("source \(name): \(error)")
+            }
+        case .bundleFile(let path, let trustDomain):
+            guard !path.isEmpty else { throw .invalidValue("source \(name): empty bundle file path") }
+            guard CertFilesFlags.isValidTrustDomain(trustDomain) else {
+                throw .invalidValue("source \(name): invalid trust domain \"\(trustDomain)\"")
             }
         case .glob(let patterns):
             guard !patterns.isEmpty else { throw .invalidValue("source \(name): no glob pattern") }
