@@ -222,7 +222,8 @@ public struct CertFilesCollector: Service {
         // The file's directory, as a directory holding that one file is watched.
         let files = SPIFFEHelperFileNames(svid: PathNames.lastComponent(of: path), key: nil, bundle: nil)
         let directory = PathNames.parent(of: path)
-        updateWatches(index: index, source: source, Self.directoryWatches(path: directory, files: files), watcher: watcher)
+        let watches = await Self.offload { Self.directoryWatches(path: directory, files: files) }
+        updateWatches(index: index, source: source, watches, watcher: watcher)
         let io = await Self.offload { () -> (ChangeDetector<[UInt8]>, Result<([UInt8], ContentDigest), CertFileLoadReason>) in
             var detector = detector
             let read = Self.readCached(path, detector: &detector, maxSize: maxSize, transform: { $0 })
