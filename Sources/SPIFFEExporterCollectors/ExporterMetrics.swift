@@ -55,32 +55,35 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
     /// The /status view, built from the same snapshot a scrape uses.
     public func status(now: Date) async -> StatusReport {
         let snapshots = await store.snapshot(now: now)
+        let sources = board.all
+        let health = Dictionary(sources.map { ($0.source, $0) }, uniquingKeysWith: { first, _ in first })
         let thresholds = CheckThresholds(deadlineFraction: store.renewalDeadlineFraction)
         // Expected identities first: what is missing matters more than what is held.
-        var identities = store.expectations.evaluate(snapshots, sources: board.all, now: now).map(CheckEvaluator.expected)
-        for snapshot in snapshots.sorted(by: { $0.source < $1.source }) {
+        let expected = store.expectations.evaluate(snapshots, sources: sources, now: now).map(CheckEvaluator.expected)
+        var identities: [CheckIdentity] = []
+        for snapshot in snapshots {
             let renewals = Dictionary(
                 (snapshot.renewals + snapshot.jwtRenewals).map { ($0.key, $0) }, uniquingKeysWith: { first, _ in first })
-            func renewal(_ identity: CheckIdentity) -> RenewalTracker.Status? {
-                renewals[RenewalTracker.Key(source: snapshot.source, identity: identity.spiffeID, audience: identity.audience)]
+            func held(_ identity: CheckIdentity) -> CheckIdentity {
+                let renewal = renewals[RenewalTracker.Key(source: snapshot.source, identity: identity.spiffeID, audience: identity.audience)]
+                return CheckEvaluator.withSource(CheckEvaluator.withRenewal(identity, renewal), health[snapshot.source])
             }
             for report in snapshot.svids {
                 let bundle = report.trustDomain.flatMap { snapshot.bundles[$0] }
-                let identity = CheckEvaluator.x509(report, source: snapshot.source, bundle: bundle, thresholds: thresholds, now: now)
-                identities.append(CheckEvaluator.withRenewal(identity, renewal(identity)))
+                identities.append(held(CheckEvaluator.x509(report, source: snapshot.source, bundle: bundle, thresholds: thresholds, now: now)))
             }
             for report in snapshot.jwtSVIDs {
-                let identity = CheckEvaluator.jwt(report, source: snapshot.source, thresholds: thresholds, now: now)
-                identities.append(CheckEvaluator.withRenewal(identity, renewal(identity)))
+                identities.append(held(CheckEvaluator.jwt(report, source: snapshot.source, thresholds: thresholds, now: now)))
             }
             if let agent = snapshot.agent {
-                let identity = CheckEvaluator.agent(agent, source: snapshot.source, thresholds: thresholds, now: now)
-                identities.append(CheckEvaluator.withRenewal(identity, renewal(identity)))
+                identities.append(held(CheckEvaluator.agent(agent, source: snapshot.source, thresholds: thresholds, now: now)))
             }
         }
         identities += CheckEvaluator.bundleConsistency(store.bundleConsistency.evaluate(snapshots, now: now))
+        // Most urgent first: the page is read top-down at 3 a.m.
+        identities.sort(by: CheckIdentity.moreUrgent)
         return StatusReport(
-            check: CheckReport(checkedAt: now, identities: identities, failures: []), sources: board.all,
+            check: CheckReport(checkedAt: now, identities: expected + identities, failures: [], sources: sources), sources: sources,
             events: board.events.recent())
     }
 }

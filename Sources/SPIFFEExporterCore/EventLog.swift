@@ -63,12 +63,18 @@ public final class EventLog: Sendable {
 }
 
 /// The /status view: the `check` table for what the exporter holds now, plus recent events.
+/// `status` and `reasons` are the headline, the same ``CheckVerdict`` `check` exits with.
 public struct StatusReport: Sendable, Codable {
+    public var status: CheckStatus
+    public var reasons: [String]
     public var check: CheckReport
     public var sources: [SourceHealth]
     public var events: [ExporterEvent]
 
+    /// `check` should be built with `sources`, so that a source down counts in the headline.
     public init(check: CheckReport, sources: [SourceHealth], events: [ExporterEvent]) {
+        status = check.status
+        reasons = check.verdict.reasons
         self.check = check
         self.sources = sources
         self.events = events

@@ -11,9 +11,11 @@ struct Check: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fetch and validate identities once, print them, exit 0 OK / 1 warning / 2 critical / 3 cannot check.",
         discussion: """
-            Thresholds apply to what is left of an SVID's life, capped at the part after its renewal
-            deadline (lifetime × (1 − --renewal.deadline-fraction)), so a healthy short-lived SVID that
-            SPIRE has not had to rotate yet is never reported.
+            Thresholds apply to what is left of an identity's life. An explicit --warn or --crit is \
+            absolute, as in every monitoring plugin: --warn 2h warns about an SVID with 59 minutes \
+            left. Without them the defaults (24h, 1h) are capped at the part of the lifetime after the \
+            renewal deadline (lifetime × (1 − --renewal.deadline-fraction)), so a healthy short-lived \
+            SVID that SPIRE has not had to rotate yet is never reported.
             """)
 
     @Option(name: .long, help: "Workload API endpoint (default: $SPIFFE_ENDPOINT_SOCKET, else \(WorkloadEndpointAddress.defaultAddress)).")
@@ -45,11 +47,11 @@ struct Check: AsyncParsableCommand {
     @Option(name: .long, help: "Output format: table or json.")
     var output: OutputFormat = .table
 
-    @Option(name: .long, help: "Warning threshold on time left.")
-    var warn = "24h"
+    @Option(name: .long, help: "Warning threshold on time left, absolute when given (default: 24h, capped at the renewal deadline).")
+    var warn: String?
 
-    @Option(name: .long, help: "Critical threshold on time left.")
-    var crit = "1h"
+    @Option(name: .long, help: "Critical threshold on time left, absolute when given (default: 1h, capped at the renewal deadline).")
+    var crit: String?
 
     @Option(name: .long, help: "How long to wait for the Workload API.")
     var timeout = "10s"
@@ -63,9 +65,11 @@ struct Check: AsyncParsableCommand {
         let thresholds: CheckThresholds
         let timeoutSeconds: Double
         do {
+            let defaults = CheckThresholds()
             thresholds = CheckThresholds(
-                warning: try DurationText.seconds(warn), critical: try DurationText.seconds(crit),
-                deadlineFraction: deadlineFraction)
+                warning: try warn.map(DurationText.seconds) ?? defaults.warning,
+                critical: try crit.map(DurationText.seconds) ?? defaults.critical,
+                deadlineFraction: deadlineFraction, warningIsAbsolute: warn != nil, criticalIsAbsolute: crit != nil)
             timeoutSeconds = try DurationText.seconds(timeout)
         } catch {
             throw ValidationError("\(error)")

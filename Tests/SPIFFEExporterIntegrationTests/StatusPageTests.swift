@@ -10,13 +10,14 @@ import Testing
 
 @Suite("/status page", .timeLimit(.minutes(1)))
 struct StatusPageTests {
-    /// An exporter whose Workload API source holds the PKI's SVID.
-    static func exporter(holding pki: StaticPKI) async -> Exporter {
+    /// An exporter whose Workload API source holds the PKI's SVID, delivered as its collector does.
+    static func exporter(holding pki: StaticPKI, at now: Date = Date()) async -> Exporter {
         let exporter = Exporter()
         exporter.store.register(source: exporter.source)
-        exporter.board.register(exporter.source, kind: .workloadAPI, now: Date())
+        exporter.board.register(exporter.source, kind: .workloadAPI, now: now)
         exporter.store.replaceSVIDs(
-            source: exporter.source, entries: [await pki.entry()], bundles: ["example.org": pki.bundle], now: Date())
+            source: exporter.source, entries: [await pki.entry()], bundles: ["example.org": pki.bundle], now: now)
+        exporter.board.delivered(exporter.source, what: "FetchX509SVID", now: now)
         return exporter
     }
 
@@ -46,7 +47,11 @@ struct StatusPageTests {
                 let check = object?["check"] as? [String: Any]
                 let identities = check?["identities"] as? [[String: Any]]
                 #expect(identities?.first?["spiffeID"] as? String == StaticPKI.spiffeID)
-                #expect(identities?.first?["status"] as? String == "OK")
+                // Its source went down after delivering it: the last known state, flagged.
+                #expect(identities?.first?["status"] as? String == "WARNING")
+                #expect((identities?.first?["summary"] as? String)?.hasPrefix("source down since ") == true)
+                #expect(object?["status"] as? String == "WARNING")
+                #expect((object?["reasons"] as? [String])?.contains { $0.contains("source workload_api (workload_api) down since") } == true)
                 let sources = object?["sources"] as? [[String: Any]]
                 #expect(sources?.first?["lastFailureReason"] as? String == "no_identity")
                 // The board's failure and the one recorded here.
@@ -72,6 +77,7 @@ struct StatusPageTests {
         exporter.board.register(exporter.source, kind: .workloadAPI, now: Date())
         exporter.store.replaceSVIDs(
             source: exporter.source, entries: [await pki.entry()], bundles: ["example.org": pki.bundle], now: Date())
+        exporter.board.delivered(exporter.source, what: "FetchX509SVID", now: Date())
         let metrics = exporter.metrics
         let app = Application(router: buildRouter(configuration: HTTPConfiguration(), metrics: metrics, status: metrics))
         try await app.test(.router) { client in
@@ -80,7 +86,7 @@ struct StatusPageTests {
                 let expected = try #require(html.range(of: "<h2>Expected identities</h2>"))
                 let sources = try #require(html.range(of: "<h2>Sources</h2>"))
                 #expect(expected.lowerBound < sources.lowerBound)
-                #expect(html.contains("spiffe://example.org/ns/gone/sa/api</td><td>missing"))
+                #expect(html.contains("spiffe://example.org/ns/gone/sa/api</td><td data-label=\"detail\">missing"))
                 #expect(html.contains(": never_seen</td>"))
                 #expect(html.contains("spiffe-exporter status: <span class=\"CRITICAL\">"))
             }
@@ -101,6 +107,7 @@ struct StatusPageTests {
         let agentID = "spiffe://example.org/spire/agent/join_token/n1"
         exporter.store.register(source: "agent")
         exporter.board.register("agent", kind: .agent, now: now)
+        exporter.board.delivered("agent", what: "GetInfo", now: now)
         // The agent SVID ends in 5 minutes, before the workload SVID: it sets the node budget.
         let report = AgentReport(
             channel: .debugAPI,
@@ -121,7 +128,7 @@ struct StatusPageTests {
                 let html = String(buffer: response.body)
                 #expect(html.contains("<p id=\"outage-budget\">Node outage budget: "))
                 #expect(html.contains("until agent_svid \(agentID) (source agent) expires</p>"))
-                #expect(html.contains("<td>agent_svid</td>"))
+                #expect(html.contains("<td data-label=\"kind\">agent_svid</td>"))
             }
         }
     }
@@ -173,5 +180,67 @@ struct StatusPageTests {
                 #expect(html.contains("overdue since \(RFC3339.string(from: deadline))"), "\(html)")
             }
         }
+    }
+
+    @Test func theHeadlineIsTheWorstOfIdentitiesAndSourcesAndDownSourcesKeepTheirIdentities() async throws {
+        let now = Date()
+        let healthy = try StaticPKI()
+        let exporter = await Self.exporter(holding: healthy, at: now)
+        // A second agent delivered an SVID, then went down: its identity stays, flagged.
+        let other = try StaticPKI(spiffeID: "spiffe://example.org/ns/test/sa/db")
+        exporter.store.register(source: "agent2")
+        exporter.board.register("agent2", kind: .workloadAPI, now: now)
+        // Both agents hold both roots: the bundles agree, so only the sources' health speaks.
+        let both = TrustBundle(trustDomain: "example.org", certificates: [healthy.root.certificate, other.root.certificate])
+        exporter.store.replaceSVIDs(source: exporter.source, entries: [await healthy.entry()], bundles: ["example.org": both], now: now)
+        exporter.store.replaceSVIDs(source: "agent2", entries: [await other.entry()], bundles: ["example.org": both], now: now)
+        exporter.board.delivered("agent2", what: "FetchX509SVID", now: now)
+        exporter.board.failed("agent2", reason: "unavailable", hint: nil, message: "FetchX509SVID ended: Unavailable", down: true, now: now)
+        // A third never answered.
+        exporter.store.register(source: "agent3")
+        exporter.board.register("agent3", kind: .workloadAPI, now: now)
+        exporter.board.failed("agent3", reason: "socket_not_found", hint: nil, message: "no socket", down: true, now: now)
+        let status = await exporter.metrics.status(now: now)
+        #expect(status.status == .warning)
+        #expect(status.reasons.contains { $0.hasPrefix("WARNING: source agent2 (workload_api) down since ") && $0.hasSuffix(": unavailable") })
+        #expect(status.reasons.contains("WARNING: source agent3 (workload_api) never synced: socket_not_found"))
+        // The flagged identity sorts first; the healthy one after it.
+        #expect(status.check.identities.map(\.source) == ["agent2", "workload_api"])
+        let flagged = status.check.identities[0]
+        #expect(flagged.status == .warning)
+        #expect(flagged.sourceDownSince != nil)
+        #expect(flagged.expiresAt == other.svid.leaf.notValidAfter)
+        let metrics = exporter.metrics
+        let app = Application(router: buildRouter(configuration: HTTPConfiguration(), metrics: metrics, status: metrics))
+        try await app.test(.router) { client in
+            try await client.execute(uri: "/status", method: .get) { response in
+                let html = String(buffer: response.body)
+                #expect(html.contains("spiffe-exporter status: <span class=\"WARNING\">WARNING</span>"))
+                #expect(html.contains("<li>WARNING: source agent3 (workload_api) never synced: socket_not_found</li>"))
+                #expect(html.contains("<meta http-equiv=\"refresh\" content=\"30\">"))
+                #expect(!html.contains("<script"))
+                // The never-synced source says so where its identities would be.
+                #expect(html.contains("source never synced: socket_not_found; its identities are unknown"))
+                // One lifetime bar per held identity, with now and the renewal deadline marked.
+                #expect(html.components(separatedBy: "<svg class=\"lifetime-bar\"").count - 1 == 2)
+                #expect(html.components(separatedBy: "<line class=\"now\"").count - 1 == 2)
+                #expect(html.components(separatedBy: "<line class=\"deadline\"").count - 1 == 2)
+                #expect(html.contains("source down since "))
+                let db = try #require(html.range(of: "spiffe://example.org/ns/test/sa/db"))
+                let web = try #require(html.range(of: StaticPKI.spiffeID))
+                #expect(db.lowerBound < web.lowerBound)
+            }
+            try await client.execute(uri: "/status?format=json", method: .get) { response in
+                let object = try JSONSerialization.jsonObject(with: Data(buffer: response.body)) as? [String: Any]
+                #expect(object?["status"] as? String == "WARNING")
+                #expect((object?["reasons"] as? [String])?.count == 3)
+            }
+        }
+        // Every source healthy again: OK, nothing listed.
+        exporter.board.delivered("agent2", what: "FetchX509SVID", now: now)
+        exporter.board.unregister("agent3")
+        let recovered = await exporter.metrics.status(now: now)
+        #expect(recovered.status == .ok)
+        #expect(recovered.reasons.isEmpty)
     }
 }

@@ -43,6 +43,7 @@ extension CheckEvaluator {
             expiresInSeconds: remaining, lifetimeUsedPercent: used, problems: problems, bundleCAExpiresAt: nil,
             status: status, summary: summary)
         identity.intermediateExpiresAt = report.intermediates.map(\.notAfter).min()
+        identity.issuedAt = leaf.notBefore
         return identity
     }
 }

@@ -8,13 +8,14 @@ public enum CheckFormatter {
         encoder.dateEncodingStrategy = .iso8601
         struct Output: Encodable {
             var status: String
+            var reasons: [String]
             var exitCode: Int
             var checkedAt: Date
             var identities: [CheckIdentity]
             var failures: [CheckSourceFailure]
         }
         let output = Output(
-            status: report.status.label, exitCode: report.status.rawValue, checkedAt: report.checkedAt,
+            status: report.status.label, reasons: report.verdict.reasons, exitCode: report.status.rawValue, checkedAt: report.checkedAt,
             identities: report.identities, failures: report.failures)
         return (try? encoder.encode(output)).map { String(decoding: $0, as: UTF8.self) + "\n" } ?? "{}\n"
     }

@@ -38,17 +38,35 @@ public struct CheckThresholds: Sendable, Hashable {
     public var warning: TimeInterval
     /// …critical below this…
     public var critical: TimeInterval
-    /// …but never before the SVID is past its renewal deadline: a healthy 1 h SVID always has less
-    /// than 24 h left, so each threshold is capped at `lifetime × (1 − deadlineFraction)`.
+    /// …but a default threshold never fires before the SVID is past its renewal deadline: a
+    /// healthy 1 h SVID always has less than 24 h left, so it is capped at
+    /// `lifetime × (1 − deadlineFraction)`.
     public var deadlineFraction: Double
+    /// A threshold given explicitly (`check --warn/--crit`) applies as written, as in every
+    /// monitoring plugin: `--warn 2h` on an SVID with 59 minutes left is a warning.
+    public var warningIsAbsolute: Bool
+    public var criticalIsAbsolute: Bool
 
-    public init(warning: TimeInterval = 24 * 3600, critical: TimeInterval = 3600, deadlineFraction: Double = 0.75) {
+    public init(
+        warning: TimeInterval = 24 * 3600, critical: TimeInterval = 3600, deadlineFraction: Double = 0.75,
+        warningIsAbsolute: Bool = false, criticalIsAbsolute: Bool = false
+    ) {
         self.warning = warning
         self.critical = critical
         self.deadlineFraction = deadlineFraction
+        self.warningIsAbsolute = warningIsAbsolute
+        self.criticalIsAbsolute = criticalIsAbsolute
     }
 
-    func effective(_ threshold: TimeInterval, lifetime: TimeInterval?) -> TimeInterval {
+    func effectiveWarning(lifetime: TimeInterval?) -> TimeInterval {
+        warningIsAbsolute ? warning : capped(warning, lifetime: lifetime)
+    }
+
+    func effectiveCritical(lifetime: TimeInterval?) -> TimeInterval {
+        criticalIsAbsolute ? critical : capped(critical, lifetime: lifetime)
+    }
+
+    private func capped(_ threshold: TimeInterval, lifetime: TimeInterval?) -> TimeInterval {
         guard let lifetime, lifetime > 0 else { return threshold }
         return min(threshold, lifetime * (1 - deadlineFraction))
     }
@@ -91,6 +109,10 @@ public struct CheckIdentity: Sendable, Codable, Hashable {
     public var renewalOverdue: Bool?
     /// The soonest NotAfter of an intermediate CA in the identity's chain (outage budget).
     public var intermediateExpiresAt: Date?
+    /// NotBefore (X.509) or `iat` (JWT): where the lifetime bar on `/status` starts.
+    public var issuedAt: Date?
+    /// Set on `/status` when the identity's source is down: what is shown is the last known state.
+    public var sourceDownSince: Date?
 }
 
 /// A source that could not be checked, with the reason and what to do about it.
@@ -116,22 +138,19 @@ public struct CheckReport: Sendable, Codable {
     public var failures: [CheckSourceFailure]
     /// What sets the node's outage budget among the X.509 identities checked (``OutageBudget``).
     public var outageBudget: OutageBudget.Limit?
+    /// The headline and its reasons (``CheckVerdict``), from the identities, the failures and the
+    /// sources' health (which `/status` has and one-shot `check` reports as failures).
+    public var verdict: CheckVerdict
 
-    public init(checkedAt: Date, identities: [CheckIdentity], failures: [CheckSourceFailure]) {
+    public init(checkedAt: Date, identities: [CheckIdentity], failures: [CheckSourceFailure], sources: [SourceHealth] = []) {
         self.checkedAt = checkedAt
         self.identities = identities
         self.failures = failures
         outageBudget = OutageBudget.node(identities: identities)
+        verdict = CheckVerdict.of(identities: identities, failures: failures, sources: sources)
     }
 
-    /// The worst status; a source that could not be checked, or nothing to check at all, is UNKNOWN
-    /// unless something is already CRITICAL.
-    public var status: CheckStatus {
-        let worst = identities.map(\.status).max() ?? .ok
-        if worst == .critical { return .critical }
-        if !failures.isEmpty || identities.isEmpty { return .unknown }
-        return worst
-    }
+    public var status: CheckStatus { verdict.status }
 }
 
 public enum CheckEvaluator {
@@ -167,7 +186,7 @@ public enum CheckEvaluator {
             intermediateExpiry < leaf.notAfter
         {
             let left = intermediateExpiry.timeIntervalSince(now)
-            let critical = left < thresholds.effective(thresholds.critical, lifetime: lifetime)
+            let critical = left < thresholds.effectiveCritical(lifetime: lifetime)
             status = max(status, critical ? .critical : .warning)
             summary = "intermediate CA expires in \(CheckFormatter.duration(left)), before the leaf"
         }
@@ -176,6 +195,7 @@ public enum CheckEvaluator {
             expiresInSeconds: remaining, lifetimeUsedPercent: used, problems: problems,
             bundleCAExpiresAt: bundle?.summary(at: now).earliestValidExpiry, status: status, summary: summary)
         identity.intermediateExpiresAt = report.earliestIntermediateExpiry
+        identity.issuedAt = report.leaf?.notBefore
         return identity
     }
 
@@ -188,10 +208,12 @@ public enum CheckEvaluator {
             return min(100, max(0, now.timeIntervalSince(iat) / lifetime * 100))
         }
         let (status, summary) = classify(problems: problems, remaining: remaining, lifetime: lifetime, thresholds: thresholds)
-        return CheckIdentity(
+        var identity = CheckIdentity(
             source: source, kind: "jwt", spiffeID: report.spiffeID, audience: report.audience, expiresAt: report.expiresAt,
             expiresInSeconds: remaining, lifetimeUsedPercent: used, problems: problems, bundleCAExpiresAt: nil,
             status: status, summary: summary)
+        identity.issuedAt = report.issuedAt
+        return identity
     }
 
     public static func classify(problems: [String], remaining: TimeInterval?, lifetime: TimeInterval?, thresholds: CheckThresholds)
@@ -199,10 +221,10 @@ public enum CheckEvaluator {
     {
         if !problems.isEmpty { return (.critical, "invalid: " + problems.joined(separator: ", ")) }
         guard let remaining else { return (.critical, "no expiry") }
-        if remaining < thresholds.effective(thresholds.critical, lifetime: lifetime) {
+        if remaining < thresholds.effectiveCritical(lifetime: lifetime) {
             return (.critical, "expires in \(CheckFormatter.duration(remaining))")
         }
-        if remaining < thresholds.effective(thresholds.warning, lifetime: lifetime) {
+        if remaining < thresholds.effectiveWarning(lifetime: lifetime) {
             return (.warning, "expires in \(CheckFormatter.duration(remaining))")
         }
         return (.ok, "ok")
