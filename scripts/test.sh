@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-for tool in swift promtool jsonnet; do
+for tool in swift promtool jsonnet chromium; do
     command -v "$tool" >/dev/null || { echo "missing $tool: run 'bash .ci/run' to install test dependencies" >&2; exit 2; }
 done
 
@@ -27,5 +27,6 @@ timeout --kill-after=30 1500 swift test --skip-build --no-parallel --skip "$load
 timeout --kill-after=30 600 swift test --skip-build --filter "$load_suites"
 bash scripts/check-alert-rules.sh
 SPIFFE_EXPORTER_BIN="$(swift build --show-bin-path)/spiffe-exporter" bash scripts/e2e-prometheus.sh
+SPIFFE_EXPORTER_BIN="$(swift build --show-bin-path)/spiffe-exporter" bash scripts/e2e-status-page.sh
 "$(swift build --show-bin-path)/spiffe-exporter-bench" --smoke >/dev/null  # benchmarks still run (docs/performance.md)
 echo "all tests passed in $(( $(date +%s) - start )) s"

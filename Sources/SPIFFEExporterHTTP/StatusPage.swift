@@ -21,7 +21,7 @@ enum StatusPage {
         h1{font-size:1.6em;margin:.6em 0 .3em}h2{font-size:1.2em;margin:1.4em 0 .4em}
         .scroll{overflow-x:auto}table{border-collapse:collapse;width:100%}
         td,th{border:1px solid #ccc;padding:3px 6px;text-align:left;vertical-align:top}th{background:#f3f3f3}
-        td.id{word-break:break-all}
+        td.id{word-break:break-all}#reasons li,p{overflow-wrap:anywhere}
         .OK{background:#e3f4e3}.WARNING{background:#fff3c4}.CRITICAL{background:#fddcdc}.UNKNOWN{background:#e8e8e8}
         h1 span{padding:0 .35em;border-radius:4px;border:2px solid #555}
         #reasons{margin:.2em 0 .6em;padding-left:1.2em}#reasons li{margin:.15em 0}
