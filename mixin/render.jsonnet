@@ -43,6 +43,35 @@ function(config={})
         # They aggregate away `instance` but keep the cluster label (_config.clusterLabel), so a
         # global view (Thanos, Mimir) still tells clusters apart; series without it are unaffected.
       ||| + yaml(mixin.prometheusRules),
+    // The same rules for the Prometheus Operator, and the dashboards as ConfigMaps the Grafana
+    // sidecar loads (label grafana_dashboard: "1"); deploy/kubernetes/kustomization.yaml includes both.
+    'deploy/kubernetes/prometheusrule.yaml':
+      '# PrometheusRule: alerts/spiffe-exporter.rules.yml and .recording.yml as one object.' + generated + '\n' +
+      yaml({
+        apiVersion: 'monitoring.coreos.com/v1',
+        kind: 'PrometheusRule',
+        metadata: {
+          name: 'spiffe-exporter',
+          namespace: 'spire',
+          labels: { 'app.kubernetes.io/name': 'spiffe-exporter' },
+        },
+        spec: { groups: mixin.prometheusRules.groups + mixin.prometheusAlerts.groups },
+      }),
+    'deploy/kubernetes/grafana-dashboards.yaml':
+      '# The Grafana dashboards as ConfigMaps for the Grafana sidecar.' + generated + '\n' +
+      std.manifestYamlStream([
+        {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: {
+            name: 'spiffe-exporter-dashboard-' + std.strReplace(std.strReplace(name, '.json', ''), '_', '-'),
+            namespace: 'spire',
+            labels: { 'app.kubernetes.io/name': 'spiffe-exporter', grafana_dashboard: '1' },
+          },
+          data: { [name]: json(mixin.grafanaDashboards[name]) },
+        }
+        for name in std.objectFields(mixin.grafanaDashboards)
+      ], indent_array_in_object=true, quote_keys=false),
   } + {
     ['dashboards/' + name]: json(mixin.grafanaDashboards[name])
     for name in std.objectFields(mixin.grafanaDashboards)

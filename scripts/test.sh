@@ -26,6 +26,7 @@ load_suites='WrkLoadTests'
 timeout --kill-after=30 1500 swift test --skip-build --no-parallel --skip "$load_suites"
 timeout --kill-after=30 600 swift test --skip-build --filter "$load_suites"
 bash scripts/check-alert-rules.sh
+bash scripts/validate-manifests.sh
 SPIFFE_EXPORTER_BIN="$(swift build --show-bin-path)/spiffe-exporter" bash scripts/e2e-prometheus.sh
 SPIFFE_EXPORTER_BIN="$(swift build --show-bin-path)/spiffe-exporter" bash scripts/e2e-status-page.sh
 "$(swift build --show-bin-path)/spiffe-exporter-bench" --smoke >/dev/null  # benchmarks still run (docs/performance.md)

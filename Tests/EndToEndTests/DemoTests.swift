@@ -101,7 +101,9 @@ extension DemoTests {
                 #expect(labelled.subtracting(expected.keys).subtracting(["checkout", "exporter_process"]) == [])
                 let html = try await httpGet(base + "/status").body
                 for (name, want) in expected {
-                    #expect(html.contains("<tr><td>\(name)</td><td>\(want.kind)</td>"), "\(name) missing from /status")
+                    #expect(
+                        html.contains("<td data-label=\"source\">\(name)</td><td data-label=\"kind\">\(want.kind)</td>"),
+                        "\(name) missing from /status")
                 }
             }
         }
