@@ -74,14 +74,24 @@ struct TLSProber: Sendable {
             }
         }
         let serverName = target.serverName
+        let startTLS = target.startTLS
+        let addTLS: @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void = { pipeline in
+            let tlsHandler = try NIOSSLClientHandler(
+                context: context, serverHostname: serverName, customVerificationCallback: verify)
+            try pipeline.addHandler(tlsHandler)
+            try pipeline.addHandler(ProbeHandler(state: state))
+        }
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.nanoseconds(Int64(timeout * 1e9)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let tlsHandler = try NIOSSLClientHandler(
-                        context: context, serverHostname: serverName, customVerificationCallback: verify)
-                    try channel.pipeline.syncOperations.addHandler(tlsHandler)
-                    try channel.pipeline.syncOperations.addHandler(ProbeHandler(state: state))
+                    if let startTLS {
+                        // The TLS handlers join the pipeline once the server agreed to upgrade.
+                        try channel.pipeline.syncOperations.addHandler(
+                            StartTLSHandler(negotiation: StartTLSNegotiation(startTLS), state: state, addTLS: addTLS))
+                    } else {
+                        try addTLS(channel.pipeline.syncOperations)
+                    }
                 }
             }
 
@@ -104,6 +114,12 @@ struct TLSProber: Sendable {
 
     /// Turns what happened on the connection into the probe's outcome.
     static func classify(_ s: ProbeConnectionState.Snapshot, presentsClientSVID: Bool) -> Outcome {
+        if let (reason, detail) = s.startTLSFailure {
+            return Outcome(failure: reason, detail: detail)
+        }
+        if s.timedOut, !s.startTLSUpgraded {
+            return Outcome(failure: .timeout, detail: "no answer to the STARTTLS request in time")
+        }
         if let verdict = s.verdict, let failure = verdict.failure {
             return Outcome(failure: failure, served: verdict.served, detail: verdict.detail)
         }
@@ -155,6 +171,9 @@ final class ProbeConnectionState: Sendable {
         var verdict: ServedChainVerifier.Verdict?
         var handshakeCompleted = false
         var timedOut = false
+        /// Whether the target needs no upgrade or the server agreed to it.
+        var startTLSUpgraded = true
+        var startTLSFailure: (ProbeFailureReason, String)?
         /// Errors seen on the pipeline, for classification and logs (text only).
         var errors: [String] = []
     }
@@ -162,6 +181,11 @@ final class ProbeConnectionState: Sendable {
     private let state = Mutex(Snapshot())
 
     func record(_ verdict: ServedChainVerifier.Verdict) { state.withLock { $0.verdict = verdict } }
+    func markStartTLSPending() { state.withLock { $0.startTLSUpgraded = false } }
+    func markStartTLSUpgraded() { state.withLock { $0.startTLSUpgraded = true } }
+    func record(startTLSFailure reason: ProbeFailureReason, _ detail: String) {
+        state.withLock { if $0.startTLSFailure == nil { $0.startTLSFailure = (reason, detail) } }
+    }
     func markHandshakeCompleted() { state.withLock { $0.handshakeCompleted = true } }
     func markTimedOut() {
         state.withLock { s in
@@ -198,6 +222,79 @@ final class ProbeHandler: ChannelInboundHandler, Sendable {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         state.record(error: error)
+        context.close(promise: nil)
+    }
+}
+
+/// Speaks a target's plain-text upgrade (``StartTLSNegotiation``) before TLS: sends the opening
+/// request when connected, feeds the answer to the negotiation, and on `upgrade` puts the TLS
+/// handlers in the pipeline and leaves; a refusal or garbage closes the connection, recorded.
+final class StartTLSHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var negotiation: StartTLSNegotiation
+    private let state: ProbeConnectionState
+    private let addTLS: @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void
+    private var decided = false
+
+    init(
+        negotiation: StartTLSNegotiation, state: ProbeConnectionState,
+        addTLS: @escaping @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void
+    ) {
+        self.negotiation = negotiation
+        self.state = state
+        self.addTLS = addTLS
+        state.markStartTLSPending()
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let opening = negotiation.opening
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: opening)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !decided else { return }
+        let buffer = unwrapInboundIn(data)
+        switch negotiation.receive(buffer.readableBytesView) {
+        case .needMore:
+            return
+        case .upgrade:
+            decided = true
+            state.markStartTLSUpgraded()
+            do {
+                try addTLS(context.pipeline.syncOperations)
+                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            } catch {
+                state.record(error: error)
+                context.close(promise: nil)
+            }
+        case .refused(let detail):
+            fail(context, .startTLSRefused, detail)
+        case .protocolError(let detail):
+            fail(context, .startTLSProtocolError, detail)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if !decided {
+            decided = true
+            state.record(
+                startTLSFailure: .startTLSProtocolError,
+                "the server closed the connection before answering the \(negotiation.protocolKind.rawValue) upgrade")
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        state.record(error: error)
+        context.close(promise: nil)
+    }
+
+    private func fail(_ context: ChannelHandlerContext, _ reason: ProbeFailureReason, _ detail: String) {
+        decided = true
+        state.record(startTLSFailure: reason, detail)
         context.close(promise: nil)
     }
 }
