@@ -21,27 +21,52 @@ struct TLSProber: Sendable {
 
     func probe(_ target: ProbeTarget, timeout: Double, identities: any ProbeIdentitySource) async -> ProbeResult {
         let started = ContinuousClock.now
-        let outcome = await attempt(target, timeout: timeout, identities: identities)
+        let outcome = await attempt(target, timeout: timeout, identities: identities, presentClientSVID: true)
+        var clientAuthEnforced: Bool?
+        if target.clientAuthRequired {
+            let anonymous = await attempt(target, timeout: timeout, identities: identities, presentClientSVID: false)
+            clientAuthEnforced = Self.clientAuthEnforced(anonymous)
+        }
         let duration = (ContinuousClock.now - started).seconds
         // Compared at probe time with what the exporter knows then; the stale duration keeps
         // growing at scrape time until the next probe.
         let freshness = outcome.served.map {
             ServedSVIDFreshness.compare(served: $0.leaf, newest: identities.newestSVID(spiffeID: $0.spiffeID))
         }
-        return ProbeResult(
+        var result = ProbeResult(
             target: target.name, finishedAt: clock(), duration: duration, failure: outcome.failure,
             served: outcome.served, freshness: freshness ?? .unknown, detail: outcome.detail)
+        result.clientAuthEnforced = clientAuthEnforced
+        result.tlsVersion = outcome.tlsVersion
+        result.tlsCipher = outcome.tlsCipher
+        return result
+    }
+
+    /// The verdict of the connection made without a client certificate: refused (the alert
+    /// `classify` reads as `no_client_svid`, during or right after the handshake) or accepted (a
+    /// completed handshake the server did not object to within the close window); anything else
+    /// says nothing about the server's client-auth policy.
+    static func clientAuthEnforced(_ anonymous: Outcome) -> Bool? {
+        switch anonymous.failure {
+        case nil: return false
+        case .noClientSVID: return true
+        default: return nil
+        }
     }
 
     struct Outcome: Sendable {
         var failure: ProbeFailureReason?
         var served: ServedSVID?
         var detail: String
+        var tlsVersion: String?
+        var tlsCipher: String?
     }
 
-    private func attempt(_ target: ProbeTarget, timeout: Double, identities: any ProbeIdentitySource) async -> Outcome {
+    private func attempt(
+        _ target: ProbeTarget, timeout: Double, identities: any ProbeIdentitySource, presentClientSVID: Bool
+    ) async -> Outcome {
         let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout * 1e9))
-        let client = identities.clientSVID()
+        let client = presentClientSVID ? identities.clientSVID() : nil
         let context: NIOSSLContext
         var presentsClientSVID = false
         do {
@@ -78,6 +103,8 @@ struct TLSProber: Sendable {
         let addTLS: @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void = { pipeline in
             let tlsHandler = try NIOSSLClientHandler(
                 context: context, serverHostname: serverName, customVerificationCallback: verify)
+            // Ahead of the TLS handler: sees the server's raw ServerHello.
+            try pipeline.addHandler(ServerHelloSniffer(state: state))
             try pipeline.addHandler(tlsHandler)
             try pipeline.addHandler(ProbeHandler(state: state))
         }
@@ -109,7 +136,13 @@ struct TLSProber: Sendable {
         }
         try? await channel.closeFuture.get()
         timer.cancel()
-        return Self.classify(state.snapshot(), presentsClientSVID: presentsClientSVID)
+        let snapshot = state.snapshot()
+        var outcome = Self.classify(snapshot, presentsClientSVID: presentsClientSVID)
+        if snapshot.handshakeCompleted {
+            outcome.tlsVersion = snapshot.tlsVersion.map(Self.versionName(_:))
+            outcome.tlsCipher = snapshot.cipherSuite.map(TLSServerHello.cipherName(_:))
+        }
+        return outcome
     }
 
     /// Turns what happened on the connection into the probe's outcome.
@@ -148,6 +181,16 @@ struct TLSProber: Sendable {
         return Outcome(failure: .handshakeFailed, served: served, detail: detail)
     }
 
+    /// blackbox_exporter's `probe_tls_version_info` values (Go's `tls.VersionName`).
+    static func versionName(_ version: TLSVersion) -> String {
+        switch version {
+        case .tlsv1: "TLS 1.0"
+        case .tlsv11: "TLS 1.1"
+        case .tlsv12: "TLS 1.2"
+        case .tlsv13: "TLS 1.3"
+        }
+    }
+
     /// A TLS alert received from the peer (BoringSSL names them `..._ALERT_...`), other than
     /// close_notify.
     static func isPeerAlert(_ error: String) -> Bool {
@@ -174,6 +217,8 @@ final class ProbeConnectionState: Sendable {
         /// Whether the target needs no upgrade or the server agreed to it.
         var startTLSUpgraded = true
         var startTLSFailure: (ProbeFailureReason, String)?
+        var tlsVersion: TLSVersion?
+        var cipherSuite: UInt16?
         /// Errors seen on the pipeline, for classification and logs (text only).
         var errors: [String] = []
     }
@@ -186,7 +231,13 @@ final class ProbeConnectionState: Sendable {
     func record(startTLSFailure reason: ProbeFailureReason, _ detail: String) {
         state.withLock { if $0.startTLSFailure == nil { $0.startTLSFailure = (reason, detail) } }
     }
-    func markHandshakeCompleted() { state.withLock { $0.handshakeCompleted = true } }
+    func markHandshakeCompleted(version: TLSVersion?) {
+        state.withLock {
+            $0.handshakeCompleted = true
+            $0.tlsVersion = version
+        }
+    }
+    func record(cipherSuite: UInt16) { state.withLock { $0.cipherSuite = cipherSuite } }
     func markTimedOut() {
         state.withLock { s in
             // After a completed handshake, the deadline only cuts the close exchange short.
@@ -210,7 +261,7 @@ final class ProbeHandler: ChannelInboundHandler, Sendable {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
-            state.markHandshakeCompleted()
+            state.markHandshakeCompleted(version: try? context.pipeline.syncOperations.nioSSL_tlsVersion())
             context.close(promise: nil)
         }
         context.fireUserInboundEventTriggered(event)
@@ -296,5 +347,35 @@ final class StartTLSHandler: ChannelInboundHandler, RemovableChannelHandler {
         decided = true
         state.record(startTLSFailure: reason, detail)
         context.close(promise: nil)
+    }
+}
+
+/// Reads the cipher suite out of the server's ServerHello on its way to the TLS handler, then
+/// only passes bytes on.
+final class ServerHelloSniffer: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let state: ProbeConnectionState
+    private var seen: [UInt8]? = []
+
+    init(state: ProbeConnectionState) {
+        self.state = state
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if var bytes = seen {
+            bytes.append(contentsOf: unwrapInboundIn(data).readableBytesView)
+            switch TLSServerHello.scan(bytes) {
+            case .needMore:
+                seen = bytes
+            case .found(let suite):
+                state.record(cipherSuite: suite)
+                seen = nil
+            case .notServerHello:
+                seen = nil
+            }
+        }
+        context.fireChannelRead(data)
     }
 }

@@ -12,11 +12,15 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
     public var serverName: String?
     /// The plain-text upgrade spoken before the TLS handshake; `nil` speaks TLS from the first byte.
     public var startTLS: StartTLSProtocol?
+    /// `client_auth=required`: the server must refuse a client without a certificate; each probe
+    /// also connects once without one to check (`spiffe_probe_client_auth_enforced`).
+    public var clientAuthRequired: Bool
 
     public init(
         name: String, host: String, port: Int, spiffeID: String? = nil, serverName: String? = nil,
-        startTLS: StartTLSProtocol? = nil
+        startTLS: StartTLSProtocol? = nil, clientAuthRequired: Bool = false
     ) {
+        self.clientAuthRequired = clientAuthRequired
         self.name = name
         self.host = host
         self.port = port
@@ -33,10 +37,11 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
         if let spiffeID { text += ",spiffe_id=\(spiffeID)" }
         if let serverName { text += ",sni=\(serverName)" }
         if let startTLS { text += ",starttls=\(startTLS.rawValue)" }
+        if clientAuthRequired { text += ",client_auth=required" }
         return text
     }
 
-    /// Parses `NAME=host:port[,spiffe_id=SPIFFE_ID][,sni=SERVER_NAME][,starttls=PROTOCOL]`.
+    /// Parses `NAME=host:port[,spiffe_id=SPIFFE_ID][,sni=SERVER_NAME][,starttls=PROTOCOL][,client_auth=required]`.
     public init(parsing text: String) throws(ProbeConfigurationError) {
         guard let equals = text.firstIndex(of: "=") else { throw .init(.missingName, text) }
         let name = String(text[..<equals])
@@ -44,6 +49,7 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
         var spiffeID: String?
         var serverName: String?
         var startTLS: String?
+        var clientAuth: String?
         for option in parts.dropFirst() {
             guard let optionEquals = option.firstIndex(of: "=") else { throw .init(.invalidOption, text) }
             let value = String(option[option.index(after: optionEquals)...])
@@ -57,13 +63,16 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
             case "starttls":
                 guard startTLS == nil else { throw .init(.duplicateOption, text) }
                 startTLS = value
+            case "client_auth":
+                guard clientAuth == nil else { throw .init(.duplicateOption, text) }
+                clientAuth = value
             default:
                 throw .init(.invalidOption, text)
             }
         }
         try self.init(
             name: name, address: String(parts.first ?? ""), spiffeID: spiffeID, serverName: serverName,
-            startTLS: startTLS, text: text)
+            startTLS: startTLS, clientAuth: clientAuth, text: text)
     }
 
     /// A target from its parts (a config file entry), checked as ``init(parsing:)`` checks them.
@@ -72,19 +81,23 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
     /// client does; RFC 6066 forbids IP literals there. The server's certificate is never checked
     /// against the host name: SPIFFE authenticates the SPIFFE ID instead.
     public init(
-        name: String, address: String, spiffeID: String?, serverName: String?, startTLS: String? = nil
+        name: String, address: String, spiffeID: String?, serverName: String?, startTLS: String? = nil,
+        clientAuth: String? = nil
     ) throws(ProbeConfigurationError) {
         var text = "\(name)=\(address)"
         if let spiffeID { text += ",spiffe_id=\(spiffeID)" }
         if let serverName { text += ",sni=\(serverName)" }
         if let startTLS { text += ",starttls=\(startTLS)" }
+        if let clientAuth { text += ",client_auth=\(clientAuth)" }
         try self.init(
-            name: name, address: address, spiffeID: spiffeID, serverName: serverName, startTLS: startTLS, text: text)
+            name: name, address: address, spiffeID: spiffeID, serverName: serverName, startTLS: startTLS,
+            clientAuth: clientAuth, text: text)
     }
 
     /// `text` is what errors quote: the flag value as given.
     private init(
-        name: String, address: String, spiffeID: String?, serverName: String?, startTLS: String?, text: String
+        name: String, address: String, spiffeID: String?, serverName: String?, startTLS: String?, clientAuth: String?,
+        text: String
     ) throws(ProbeConfigurationError) {
         guard Self.isValidName(name) else { throw .init(.invalidName, text) }
         guard !address.isEmpty else { throw .init(.invalidAddress, text) }
@@ -100,9 +113,12 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
             guard let known = StartTLSProtocol(rawValue: startTLS) else { throw .init(.invalidStartTLS, text) }
             upgrade = known
         }
+        // One value today; the option names the policy so that "optional" can join it.
+        if let clientAuth, clientAuth != "required" { throw .init(.invalidClientAuth, text) }
         self.init(
             name: name, host: host, port: port, spiffeID: spiffeID,
-            serverName: serverName ?? (Self.isIPLiteral(host) ? nil : host), startTLS: upgrade)
+            serverName: serverName ?? (Self.isIPLiteral(host) ? nil : host), startTLS: upgrade,
+            clientAuthRequired: clientAuth != nil)
     }
 
     /// Parses every `--probe.target` value; target names must be unique.
@@ -182,11 +198,12 @@ public struct ProbeConfigurationError: Error, Hashable, Sendable, CustomStringCo
         case invalidName = "NAME must start with a letter and hold only letters, digits, '_', '-', '.'"
         case invalidAddress = "expected host:port (IPv6 as [addr]:port)"
         case invalidPort = "port must be 1-65535"
-        case invalidOption = "options are spiffe_id=SPIFFE_ID, sni=SERVER_NAME and starttls=postgres"
+        case invalidOption = "options are spiffe_id=SPIFFE_ID, sni=SERVER_NAME, starttls=postgres and client_auth=required"
         case duplicateOption = "option given twice"
         case invalidSPIFFEID = "spiffe_id must be a SPIFFE ID with a path (spiffe://trust-domain/path)"
         case invalidServerName = "sni must be a DNS name, not an IP address"
         case invalidStartTLS = "starttls must be postgres"
+        case invalidClientAuth = "client_auth must be required"
         case duplicateName = "target NAME used twice"
         case invalidDuration = "invalid duration"
     }
