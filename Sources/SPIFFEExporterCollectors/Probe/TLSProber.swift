@@ -100,18 +100,18 @@ struct TLSProber: Sendable {
         }
         let serverName = target.serverName
         let startTLS = target.startTLS
-        let addTLS: @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void = { pipeline in
-            let tlsHandler = try NIOSSLClientHandler(
-                context: context, serverHostname: serverName, customVerificationCallback: verify)
-            // Ahead of the TLS handler: sees the server's raw ServerHello.
-            try pipeline.addHandler(ServerHelloSniffer(state: state))
-            try pipeline.addHandler(tlsHandler)
-            try pipeline.addHandler(ProbeHandler(state: state))
-        }
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.nanoseconds(Int64(timeout * 1e9)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let addTLS: (ChannelPipeline.SynchronousOperations) throws -> Void = { pipeline in
+                        let tlsHandler = try NIOSSLClientHandler(
+                            context: context, serverHostname: serverName, customVerificationCallback: verify)
+                        // Ahead of the TLS handler: sees the server's raw ServerHello.
+                        try pipeline.addHandler(ServerHelloSniffer(state: state))
+                        try pipeline.addHandler(tlsHandler)
+                        try pipeline.addHandler(ProbeHandler(state: state))
+                    }
                     if let startTLS {
                         // The TLS handlers join the pipeline once the server agreed to upgrade.
                         try channel.pipeline.syncOperations.addHandler(
@@ -139,8 +139,8 @@ struct TLSProber: Sendable {
         let snapshot = state.snapshot()
         var outcome = Self.classify(snapshot, presentsClientSVID: presentsClientSVID)
         if snapshot.handshakeCompleted {
-            outcome.tlsVersion = snapshot.tlsVersion.map(Self.versionName(_:))
-            outcome.tlsCipher = snapshot.cipherSuite.map(TLSServerHello.cipherName(_:))
+            outcome.tlsVersion = snapshot.tlsVersion.map { Self.versionName($0) }
+            outcome.tlsCipher = snapshot.cipherSuite.map { TLSServerHello.cipherName($0) }
         }
         return outcome
     }
@@ -286,12 +286,12 @@ final class StartTLSHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private var negotiation: StartTLSNegotiation
     private let state: ProbeConnectionState
-    private let addTLS: @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void
+    private let addTLS: (ChannelPipeline.SynchronousOperations) throws -> Void
     private var decided = false
 
     init(
         negotiation: StartTLSNegotiation, state: ProbeConnectionState,
-        addTLS: @escaping @Sendable (ChannelPipeline.SynchronousOperations) throws -> Void
+        addTLS: @escaping (ChannelPipeline.SynchronousOperations) throws -> Void
     ) {
         self.negotiation = negotiation
         self.state = state
