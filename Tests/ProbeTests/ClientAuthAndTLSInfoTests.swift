@@ -41,9 +41,9 @@ import Testing
     }
 
     @Test func targetOption() throws {
-        let target = try ProbeTarget(parsing: "api=api:443,client_auth=required")
+        let target = try ProbeTarget(parsing: "api=10.0.0.5:443,client_auth=required")
         #expect(target.clientAuthRequired)
-        #expect(target.description == "api=api:443,client_auth=required")
+        #expect(target.description == "api=10.0.0.5:443,client_auth=required")
         #expect(try !ProbeTarget(parsing: "api=api:443").clientAuthRequired)
         #expect(throws: ProbeConfigurationError(.invalidClientAuth, "")) {
             try ProbeTarget(parsing: "api=api:443,client_auth=optional")

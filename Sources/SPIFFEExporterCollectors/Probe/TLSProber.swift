@@ -329,7 +329,8 @@ final class StartTLSHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        if !decided {
+        // Closed by the probe's own deadline: a stall, classified as a timeout.
+        if !decided, !state.snapshot().timedOut {
             decided = true
             state.record(
                 startTLSFailure: .startTLSProtocolError,
