@@ -126,8 +126,9 @@ public enum ProbeMetrics {
         builder.add(MetricCatalog.servedSVIDExpiry, expiry)
         builder.add(MetricCatalog.servedSVIDCurrent, current)
         builder.add(MetricCatalog.servedSVIDStale, stale)
-        builder.add(MetricCatalog.probeClientAuthEnforced, clientAuth)
-        builder.add(MetricCatalog.probeTLSVersionInfo, version)
-        builder.add(MetricCatalog.probeTLSCipherInfo, cipher)
+        // Only exporters with such targets / completed handshakes show these families at all.
+        if !clientAuth.isEmpty { builder.add(MetricCatalog.probeClientAuthEnforced, clientAuth) }
+        if !version.isEmpty { builder.add(MetricCatalog.probeTLSVersionInfo, version) }
+        if !cipher.isEmpty { builder.add(MetricCatalog.probeTLSCipherInfo, cipher) }
     }
 }
