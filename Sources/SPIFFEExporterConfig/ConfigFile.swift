@@ -628,14 +628,18 @@ struct Reader {
         probes.timeout = duration(fields["timeout"], at: "probes.timeout")
         var seen: Set<String> = []
         for entry in namedEntries(
-            fields["targets"], at: "probes.targets", valueKey: "address", optional: ["spiffe_id", "sni"], seen: &seen)
+            fields["targets"], at: "probes.targets", valueKey: "address", optional: ["spiffe_id", "sni", "starttls", "client_auth"],
+            seen: &seen)
         {
             guard let address = string(entry.value, at: entry.key + ".address") else { continue }
             let spiffeID = located(entry.fields["spiffe_id"], at: entry.key + ".spiffe_id")
             let serverName = located(entry.fields["sni"], at: entry.key + ".sni")
+            let startTLS = located(entry.fields["starttls"], at: entry.key + ".starttls")
+            let clientAuth = located(entry.fields["client_auth"], at: entry.key + ".client_auth")
             do {
                 let target = try ProbeTarget(
-                    name: entry.name.value, address: address, spiffeID: spiffeID?.value, serverName: serverName?.value)
+                    name: entry.name.value, address: address, spiffeID: spiffeID?.value, serverName: serverName?.value,
+                    startTLS: startTLS?.value, clientAuth: clientAuth?.value)
                 probes.targets.append(Located(target, entry.name.origin))
             } catch {
                 // Located at the part that is wrong.
@@ -643,6 +647,8 @@ struct Reader {
                 switch error.code {
                 case .invalidSPIFFEID: part = spiffeID?.origin ?? entry.name.origin
                 case .invalidServerName: part = serverName?.origin ?? entry.name.origin
+                case .invalidStartTLS: part = startTLS?.origin ?? entry.name.origin
+                case .invalidClientAuth: part = clientAuth?.origin ?? entry.name.origin
                 case .invalidAddress, .invalidPort: part = origin(entry.value, entry.key + ".address")
                 default: part = entry.name.origin
                 }

@@ -23,9 +23,21 @@ extension MetricCatalog {
         "spiffe_served_svid_stale_seconds", .gauge,
         "Seconds since the SVID the target presents was superseded by a newer one (0 while current).",
         labels: ["target"])
+    public static let probeClientAuthEnforced = MetricDescriptor(
+        "spiffe_probe_client_auth_enforced", .gauge,
+        "For a client_auth=required target: 1 if the server refused a client without a certificate, 0 if it accepted one.",
+        labels: ["target"])
+    public static let probeTLSVersionInfo = MetricDescriptor(
+        "spiffe_probe_tls_version_info", .gauge,
+        "The TLS version negotiated at the last probe of the target (value 1).", labels: ["target", "version"])
+    public static let probeTLSCipherInfo = MetricDescriptor(
+        "spiffe_probe_tls_cipher_info", .gauge,
+        "The TLS cipher suite (IANA name) negotiated at the last probe of the target (value 1).",
+        labels: ["target", "cipher"])
 
     /// Served-certificate probe families.
     static let probe: [MetricDescriptor] = [
         probeSuccess, probeDuration, probeFailures, servedSVIDExpiry, servedSVIDCurrent, servedSVIDStale,
+        probeClientAuthEnforced, probeTLSVersionInfo, probeTLSCipherInfo,
     ]
 }

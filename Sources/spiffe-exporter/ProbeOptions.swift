@@ -12,12 +12,14 @@ struct ProbeOptions: ParsableArguments {
         name: .customLong("probe.target"),
         help: ArgumentHelp(
             """
-            A TLS endpoint to probe, as NAME=HOST:PORT[,spiffe_id=SPIFFE_ID][,sni=SERVER_NAME] (NAME becomes the \
-            target label; IPv6 as [ADDR]:PORT). The server must present an X.509-SVID that chains to its trust \
+            A TLS endpoint to probe, as NAME=HOST:PORT[,spiffe_id=SPIFFE_ID][,sni=SERVER_NAME][,starttls=postgres]\
+            [,client_auth=required] (NAME becomes the target label; IPv6 as [ADDR]:PORT; starttls=postgres sends \
+            PostgreSQL's SSLRequest before the TLS handshake; client_auth=required also checks that the server \
+            refuses a client without certificate). The server must present an X.509-SVID that chains to its trust \
             domain's bundle (and, with spiffe_id, that ID); no host name check. The exporter's own SVID is \
             presented when the server asks for a client certificate. Repeatable.
             """,
-            valueName: "name=host:port[,spiffe_id=id][,sni=name]"))
+            valueName: "name=host:port[,spiffe_id=id][,sni=name][,starttls=postgres][,client_auth=required]"))
     var targets: [String] = []
 
     @Option(name: .customLong("probe.interval"), help: "How often each target is probed. (default: 30s)")

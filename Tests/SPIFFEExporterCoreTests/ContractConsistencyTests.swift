@@ -98,6 +98,8 @@ import Testing
                 "ca", "path", "result", "pattern",
                 // Closed vocabularies: agent cache type, what sets the outage budget.
                 "type", "kind",
+                // The negotiated TLS cipher suite: one of the few the probe's client offers.
+                "cipher",
             ]
             #expect(Set(d.labels).isSubset(of: allowed), "\(d.name) uses a label outside the vocabulary")
         }

@@ -29,5 +29,23 @@ function(c) {
         runbook_url: c.runbookURLBase + "#spiffeservedsvidstale",
       },
     },
+    // A `client_auth=required` target accepted the probe's connection without a client
+    // certificate: anyone can reach a server that should demand an SVID. Nothing about expiry
+    // shows it. `for:` rides out one probe during a deliberate configuration change.
+    {
+      alert: "SpiffeProbeClientAuthNotEnforced",
+      expr: |||
+        spiffe_probe_client_auth_enforced{%(sel)s} == 0
+      ||| % c,
+      'for': "5m",
+      labels: {
+        severity: "critical",
+      },
+      annotations: {
+        summary: "Target {{ $labels.target }} accepts clients without a certificate.",
+        description: "Target {{ $labels.target }} (probed by {{ $labels.instance }}) is configured with client_auth=required but completed a TLS connection with a client that presented no certificate: mutual TLS is not enforced, so any client can reach it.",
+        runbook_url: c.runbookURLBase + "#spiffeprobeclientauthnotenforced",
+      },
+    },
   ],
 }

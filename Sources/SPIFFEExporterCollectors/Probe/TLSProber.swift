@@ -21,27 +21,52 @@ struct TLSProber: Sendable {
 
     func probe(_ target: ProbeTarget, timeout: Double, identities: any ProbeIdentitySource) async -> ProbeResult {
         let started = ContinuousClock.now
-        let outcome = await attempt(target, timeout: timeout, identities: identities)
+        let outcome = await attempt(target, timeout: timeout, identities: identities, presentClientSVID: true)
+        var clientAuthEnforced: Bool?
+        if target.clientAuthRequired {
+            let anonymous = await attempt(target, timeout: timeout, identities: identities, presentClientSVID: false)
+            clientAuthEnforced = Self.clientAuthEnforced(anonymous)
+        }
         let duration = (ContinuousClock.now - started).seconds
         // Compared at probe time with what the exporter knows then; the stale duration keeps
         // growing at scrape time until the next probe.
         let freshness = outcome.served.map {
             ServedSVIDFreshness.compare(served: $0.leaf, newest: identities.newestSVID(spiffeID: $0.spiffeID))
         }
-        return ProbeResult(
+        var result = ProbeResult(
             target: target.name, finishedAt: clock(), duration: duration, failure: outcome.failure,
             served: outcome.served, freshness: freshness ?? .unknown, detail: outcome.detail)
+        result.clientAuthEnforced = clientAuthEnforced
+        result.tlsVersion = outcome.tlsVersion
+        result.tlsCipher = outcome.tlsCipher
+        return result
+    }
+
+    /// The verdict of the connection made without a client certificate: refused (the alert
+    /// `classify` reads as `no_client_svid`, during or right after the handshake) or accepted (a
+    /// completed handshake the server did not object to within the close window); anything else
+    /// says nothing about the server's client-auth policy.
+    static func clientAuthEnforced(_ anonymous: Outcome) -> Bool? {
+        switch anonymous.failure {
+        case nil: return false
+        case .noClientSVID: return true
+        default: return nil
+        }
     }
 
     struct Outcome: Sendable {
         var failure: ProbeFailureReason?
         var served: ServedSVID?
         var detail: String
+        var tlsVersion: String?
+        var tlsCipher: String?
     }
 
-    private func attempt(_ target: ProbeTarget, timeout: Double, identities: any ProbeIdentitySource) async -> Outcome {
+    private func attempt(
+        _ target: ProbeTarget, timeout: Double, identities: any ProbeIdentitySource, presentClientSVID: Bool
+    ) async -> Outcome {
         let deadline = NIODeadline.now() + .nanoseconds(Int64(timeout * 1e9))
-        let client = identities.clientSVID()
+        let client = presentClientSVID ? identities.clientSVID() : nil
         let context: NIOSSLContext
         var presentsClientSVID = false
         do {
@@ -74,14 +99,26 @@ struct TLSProber: Sendable {
             }
         }
         let serverName = target.serverName
+        let startTLS = target.startTLS
         let bootstrap = ClientBootstrap(group: group)
             .connectTimeout(.nanoseconds(Int64(timeout * 1e9)))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let tlsHandler = try NIOSSLClientHandler(
-                        context: context, serverHostname: serverName, customVerificationCallback: verify)
-                    try channel.pipeline.syncOperations.addHandler(tlsHandler)
-                    try channel.pipeline.syncOperations.addHandler(ProbeHandler(state: state))
+                    let addTLS: (ChannelPipeline.SynchronousOperations) throws -> Void = { pipeline in
+                        let tlsHandler = try NIOSSLClientHandler(
+                            context: context, serverHostname: serverName, customVerificationCallback: verify)
+                        // Ahead of the TLS handler: sees the server's raw ServerHello.
+                        try pipeline.addHandler(ServerHelloSniffer(state: state))
+                        try pipeline.addHandler(tlsHandler)
+                        try pipeline.addHandler(ProbeHandler(state: state))
+                    }
+                    if let startTLS {
+                        // The TLS handlers join the pipeline once the server agreed to upgrade.
+                        try channel.pipeline.syncOperations.addHandler(
+                            StartTLSHandler(negotiation: StartTLSNegotiation(startTLS), state: state, addTLS: addTLS))
+                    } else {
+                        try addTLS(channel.pipeline.syncOperations)
+                    }
                 }
             }
 
@@ -99,11 +136,23 @@ struct TLSProber: Sendable {
         }
         try? await channel.closeFuture.get()
         timer.cancel()
-        return Self.classify(state.snapshot(), presentsClientSVID: presentsClientSVID)
+        let snapshot = state.snapshot()
+        var outcome = Self.classify(snapshot, presentsClientSVID: presentsClientSVID)
+        if snapshot.handshakeCompleted {
+            outcome.tlsVersion = snapshot.tlsVersion.map { Self.versionName($0) }
+            outcome.tlsCipher = snapshot.cipherSuite.map { TLSServerHello.cipherName($0) }
+        }
+        return outcome
     }
 
     /// Turns what happened on the connection into the probe's outcome.
     static func classify(_ s: ProbeConnectionState.Snapshot, presentsClientSVID: Bool) -> Outcome {
+        if let (reason, detail) = s.startTLSFailure {
+            return Outcome(failure: reason, detail: detail)
+        }
+        if s.timedOut, !s.startTLSUpgraded {
+            return Outcome(failure: .timeout, detail: "no answer to the STARTTLS request in time")
+        }
         if let verdict = s.verdict, let failure = verdict.failure {
             return Outcome(failure: failure, served: verdict.served, detail: verdict.detail)
         }
@@ -132,6 +181,16 @@ struct TLSProber: Sendable {
         return Outcome(failure: .handshakeFailed, served: served, detail: detail)
     }
 
+    /// blackbox_exporter's `probe_tls_version_info` values (Go's `tls.VersionName`).
+    static func versionName(_ version: TLSVersion) -> String {
+        switch version {
+        case .tlsv1: "TLS 1.0"
+        case .tlsv11: "TLS 1.1"
+        case .tlsv12: "TLS 1.2"
+        case .tlsv13: "TLS 1.3"
+        }
+    }
+
     /// A TLS alert received from the peer (BoringSSL names them `..._ALERT_...`), other than
     /// close_notify.
     static func isPeerAlert(_ error: String) -> Bool {
@@ -155,6 +214,11 @@ final class ProbeConnectionState: Sendable {
         var verdict: ServedChainVerifier.Verdict?
         var handshakeCompleted = false
         var timedOut = false
+        /// Whether the target needs no upgrade or the server agreed to it.
+        var startTLSUpgraded = true
+        var startTLSFailure: (ProbeFailureReason, String)?
+        var tlsVersion: TLSVersion?
+        var cipherSuite: UInt16?
         /// Errors seen on the pipeline, for classification and logs (text only).
         var errors: [String] = []
     }
@@ -162,7 +226,18 @@ final class ProbeConnectionState: Sendable {
     private let state = Mutex(Snapshot())
 
     func record(_ verdict: ServedChainVerifier.Verdict) { state.withLock { $0.verdict = verdict } }
-    func markHandshakeCompleted() { state.withLock { $0.handshakeCompleted = true } }
+    func markStartTLSPending() { state.withLock { $0.startTLSUpgraded = false } }
+    func markStartTLSUpgraded() { state.withLock { $0.startTLSUpgraded = true } }
+    func record(startTLSFailure reason: ProbeFailureReason, _ detail: String) {
+        state.withLock { if $0.startTLSFailure == nil { $0.startTLSFailure = (reason, detail) } }
+    }
+    func markHandshakeCompleted(version: TLSVersion?) {
+        state.withLock {
+            $0.handshakeCompleted = true
+            $0.tlsVersion = version
+        }
+    }
+    func record(cipherSuite: UInt16) { state.withLock { $0.cipherSuite = cipherSuite } }
     func markTimedOut() {
         state.withLock { s in
             // After a completed handshake, the deadline only cuts the close exchange short.
@@ -186,7 +261,7 @@ final class ProbeHandler: ChannelInboundHandler, Sendable {
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let event = event as? TLSUserEvent, case .handshakeCompleted = event {
-            state.markHandshakeCompleted()
+            state.markHandshakeCompleted(version: try? context.pipeline.syncOperations.nioSSL_tlsVersion())
             context.close(promise: nil)
         }
         context.fireUserInboundEventTriggered(event)
@@ -199,5 +274,109 @@ final class ProbeHandler: ChannelInboundHandler, Sendable {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         state.record(error: error)
         context.close(promise: nil)
+    }
+}
+
+/// Speaks a target's plain-text upgrade (``StartTLSNegotiation``) before TLS: sends the opening
+/// request when connected, feeds the answer to the negotiation, and on `upgrade` puts the TLS
+/// handlers in the pipeline and leaves; a refusal or garbage closes the connection, recorded.
+final class StartTLSHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var negotiation: StartTLSNegotiation
+    private let state: ProbeConnectionState
+    private let addTLS: (ChannelPipeline.SynchronousOperations) throws -> Void
+    private var decided = false
+
+    init(
+        negotiation: StartTLSNegotiation, state: ProbeConnectionState,
+        addTLS: @escaping (ChannelPipeline.SynchronousOperations) throws -> Void
+    ) {
+        self.negotiation = negotiation
+        self.state = state
+        self.addTLS = addTLS
+        state.markStartTLSPending()
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        let opening = negotiation.opening
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: opening)), promise: nil)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard !decided else { return }
+        let buffer = unwrapInboundIn(data)
+        switch negotiation.receive(buffer.readableBytesView) {
+        case .needMore:
+            return
+        case .upgrade:
+            decided = true
+            state.markStartTLSUpgraded()
+            do {
+                try addTLS(context.pipeline.syncOperations)
+                context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+            } catch {
+                state.record(error: error)
+                context.close(promise: nil)
+            }
+        case .refused(let detail):
+            fail(context, .startTLSRefused, detail)
+        case .protocolError(let detail):
+            fail(context, .startTLSProtocolError, detail)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        // Closed by the probe's own deadline: a stall, classified as a timeout.
+        if !decided, !state.snapshot().timedOut {
+            decided = true
+            state.record(
+                startTLSFailure: .startTLSProtocolError,
+                "the server closed the connection before answering the \(negotiation.protocolKind.rawValue) upgrade")
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        state.record(error: error)
+        context.close(promise: nil)
+    }
+
+    private func fail(_ context: ChannelHandlerContext, _ reason: ProbeFailureReason, _ detail: String) {
+        decided = true
+        state.record(startTLSFailure: reason, detail)
+        context.close(promise: nil)
+    }
+}
+
+/// Reads the cipher suite out of the server's ServerHello on its way to the TLS handler, then
+/// only passes bytes on.
+final class ServerHelloSniffer: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    private let state: ProbeConnectionState
+    private var seen: [UInt8]? = []
+
+    init(state: ProbeConnectionState) {
+        self.state = state
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if var bytes = seen {
+            bytes.append(contentsOf: unwrapInboundIn(data).readableBytesView)
+            switch TLSServerHello.scan(bytes) {
+            case .needMore:
+                seen = bytes
+            case .found(let suite):
+                state.record(cipherSuite: suite)
+                seen = nil
+            case .notServerHello:
+                seen = nil
+            }
+        }
+        context.fireChannelRead(data)
     }
 }

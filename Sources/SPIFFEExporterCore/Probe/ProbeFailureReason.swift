@@ -16,6 +16,12 @@ public enum ProbeFailureReason: String, CaseIterable, Sendable, Hashable, Compar
     /// The server requires a client certificate and the exporter has no X.509-SVID of its own to
     /// present.
     case noClientSVID = "no_client_svid"
+    /// A `starttls=` target whose server answered the upgrade request but declined TLS
+    /// (PostgreSQL `N`: `ssl = off`).
+    case startTLSRefused = "starttls_refused"
+    /// A `starttls=` target whose server answered the upgrade request with bytes that are not
+    /// that protocol's answer (not the protocol, or something injected before the handshake).
+    case startTLSProtocolError = "starttls_protocol_error"
 
     public static func < (lhs: Self, rhs: Self) -> Bool { lhs.rawValue < rhs.rawValue }
 }

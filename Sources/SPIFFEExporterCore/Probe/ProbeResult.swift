@@ -55,6 +55,16 @@ public struct ProbeResult: Sendable {
     public var freshness: ServedSVIDFreshness
     /// For logs only, never a label.
     public var detail: String
+    /// For a `client_auth=required` target: whether the server refused the probe's connection
+    /// without a client certificate; `nil` when not checked or that connection did not get far
+    /// enough to tell (no connection, timeout, untrusted server).
+    public var clientAuthEnforced: Bool?
+    /// The negotiated protocol version as blackbox_exporter writes it (`TLS 1.3`), after a
+    /// completed handshake.
+    public var tlsVersion: String?
+    /// The negotiated cipher suite by IANA name (`TLS_AES_128_GCM_SHA256`), after a completed
+    /// handshake.
+    public var tlsCipher: String?
 
     public init(
         target: String, finishedAt: Date, duration: TimeInterval, failure: ProbeFailureReason?,
@@ -96,9 +106,15 @@ public enum ProbeMetrics {
         var expiry: [Sample] = []
         var current: [Sample] = []
         var stale: [Sample] = []
+        var clientAuth: [Sample] = []
+        var version: [Sample] = []
+        var cipher: [Sample] = []
         for result in results {
             success.append(Sample([result.target], result.succeeded ? 1 : 0))
             duration.append(Sample([result.target], result.duration))
+            if let enforced = result.clientAuthEnforced { clientAuth.append(Sample([result.target], enforced ? 1 : 0)) }
+            if let name = result.tlsVersion { version.append(Sample([result.target, name], 1)) }
+            if let name = result.tlsCipher { cipher.append(Sample([result.target, name], 1)) }
             guard let served = result.served else { continue }
             let labels = [result.target, served.spiffeID]
             expiry.append(Sample(labels, served.leaf.notAfter.timeIntervalSince1970))
@@ -110,5 +126,9 @@ public enum ProbeMetrics {
         builder.add(MetricCatalog.servedSVIDExpiry, expiry)
         builder.add(MetricCatalog.servedSVIDCurrent, current)
         builder.add(MetricCatalog.servedSVIDStale, stale)
+        // Only exporters with such targets / completed handshakes show these families at all.
+        if !clientAuth.isEmpty { builder.add(MetricCatalog.probeClientAuthEnforced, clientAuth) }
+        if !version.isEmpty { builder.add(MetricCatalog.probeTLSVersionInfo, version) }
+        if !cipher.isEmpty { builder.add(MetricCatalog.probeTLSCipherInfo, cipher) }
     }
 }

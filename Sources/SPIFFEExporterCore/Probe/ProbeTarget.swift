@@ -10,13 +10,23 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
     public var spiffeID: String?
     /// TLS server name indication; `nil` sends none.
     public var serverName: String?
+    /// The plain-text upgrade spoken before the TLS handshake; `nil` speaks TLS from the first byte.
+    public var startTLS: StartTLSProtocol?
+    /// `client_auth=required`: the server must refuse a client without a certificate; each probe
+    /// also connects once without one to check (`spiffe_probe_client_auth_enforced`).
+    public var clientAuthRequired: Bool
 
-    public init(name: String, host: String, port: Int, spiffeID: String? = nil, serverName: String? = nil) {
+    public init(
+        name: String, host: String, port: Int, spiffeID: String? = nil, serverName: String? = nil,
+        startTLS: StartTLSProtocol? = nil, clientAuthRequired: Bool = false
+    ) {
+        self.clientAuthRequired = clientAuthRequired
         self.name = name
         self.host = host
         self.port = port
         self.spiffeID = spiffeID
         self.serverName = serverName
+        self.startTLS = startTLS
     }
 
     /// `host:port`, with brackets around an IPv6 literal.
@@ -26,16 +36,20 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
         var text = "\(name)=\(address)"
         if let spiffeID { text += ",spiffe_id=\(spiffeID)" }
         if let serverName { text += ",sni=\(serverName)" }
+        if let startTLS { text += ",starttls=\(startTLS.rawValue)" }
+        if clientAuthRequired { text += ",client_auth=required" }
         return text
     }
 
-    /// Parses `NAME=host:port[,spiffe_id=SPIFFE_ID][,sni=SERVER_NAME]`.
+    /// Parses `NAME=host:port[,spiffe_id=SPIFFE_ID][,sni=SERVER_NAME][,starttls=PROTOCOL][,client_auth=required]`.
     public init(parsing text: String) throws(ProbeConfigurationError) {
         guard let equals = text.firstIndex(of: "=") else { throw .init(.missingName, text) }
         let name = String(text[..<equals])
         let parts = text[text.index(after: equals)...].split(separator: ",", omittingEmptySubsequences: false)
         var spiffeID: String?
         var serverName: String?
+        var startTLS: String?
+        var clientAuth: String?
         for option in parts.dropFirst() {
             guard let optionEquals = option.firstIndex(of: "=") else { throw .init(.invalidOption, text) }
             let value = String(option[option.index(after: optionEquals)...])
@@ -46,12 +60,19 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
             case "sni":
                 guard serverName == nil else { throw .init(.duplicateOption, text) }
                 serverName = value
+            case "starttls":
+                guard startTLS == nil else { throw .init(.duplicateOption, text) }
+                startTLS = value
+            case "client_auth":
+                guard clientAuth == nil else { throw .init(.duplicateOption, text) }
+                clientAuth = value
             default:
                 throw .init(.invalidOption, text)
             }
         }
         try self.init(
-            name: name, address: String(parts.first ?? ""), spiffeID: spiffeID, serverName: serverName, text: text)
+            name: name, address: String(parts.first ?? ""), spiffeID: spiffeID, serverName: serverName,
+            startTLS: startTLS, clientAuth: clientAuth, text: text)
     }
 
     /// A target from its parts (a config file entry), checked as ``init(parsing:)`` checks them.
@@ -59,16 +80,24 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
     /// Without `serverName`, a host name (not an IP literal) is sent as the server name, as any TLS
     /// client does; RFC 6066 forbids IP literals there. The server's certificate is never checked
     /// against the host name: SPIFFE authenticates the SPIFFE ID instead.
-    public init(name: String, address: String, spiffeID: String?, serverName: String?) throws(ProbeConfigurationError) {
+    public init(
+        name: String, address: String, spiffeID: String?, serverName: String?, startTLS: String? = nil,
+        clientAuth: String? = nil
+    ) throws(ProbeConfigurationError) {
         var text = "\(name)=\(address)"
         if let spiffeID { text += ",spiffe_id=\(spiffeID)" }
         if let serverName { text += ",sni=\(serverName)" }
-        try self.init(name: name, address: address, spiffeID: spiffeID, serverName: serverName, text: text)
+        if let startTLS { text += ",starttls=\(startTLS)" }
+        if let clientAuth { text += ",client_auth=\(clientAuth)" }
+        try self.init(
+            name: name, address: address, spiffeID: spiffeID, serverName: serverName, startTLS: startTLS,
+            clientAuth: clientAuth, text: text)
     }
 
     /// `text` is what errors quote: the flag value as given.
     private init(
-        name: String, address: String, spiffeID: String?, serverName: String?, text: String
+        name: String, address: String, spiffeID: String?, serverName: String?, startTLS: String?, clientAuth: String?,
+        text: String
     ) throws(ProbeConfigurationError) {
         guard Self.isValidName(name) else { throw .init(.invalidName, text) }
         guard !address.isEmpty else { throw .init(.invalidAddress, text) }
@@ -79,9 +108,17 @@ public struct ProbeTarget: Sendable, Hashable, CustomStringConvertible {
             }
         }
         if let serverName, !Self.isValidServerName(serverName) { throw .init(.invalidServerName, text) }
+        var upgrade: StartTLSProtocol?
+        if let startTLS {
+            guard let known = StartTLSProtocol(rawValue: startTLS) else { throw .init(.invalidStartTLS, text) }
+            upgrade = known
+        }
+        // One value today; the option names the policy so that "optional" can join it.
+        if let clientAuth, clientAuth != "required" { throw .init(.invalidClientAuth, text) }
         self.init(
             name: name, host: host, port: port, spiffeID: spiffeID,
-            serverName: serverName ?? (Self.isIPLiteral(host) ? nil : host))
+            serverName: serverName ?? (Self.isIPLiteral(host) ? nil : host), startTLS: upgrade,
+            clientAuthRequired: clientAuth != nil)
     }
 
     /// Parses every `--probe.target` value; target names must be unique.
@@ -161,10 +198,12 @@ public struct ProbeConfigurationError: Error, Hashable, Sendable, CustomStringCo
         case invalidName = "NAME must start with a letter and hold only letters, digits, '_', '-', '.'"
         case invalidAddress = "expected host:port (IPv6 as [addr]:port)"
         case invalidPort = "port must be 1-65535"
-        case invalidOption = "options are spiffe_id=SPIFFE_ID and sni=SERVER_NAME"
+        case invalidOption = "options are spiffe_id=SPIFFE_ID, sni=SERVER_NAME, starttls=postgres and client_auth=required"
         case duplicateOption = "option given twice"
         case invalidSPIFFEID = "spiffe_id must be a SPIFFE ID with a path (spiffe://trust-domain/path)"
         case invalidServerName = "sni must be a DNS name, not an IP address"
+        case invalidStartTLS = "starttls must be postgres"
+        case invalidClientAuth = "client_auth must be required"
         case duplicateName = "target NAME used twice"
         case invalidDuration = "invalid duration"
     }
