@@ -1,0 +1,122 @@
+import Foundation
+import SPIFFEExporterCore
+import SVIDFactory
+import TestKit
+import Testing
+
+/// Parsing and validating the SPIFFE bundle a federation bundle endpoint serves, from hand-written
+/// JWK Sets.
+@Suite struct FederationBundleDocumentTests {
+    static let trustDomain = "partner.example"
+
+    static func x509Key(_ ca: IssuedCA) -> String {
+        #"{"kty":"EC","use":"x509-svid","crv":"P-256","x5c":["\#(Data(ca.der).base64EncodedString())"]}"#
+    }
+
+    static func parse(_ json: String) -> Result<FederationBundleDocument, FederationBundleFailure> {
+        FederationBundleDocument.parse(Array(json.utf8), trustDomain: trustDomain)
+    }
+
+    static func failureReason(_ json: String) -> FederationBundleFailureReason? {
+        if case .failure(let failure) = parse(json) { return failure.reason }
+        return nil
+    }
+
+    @Test func parsesRootsKeyIDsSequenceAndHint() throws {
+        let old = try SVIDFactory.rootCA(trustDomain: Self.trustDomain, notBefore: at(-86400), notAfter: at(3600))
+        let new = try SVIDFactory.rootCA(trustDomain: Self.trustDomain, notBefore: at(-60), notAfter: at(86400))
+        let json = """
+            {"keys":[\(Self.x509Key(old)),\(Self.x509Key(new)),
+              {"kty":"EC","use":"jwt-svid","kid":"k2","crv":"P-256","x":"AA","y":"AA"},
+              {"kty":"EC","use":"jwt-svid","kid":"k1","crv":"P-256","x":"AA","y":"AA"}],
+             "spiffe_sequence":42,"spiffe_refresh_hint":300}
+            """
+        let document = try Self.parse(json).get()
+        #expect(document.roots.certificates.count == 2)
+        #expect(document.jwtKeyIDs == ["k1", "k2"])
+        #expect(document.sequence == 42)
+        #expect(document.refreshHint == 300)
+        #expect(document.refreshInterval() == 300)
+        #expect(document.earliestExpiry(at: at(0)) == old.certificate.notValidAfter)
+        // Once the old root expired only the new one counts.
+        #expect(document.earliestExpiry(at: at(7200)) == new.certificate.notValidAfter)
+    }
+
+    @Test func emptyKeysIsAValidBundleWithEveryKeyRevoked() throws {
+        let document = try Self.parse(#"{"keys":[]}"#).get()
+        #expect(document.roots.certificates.isEmpty)
+        #expect(document.sequence == nil)
+        #expect(document.refreshHint == nil)
+        #expect(document.refreshInterval() == FederationBundleDocument.defaultRefresh)
+        #expect(document.earliestExpiry(at: at(0)) == nil)
+    }
+
+    @Test func keysTheSpecSaysToIgnoreAreIgnored() throws {
+        let root = try SVIDFactory.rootCA(trustDomain: Self.trustDomain, notBefore: at(-60), notAfter: at(86400))
+        let json = """
+            {"keys":[\(Self.x509Key(root)),
+              {"use":"x509-svid","x5c":["garbage"]},
+              {"kty":"EC","x5c":["garbage"]},
+              {"kty":"EC","use":"wit-svid","kid":"w"},
+              {"kty":"EC","use":"x509-svid"},
+              {"kty":"EC","use":"x509-svid","x5c":[]}]}
+            """
+        let document = try Self.parse(json).get()
+        #expect(document.roots.certificates.count == 1)
+        #expect(document.jwtKeyIDs.isEmpty)
+    }
+
+    @Test(arguments: [
+        "",
+        "not json",
+        "[]",
+        #"{"keys":{}}"#,
+        #"{"spiffe_sequence":1}"#,
+        #"{"keys":[1]}"#,
+        #"{"keys":[],"spiffe_sequence":-1}"#,
+        #"{"keys":[],"spiffe_sequence":1.5}"#,
+        #"{"keys":[],"spiffe_sequence":"1"}"#,
+        #"{"keys":[],"spiffe_refresh_hint":true}"#,
+        #"{"keys":[{"kty":"EC","use":"x509-svid","x5c":["not base64!"]}]}"#,
+        #"{"keys":[{"kty":"EC","use":"x509-svid","x5c":["AAAA"]}]}"#,
+        #"{"keys":[{"kty":"EC","use":"x509-svid","x5c":[7]}]}"#,
+        #"{"keys":[{"kty":"EC","use":"jwt-svid"}]}"#,
+        #"{"keys":[{"kty":"EC","use":"jwt-svid","kid":""}]}"#,
+    ])
+    func garbageIsMalformed(_ json: String) {
+        #expect(Self.failureReason(json) == .malformed)
+    }
+
+    @Test func largeSequenceKeepsSixtyFourBits() throws {
+        let document = try Self.parse(#"{"keys":[],"spiffe_sequence":18446744073709551615}"#).get()
+        #expect(document.sequence == UInt64.max)
+    }
+
+    @Test func aRootOfAnotherTrustDomainIsWrongTrustDomain() throws {
+        let own = try SVIDFactory.rootCA(trustDomain: Self.trustDomain, notBefore: at(-60), notAfter: at(86400))
+        let foreign = try SVIDFactory.rootCA(trustDomain: "other.example", notBefore: at(-60), notAfter: at(86400))
+        let result = Self.parse(#"{"keys":[\#(Self.x509Key(own)),\#(Self.x509Key(foreign))]}"#)
+        guard case .failure(let failure) = result else {
+            Issue.record("a bundle with a root of other.example was accepted")
+            return
+        }
+        #expect(failure.reason == .wrongTrustDomain)
+        #expect(failure.detail.contains("other.example"))
+    }
+
+    @Test(arguments: [
+        (nil, 300.0, 300.0), (nil, 0.0, 30.0), (nil, 86400.0, 3600.0),
+        (45.0, 300.0, 45.0), (1.0, 300.0, 30.0), (7200.0, 300.0, 3600.0),
+    ] as [(TimeInterval?, TimeInterval, TimeInterval)])
+    func refreshIsBoundedAndTheOverrideWins(override: TimeInterval?, hint: TimeInterval, expected: TimeInterval) throws {
+        let document = try Self.parse(#"{"keys":[],"spiffe_refresh_hint":\#(Int(hint))}"#).get()
+        #expect(document.refreshInterval(override: override) == expected)
+    }
+
+    @Test func reasonsAreAClosedSortedVocabulary() {
+        #expect(FederationBundleFailureReason.allCases.map(\.rawValue).sorted() == [
+            "body_too_large", "connect", "endpoint_spiffe_id_mismatch", "http_status", "malformed",
+            "timeout", "tls", "untrusted", "wrong_trust_domain",
+        ])
+    }
+}
