@@ -120,3 +120,55 @@ import Testing
         ])
     }
 }
+
+/// `--collector.federation.endpoint NAME=TRUST_DOMAIN=URL[,options]`.
+@Suite struct FederationEndpointFlagTests {
+    @Test func webProfileIsTheDefault() throws {
+        let endpoint = try FederationEndpointConfiguration.parseFlag("partner=partner.example=https://bundle.partner.example:8443/bundle?v=1")
+        #expect(endpoint.name == "partner")
+        #expect(endpoint.trustDomain == "partner.example")
+        #expect(endpoint.host == "bundle.partner.example")
+        #expect(endpoint.port == 8443)
+        #expect(endpoint.requestTarget == "/bundle?v=1")
+        #expect(endpoint.profile == .httpsWeb)
+        #expect(endpoint.endpointSPIFFEID == nil)
+        #expect(endpoint.caFile == nil)
+    }
+
+    @Test func spiffeProfileCarriesTheEndpointID() throws {
+        let endpoint = try FederationEndpointConfiguration.parseFlag(
+            "partner=partner.example=https://10.0.0.1,profile=https_spiffe,endpoint_spiffe_id=spiffe://partner.example/spire/server")
+        #expect(endpoint.port == 443)
+        #expect(endpoint.requestTarget == "/")
+        #expect(endpoint.profile == .httpsSPIFFE)
+        #expect(endpoint.endpointSPIFFEID?.description == "spiffe://partner.example/spire/server")
+    }
+
+    @Test func webProfileTakesACAFile() throws {
+        let endpoint = try FederationEndpointConfiguration.parseFlag("p=partner.example=https://h/,ca_file=/etc/ca=x.pem")
+        #expect(endpoint.caFile == "/etc/ca=x.pem")
+    }
+
+    @Test(arguments: [
+        "partner=partner.example",
+        "partner=partner.example=",
+        "1partner=partner.example=https://h/",
+        "partner=spiffe://partner.example=https://h/",
+        "partner=partner.example=http://h/",
+        "partner=partner.example=https:///path",
+        "partner=partner.example=https://user@h/",
+        "partner=partner.example=https://h:0/",
+        "partner=partner.example=https://h/,profile=http",
+        "partner=partner.example=https://h/,profile=https_spiffe",
+        "partner=partner.example=https://h/,profile=https_spiffe,endpoint_spiffe_id=partner.example/server",
+        "partner=partner.example=https://h/,profile=https_spiffe,endpoint_spiffe_id=spiffe://p.example/s,ca_file=/ca.pem",
+        "partner=partner.example=https://h/,endpoint_spiffe_id=spiffe://p.example/s",
+        "partner=partner.example=https://h/,ca_file=",
+        "partner=partner.example=https://h/,timeout=5s",
+        "partner=partner.example=https://h/,profile=https_web,profile=https_web",
+        "partner=partner.example=https://h/,",
+    ])
+    func badValuesAreRejected(_ flag: String) {
+        #expect(throws: FederationConfigurationError.self) { try FederationEndpointConfiguration.parseFlag(flag) }
+    }
+}
