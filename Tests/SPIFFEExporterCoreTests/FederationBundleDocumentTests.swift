@@ -172,3 +172,46 @@ import Testing
         #expect(throws: FederationConfigurationError.self) { try FederationEndpointConfiguration.parseFlag(flag) }
     }
 }
+
+/// One endpoint's state across fetches: the last good bundle survives failures, failures are
+/// counted by reason from zero, retries back off within the refresh interval.
+@Suite struct FederationEndpointStateTests {
+    static func document(sequence: UInt64, hint: Int) throws -> FederationBundleDocument {
+        try FederationBundleDocument.parse(
+            Array(#"{"keys":[],"spiffe_sequence":\#(sequence),"spiffe_refresh_hint":\#(hint)}"#.utf8),
+            trustDomain: "partner.example"
+        ).get()
+    }
+
+    @Test func everyReasonStartsAtZero() {
+        let state = FederationEndpointState(source: "partner", trustDomain: "partner.example")
+        #expect(state.failures.count == FederationBundleFailureReason.allCases.count)
+        #expect(state.failures.values.allSatisfy { $0 == 0 })
+        #expect(!state.isUp)
+    }
+
+    @Test func aFailureKeepsTheLastGoodBundleAndCountsItsReason() throws {
+        var state = FederationEndpointState(source: "partner", trustDomain: "partner.example")
+        #expect(state.record(.success(try Self.document(sequence: 1, hint: 600)), at: at(0)) == 600)
+        #expect(state.isUp)
+        let retry = state.record(.failure(.init(.httpStatus, "500")), at: at(600), jitter: 0)
+        #expect(retry == 30)
+        #expect(!state.isUp)
+        #expect(state.document?.sequence == 1)
+        #expect(state.lastUpdate == at(0))
+        #expect(state.lastFailure?.reason == .httpStatus)
+        #expect(state.failures[.httpStatus] == 1)
+        #expect(state.failures[.timeout] == 0)
+        // Backoff doubles but never passes the refresh hint of the bundle held.
+        #expect(state.record(.failure(.init(.timeout, "")), at: at(630), jitter: 0) == 60)
+        for _ in 0..<6 { _ = state.record(.failure(.init(.timeout, "")), at: at(700), jitter: 0.99) }
+        #expect(state.record(.failure(.init(.timeout, "")), at: at(800), jitter: 0.99) == 600)
+        #expect(state.failures[.timeout] == 8)
+        // Recovery resets the backoff and replaces the bundle.
+        #expect(state.record(.success(try Self.document(sequence: 2, hint: 5)), at: at(900)) == 30)
+        #expect(state.isUp)
+        #expect(state.document?.sequence == 2)
+        #expect(state.lastFailure == nil)
+        #expect(state.record(.failure(.init(.connect, "")), at: at(930), jitter: 0) == 30)
+    }
+}
