@@ -139,7 +139,7 @@ private enum JSONValue: Decodable {
     case null, bool(Bool), unsigned(UInt64), number(Double), string(String)
     case array([JSONValue]), object([String: JSONValue])
 
-    init(from decoder: Decoder) throws {
+    init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if container.decodeNil() { self = .null }
         else if let value = try? container.decode(Bool.self) { self = .bool(value) }
