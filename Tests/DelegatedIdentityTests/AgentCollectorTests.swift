@@ -44,9 +44,11 @@ struct AgentCollectorTests {
                 let agentID = simulator.agentSPIFFEID
                 let labels = ["source": "agent", "spiffe_id": agentID]
                 try await withAgentCollector(configuration(admin: node.adminSocketPath), exporter) {
+                    // `up` is set before the store holds the reading: wait for both.
                     let scrape = try await eventually("the agent is read") { () async -> Scrape? in
                         let scrape = await exporter.scrape()
-                        return scrape.value("spiffe_agent_up", Self.source) == 1 ? scrape : nil
+                        return scrape.value("spiffe_agent_up", Self.source) == 1
+                            && scrape.value("spiffe_agent_svid_expiry_timestamp_seconds", labels) != nil ? scrape : nil
                     }
                     let leaf = try #require(simulator.currentAgentSVID).leaf
                     #expect(scrape.value("spiffe_agent_svid_expiry_timestamp_seconds", labels) == leaf.notValidAfter.timeIntervalSince1970)
