@@ -2,9 +2,10 @@
 # Validates deploy/kubernetes: every built-in object (DaemonSet, ServiceAccount, Service, the
 # dashboard ConfigMaps) strictly against the Kubernetes version the manifests target, with PyPI's
 # kubernetes-validate; the PrometheusRule's rules with promtool; and that the kustomization lists
-# every manifest. kubernetes-validate ships no schemas for monitoring.coreos.com objects, and no
-# copy of the operator's CRDs may be fetched on this machine, so ServiceMonitor, PodMonitor and
-# PrometheusRule are checked for kind, apiVersion and required fields only (docs/deployment notes).
+# every manifest. kubernetes-validate ships no schemas for monitoring.coreos.com objects:
+# ServiceMonitor, PodMonitor and PrometheusRule are validated against the operator's CRD schemas
+# in scripts/crd-schemas (their source and strictness are noted in regenerate.sh there), and the
+# script first proves that those schemas reject an unknown field, a wrong enum and a missing field.
 #   KUBERNETES_VALIDATE  the tool (default: .build-venv/bin/kubernetes-validate, made by .ci/run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,7 +27,8 @@ fi
 passed=$(echo "$out" | grep -c " passed for resource " || true)
 echo "kubernetes-validate --strict -k $target: $passed built-in objects passed"
 "$python" - "$tmp" <<'PY' || failed=1
-import os, sys, yaml
+import copy, json, os, sys, yaml
+import jsonschema
 tmp = sys.argv[1]
 root = "deploy/kubernetes"
 kust = yaml.safe_load(open(f"{root}/kustomization.yaml"))
@@ -35,15 +37,36 @@ bad = 0
 # podmonitor.yaml is the alternative to the ServiceMonitor, applied instead of it by hand.
 if sorted(kust["resources"]) != [f for f in files if f != "podmonitor.yaml"]:
     print(f"FAIL kustomization resources {sorted(kust['resources'])} != manifests {files}"); bad = 1
-required = {"PrometheusRule": ["groups"], "ServiceMonitor": ["selector", "endpoints"], "PodMonitor": ["selector", "podMetricsEndpoints"]}
+schemas = {}
+for kind in ("ServiceMonitor", "PodMonitor", "PrometheusRule"):
+    schema = json.load(open(f"scripts/crd-schemas/monitoring.coreos.com_{kind.lower()}_v1.json"))
+    schemas[kind] = jsonschema.Draft202012Validator(schema)
+
+def problems(doc):
+    return sorted(f"{'.'.join(map(str, e.absolute_path)) or '(top)'}: {e.message}" for e in schemas[doc["kind"]].iter_errors(doc))
+
+# A schema that accepts anything proves nothing: these must be rejected.
+probe = yaml.safe_load(open(f"{root}/servicemonitor.yaml"))
+for what, mutate in [
+    ("an unknown field", lambda d: d["spec"]["endpoints"][0].__setitem__("intervall", "30s")),
+    ("a wrong enum", lambda d: d["spec"]["endpoints"][0].__setitem__("scheme", "ftp")),
+    ("a malformed duration", lambda d: d["spec"]["endpoints"][0].__setitem__("interval", "30 seconds")),
+    ("a missing required field", lambda d: d["spec"].pop("selector")),
+]:
+    doc = copy.deepcopy(probe); mutate(doc)
+    if not problems(doc):
+        print(f"FAIL the ServiceMonitor schema accepts {what}"); bad = 1
 for f in files:
     for doc in yaml.safe_load_all(open(f"{root}/{f}")):
         if not doc: continue
         kind = doc.get("kind")
-        if kind in required:
-            missing = [k for k in required[kind] if k not in (doc.get("spec") or {})]
-            if doc.get("apiVersion") != "monitoring.coreos.com/v1" or missing or not doc.get("metadata", {}).get("name"):
-                print(f"FAIL {f}: {kind} lacks {missing or 'apiVersion/name'}"); bad = 1
+        if kind in schemas:
+            if doc.get("apiVersion") != "monitoring.coreos.com/v1":
+                print(f"FAIL {f}: {kind} apiVersion {doc.get('apiVersion')}"); bad = 1
+            for problem in problems(doc):
+                print(f"FAIL {f}: {kind} {problem}"); bad = 1
+            if not problems(doc):
+                print(f"{f}: {kind} {doc['metadata']['name']} valid against its CRD schema")
         if kind == "PrometheusRule":
             with open(f"{tmp}/rules.yml", "w") as out:
                 yaml.safe_dump({"groups": doc["spec"]["groups"]}, out)
