@@ -32,7 +32,7 @@ struct Check: AsyncParsableCommand {
 
     @Option(
         name: .customLong("probe.target"),
-        help: "Also connect to this TLS server and compare the SVID it presents with the newest one fetched, NAME=host:port[,spiffe_id=...][,sni=...][,starttls=postgres] (repeatable).")
+        help: "Also connect to this TLS server and compare the SVID it presents with the newest one fetched, NAME=host:port[,spiffe_id=...][,sni=...][,starttls=postgres|mysql|smtp][,client_auth=required] (repeatable).")
     var probeTargets: [String] = []
 
     @Option(

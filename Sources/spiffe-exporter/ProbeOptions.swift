@@ -12,14 +12,15 @@ struct ProbeOptions: ParsableArguments {
         name: .customLong("probe.target"),
         help: ArgumentHelp(
             """
-            A TLS endpoint to probe, as NAME=HOST:PORT[,spiffe_id=SPIFFE_ID][,sni=SERVER_NAME][,starttls=postgres]\
-            [,client_auth=required] (NAME becomes the target label; IPv6 as [ADDR]:PORT; starttls=postgres sends \
-            PostgreSQL's SSLRequest before the TLS handshake; client_auth=required also checks that the server \
+            A TLS endpoint to probe, as NAME=HOST:PORT[,spiffe_id=SPIFFE_ID][,sni=SERVER_NAME]\
+            [,starttls=postgres|mysql|smtp][,client_auth=required] (NAME becomes the target label; IPv6 as \
+            [ADDR]:PORT; starttls= speaks that protocol's upgrade before the TLS handshake: PostgreSQL's \
+            SSLRequest, MySQL/MariaDB's SSL handshake, SMTP's EHLO and STARTTLS; client_auth=required also checks that the server \
             refuses a client without certificate). The server must present an X.509-SVID that chains to its trust \
             domain's bundle (and, with spiffe_id, that ID); no host name check. The exporter's own SVID is \
             presented when the server asks for a client certificate. Repeatable.
             """,
-            valueName: "name=host:port[,spiffe_id=id][,sni=name][,starttls=postgres][,client_auth=required]"))
+            valueName: "name=host:port[,spiffe_id=id][,sni=name][,starttls=postgres|mysql|smtp][,client_auth=required]"))
     var targets: [String] = []
 
     @Option(name: .customLong("probe.interval"), help: "How often each target is probed. (default: 30s)")

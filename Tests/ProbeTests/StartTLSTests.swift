@@ -100,7 +100,9 @@ struct StartTLSProbeTests {
                 #expect(first.served?.leaf.serialNumber == CertificateFacts(original.leaf).serialNumber)
                 #expect(first.freshness == .current)
 
-                clock.advance(by: 120)
+                // PostgreSQL verifies the exporter's client SVID against the wall clock: the rotation
+                // is issued 2 s ahead (inside SPIRE's 10 s backdating), enough for a newer notBefore.
+                clock.advance(by: 2)
                 try simulator.rotate()
                 let rotated = try simulator.svid(serverID)
                 let rotatedSerial = CertificateFacts(rotated.leaf).serialNumber
@@ -259,9 +261,10 @@ final class TestPostgres: Sendable {
         process.arguments = nobodyArguments + [
             bin + "/postgres", "-D", data, "-k", base, "-p", String(port),
             "-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "ssl=on",
-            // No ssl_ca_file: PostgreSQL would then verify the exporter's client SVID against the
-            // wall clock, and the simulator issues the rotated one at the test's advanced time.
+            // spiffe-helper's three files; with ssl_ca_file PostgreSQL asks for a client
+            // certificate and verifies the exporter's SVID against the bundle.
             "-c", "ssl_cert_file=\(certificates)/svid.pem", "-c", "ssl_key_file=\(certificates)/svid_key.pem",
+            "-c", "ssl_ca_file=\(certificates)/svid_bundle.pem",
         ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle(forWritingAtPath: "/dev/null")

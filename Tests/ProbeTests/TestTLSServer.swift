@@ -34,8 +34,16 @@ final class TestTLSServer: Sendable {
 
     /// `maximumTLSVersion` `.tlsv12` makes the server reject a missing client certificate inside
     /// the handshake; with TLS 1.3 the rejection comes after the client finished its handshake.
+    /// SMTP before TLS: greeting, EHLO, STARTTLS (RFC 3207).
+    enum SMTP: Sendable {
+        case startTLS
+        /// The EHLO reply lists no STARTTLS; the server never speaks TLS.
+        case withoutStartTLS
+    }
+
     static func start(
-        directory: String, reload: Reload, clientRoots: [Certificate]? = nil, maximumTLSVersion: TLSVersion? = nil
+        directory: String, reload: Reload, clientRoots: [Certificate]? = nil, maximumTLSVersion: TLSVersion? = nil,
+        smtp: SMTP? = nil
     ) async throws -> TestTLSServer {
         let provider = try ContextProvider(
             directory: directory, reload: reload, clientRoots: clientRoots, maximumTLSVersion: maximumTLSVersion)
@@ -51,7 +59,11 @@ final class TestTLSServer: Sendable {
                     } else {
                         handler = NIOSSLServerHandler(context: context)
                     }
-                    try child.pipeline.syncOperations.addHandler(handler)
+                    if let smtp {
+                        try child.pipeline.syncOperations.addHandler(SMTPPreamble(smtp, tls: handler))
+                    } else {
+                        try child.pipeline.syncOperations.addHandler(handler)
+                    }
                 }
             }
             .bind(host: "127.0.0.1", port: 0)
@@ -167,6 +179,56 @@ final class TestTLSServer: Sendable {
             }
             return try NIOSSLContext(configuration: configuration)
         }
+    }
+}
+
+/// The server side of SMTP's upgrade: greets, answers EHLO (with or without STARTTLS) and, on
+/// STARTTLS, answers 220 in plain text and hands the connection to the TLS handler.
+final class SMTPPreamble: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private let mode: TestTLSServer.SMTP
+    private let tls: NIOSSLServerHandler
+    private var line: [UInt8] = []
+
+    init(_ mode: TestTLSServer.SMTP, tls: NIOSSLServerHandler) {
+        self.mode = mode
+        self.tls = tls
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        reply("220 mx.test ESMTP", context)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        for byte in unwrapInboundIn(data).readableBytesView {
+            guard byte == UInt8(ascii: "\n") else {
+                line.append(byte)
+                continue
+            }
+            let command = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines).uppercased()
+            line = []
+            if command.hasPrefix("EHLO") {
+                reply(mode == .startTLS ? "250-mx.test\r\n250-PIPELINING\r\n250 STARTTLS" : "250-mx.test\r\n250 PIPELINING", context)
+            } else if command == "STARTTLS", mode == .startTLS {
+                reply("220 2.0.0 Ready to start TLS", context)
+                do {
+                    try context.pipeline.syncOperations.addHandler(tls, position: .after(self))
+                    context.pipeline.syncOperations.removeHandler(context: context, promise: nil)
+                } catch {
+                    context.close(promise: nil)
+                }
+                return
+            } else {
+                reply("502 5.5.2 command not recognized", context)
+            }
+        }
+    }
+
+    private func reply(_ text: String, _ context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(string: text + "\r\n")), promise: nil)
     }
 }
 

@@ -301,17 +301,27 @@ final class StartTLSHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelActive(context: ChannelHandlerContext) {
         let opening = negotiation.opening
-        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: opening)), promise: nil)
+        if !opening.isEmpty { send(opening, context) }
         context.fireChannelActive()
+    }
+
+    private func send(_ bytes: [UInt8], _ context: ChannelHandlerContext) {
+        context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !decided else { return }
         let buffer = unwrapInboundIn(data)
-        switch negotiation.receive(buffer.readableBytesView) {
+        let step = negotiation.receive(buffer.readableBytesView)
+        switch step {
         case .needMore:
             return
-        case .upgrade:
+        case .send(let bytes):
+            send(bytes, context)
+        case .upgrade, .sendThenUpgrade:
+            // Written from this handler, ahead of the TLS handlers added after it: the request
+            // leaves in plain text, before the ClientHello.
+            if case .sendThenUpgrade(let bytes) = step { send(bytes, context) }
             decided = true
             state.markStartTLSUpgraded()
             do {
