@@ -194,11 +194,20 @@ public struct CommandLineSettings: Sendable, Equatable {
         public var targets: [String]
         public var interval: String?
         public var timeout: String?
+        /// `--probe.allowed-target` (repeatable): the `/probe` allow-list.
+        public var allowedTargets: [String]
+        /// `--probe.max-concurrent`.
+        public var maxConcurrent: Int?
 
-        public init(targets: [String] = [], interval: String? = nil, timeout: String? = nil) {
+        public init(
+            targets: [String] = [], interval: String? = nil, timeout: String? = nil, allowedTargets: [String] = [],
+            maxConcurrent: Int? = nil
+        ) {
             self.targets = targets
             self.interval = interval
             self.timeout = timeout
+            self.allowedTargets = allowedTargets
+            self.maxConcurrent = maxConcurrent
         }
     }
 

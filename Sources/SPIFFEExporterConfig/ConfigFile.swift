@@ -18,6 +18,8 @@ public struct ConfigFile: Sendable, Equatable {
     public var agentHealth = AgentHealth()
     public var agent = Agent()
     public var probes = Probes()
+    /// `probe:` and `probe_modules:`, the `/probe` endpoint.
+    public var probeEndpoint = ProbeEndpoint()
     /// `expected_identities`, each located at its entry.
     public var expectedIdentities: [Located<ExpectedIdentity>] = []
     /// `spiffe_id_labels`, each located at its entry.
@@ -121,6 +123,17 @@ public struct ConfigFile: Sendable, Equatable {
 
         public init() {}
     }
+
+    public struct ProbeEndpoint: Sendable, Equatable {
+        /// `probe.allowed_targets`.
+        public var allowedTargets: [Located<String>] = []
+        /// `probe.max_concurrent`.
+        public var maxConcurrent: Located<Int>?
+        /// `probe_modules:` by name.
+        public var modules: [String: Located<ProbeModule>] = [:]
+
+        public init() {}
+    }
 }
 
 /// Parses and checks the YAML config file, collecting every problem.
@@ -203,7 +216,7 @@ struct Reader {
                 root, at: "",
                 allowed: [
                     "web", "log", "renewal", "workload_api", "cert_files", "delegated", "agent_health", "agent", "probes",
-                    "expected_identities", "spiffe_id_labels", "clock",
+                    "probe", "probe_modules", "expected_identities", "spiffe_id_labels", "clock",
                 ])
         else { return config }
         if let node = top["web"] { config.web = web(node) }
@@ -215,6 +228,8 @@ struct Reader {
         if let node = top["agent_health"] { config.agentHealth = agentHealth(node) }
         if let node = top["agent"] { config.agent = agent(node) }
         if let node = top["probes"] { config.probes = probes(node) }
+        if let node = top["probe"] { probeEndpoint(node, into: &config.probeEndpoint) }
+        if let node = top["probe_modules"] { config.probeEndpoint.modules = probeModules(node) }
         if let node = top["expected_identities"] { config.expectedIdentities = expectedIdentities(node) }
         if let node = top["spiffe_id_labels"] { config.spiffeIDLabels = spiffeIDLabels(node) }
         if let node = top["clock"], let fields = mapping(node, at: "clock", allowed: ["issuer_backdate"]) {
@@ -656,6 +671,67 @@ struct Reader {
             }
         }
         return probes
+    }
+
+    /// `probe:` — the `/probe` endpoint's allow-list and concurrency limit.
+    mutating func probeEndpoint(_ node: Node, into endpoint: inout ConfigFile.ProbeEndpoint) {
+        guard let fields = mapping(node, at: "probe", allowed: ["allowed_targets", "max_concurrent"]) else { return }
+        if let node = fields["allowed_targets"] {
+            endpoint.allowedTargets = stringList(node, at: "probe.allowed_targets") ?? []
+        }
+        if let node = fields["max_concurrent"], let value = double(node, at: "probe.max_concurrent") {
+            if value >= 0, value == value.rounded(), value <= 10_000 {
+                endpoint.maxConcurrent = Located(Int(value), origin(node, "probe.max_concurrent"))
+            } else {
+                problem(node, "probe.max_concurrent", "must be a whole number ≥ 0 (0 disables the limit)")
+            }
+        }
+    }
+
+    /// `probe_modules:` — name → `{spiffe_id, sni, starttls, client_auth, timeout}`.
+    mutating func probeModules(_ node: Node) -> [String: Located<ProbeModule>] {
+        guard case .mapping(let entries) = node else {
+            problem(node, "probe_modules", "must be a mapping of module names to settings")
+            return [:]
+        }
+        var modules: [String: Located<ProbeModule>] = [:]
+        for (nameNode, value) in entries {
+            guard let name = nameNode.string, !name.isEmpty else {
+                problem(nameNode, "probe_modules", "module names must be non-empty strings")
+                continue
+            }
+            let key = "probe_modules.\(name)"
+            guard
+                let fields = mapping(
+                    value, at: key, allowed: ["spiffe_id", "sni", "starttls", "client_auth", "timeout"])
+            else { continue }
+            let spiffeID = located(fields["spiffe_id"], at: key + ".spiffe_id")
+            let serverName = located(fields["sni"], at: key + ".sni")
+            let startTLS = located(fields["starttls"], at: key + ".starttls")
+            let clientAuth = located(fields["client_auth"], at: key + ".client_auth")
+            let timeout = duration(fields["timeout"], at: key + ".timeout")
+            if let timeout, timeout.value <= .zero {
+                problem(fields["timeout"]!, key + ".timeout", "must be more than 0")
+                continue
+            }
+            do {
+                let module = try ProbeModule(
+                    spiffeID: spiffeID?.value, serverName: serverName?.value, startTLS: startTLS?.value,
+                    clientAuth: clientAuth?.value, timeout: timeout?.value)
+                modules[name] = Located(module, origin(nameNode, key))
+            } catch {
+                let part: Origin
+                switch error.code {
+                case .invalidSPIFFEID: part = spiffeID?.origin ?? origin(nameNode, key)
+                case .invalidServerName: part = serverName?.origin ?? origin(nameNode, key)
+                case .invalidStartTLS: part = startTLS?.origin ?? origin(nameNode, key)
+                case .invalidClientAuth: part = clientAuth?.origin ?? origin(nameNode, key)
+                default: part = origin(nameNode, key)
+                }
+                problems.append(ConfigurationProblem(part, error.code.rawValue))
+            }
+        }
+        return modules
     }
 
     /// `{source, spiffe_id, kind, audience, min_count}` entries; each problem at the value that has it.

@@ -37,17 +37,23 @@ extension ExporterConfiguration.Collectors {
         if !probe.targets.isEmpty {
             // The probe presents the client source's SVID and may authenticate servers with the
             // bundles of every source that has them (Workload API sources, spiffe-helper directories).
-            let identities = StoreProbeIdentities(
-                store: context.store, board: context.board, clientSource: probe.clientSource,
-                bundleSources: workloadAPI.map(\.name) + certFiles.map(\.name))
             let collector = ProbeCollector(
-                configuration: probe, identities: identities, registry: context.registry, board: context.board,
+                configuration: probe, identities: probeIdentities(context: context), registry: context.registry,
+                board: context.board,
                 logger: context.logger)
             plan.services.append(collector)
             plan.contributors.append(collector.contributor)
             plan.targets = Set(probe.targets.map(\.name))
         }
         return plan
+    }
+
+    /// What the probes (scheduled and `/probe`) present and trust: the client source's SVID, the
+    /// bundles of every source that has them (Workload API sources, spiffe-helper directories).
+    public func probeIdentities(context: CollectorContext) -> StoreProbeIdentities {
+        StoreProbeIdentities(
+            store: context.store, board: context.board, clientSource: probe.clientSource,
+            bundleSources: workloadAPI.map(\.name) + certFiles.map(\.name))
     }
 
     /// Every `source` label this configuration feeds into the store (a reload removes the others).
@@ -91,5 +97,14 @@ extension ExporterConfiguration.Identities {
     public func apply(to store: IdentityStore, now: Date) {
         store.configure(spiffeIDLabels: spiffeIDLabels, issuerBackdate: issuerBackdate.seconds)
         store.expectations.configure(expected, now: now)
+    }
+}
+
+extension ExporterConfiguration {
+    /// `GET /probe`, on the same identities as the scheduled probes.
+    public func probeEndpoint(context: CollectorContext) -> ProbeEndpoint {
+        ProbeEndpoint(
+            settings: probeEndpoint, identities: collectors.probeIdentities(context: context), registry: context.registry,
+            logger: context.logger)
     }
 }

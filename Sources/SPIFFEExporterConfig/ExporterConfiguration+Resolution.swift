@@ -42,6 +42,7 @@ struct Resolver {
         collectors.probe = probe(clientSource: collectors.workloadAPI.first?.name)
         configuration.collectors = collectors
         configuration.identities = identities(sources: collectors.sources)
+        configuration.probeEndpoint = probeEndpoint()
         return configuration
     }
 
@@ -435,6 +436,26 @@ struct Resolver {
     }
 
     /// The file's targets, then the flags'. Without a timeout: 10 s, or the interval if shorter.
+    /// `probe:`/`probe_modules:` and `--probe.allowed-target`/`--probe.max-concurrent`: the allow-list
+    /// adds the flags to the file's entries; the flag's limit wins over the file's.
+    mutating func probeEndpoint() -> ProbeEndpointSettings {
+        let inFile = file.probeEndpoint
+        var settings = ProbeEndpointSettings()
+        settings.modules = inFile.modules.mapValues(\.value)
+        var globs = inFile.allowedTargets
+        globs += flags.probe.allowedTargets.map { Located($0, .flag("--probe.allowed-target")) }
+        for glob in globs where glob.value.isEmpty || glob.value.contains(where: \.isWhitespace) {
+            problem(glob.origin, "must be a host:port pattern with * and ? (got \"\(glob.value)\")")
+        }
+        settings.allowedTargets = globs.map { ProbeTargetGlob($0.value) }
+        if let limit = flags.probe.maxConcurrent {
+            if limit >= 0 { settings.maxConcurrent = limit } else { problem(.flag("--probe.max-concurrent"), "must be ≥ 0") }
+        } else if let limit = inFile.maxConcurrent {
+            settings.maxConcurrent = limit.value
+        }
+        return settings
+    }
+
     mutating func probe(clientSource: String?) -> ProbeConfiguration {
         let given = flags.probe
         let inFile = file.probes

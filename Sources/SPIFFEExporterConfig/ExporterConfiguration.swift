@@ -10,6 +10,8 @@ public struct ExporterConfiguration: Equatable, Sendable {
     public var renewal = Renewal()
     public var collectors = Collectors()
     public var identities = Identities()
+    /// `/probe`: modules, allow-list, concurrency. Applied on reload without restarting collectors.
+    public var probeEndpoint = ProbeEndpointSettings()
     /// `--strict`: fail the start when a source does not sync with valid SVIDs.
     public var strict = false
 

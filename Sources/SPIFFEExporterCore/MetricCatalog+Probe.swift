@@ -35,9 +35,14 @@ extension MetricCatalog {
         "The TLS cipher suite (IANA name) negotiated at the last probe of the target (value 1).",
         labels: ["target", "cipher"])
 
+    public static let probeEndpointRequests = MetricDescriptor(
+        "spiffe_probe_endpoint_requests_total", .counter,
+        "Requests to /probe, by outcome: probed, bad_request, not_allowed (probe.allowed_targets), too_many (probe.max_concurrent).",
+        labels: ["outcome"])
+
     /// Served-certificate probe families.
     static let probe: [MetricDescriptor] = [
         probeSuccess, probeDuration, probeFailures, servedSVIDExpiry, servedSVIDCurrent, servedSVIDStale,
-        probeClientAuthEnforced, probeTLSVersionInfo, probeTLSCipherInfo,
+        probeClientAuthEnforced, probeTLSVersionInfo, probeTLSCipherInfo, probeEndpointRequests,
     ]
 }

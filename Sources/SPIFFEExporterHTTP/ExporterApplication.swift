@@ -34,6 +34,7 @@ public func buildRouter(
     configuration: HTTPConfiguration,
     metrics: any MetricsProvider,
     status: (any StatusProvider)? = nil,
+    probe: (any ProbeEndpointProvider)? = nil,
     security: WebSecurity? = nil,
     reload: (@Sendable () async -> String?)? = nil,
     clock: @escaping @Sendable () -> Date = { Date() }
@@ -73,6 +74,19 @@ public func buildRouter(
     }
     router.get(RouterPath(telemetryPath)) { request, _ -> Response in
         try await limiter.run { try await scrapeResponse(request) }
+    }
+
+    if let probe {
+        router.get("/probe") { request, _ -> Response in
+            let query = request.uri.queryParameters
+            let format = ExpositionFormat.negotiate(accept: request.headers[values: .accept].joined(separator: ","))
+            let answer = await probe.answer(
+                target: query.get("target"), module: query.get("module"),
+                scrapeTimeoutHeader: request.headers[scrapeTimeoutHeader], format: format)
+            return Response(
+                status: HTTPResponse.Status(code: answer.status), headers: [.contentType: answer.contentType],
+                body: .init(byteBuffer: ByteBuffer(bytes: answer.body)))
+        }
     }
 
     router.get("/healthz") { _, _ -> Response in
@@ -115,12 +129,14 @@ public func buildApplication(
     configuration: HTTPConfiguration,
     metrics: any MetricsProvider,
     status: (any StatusProvider)? = nil,
+    probe: (any ProbeEndpointProvider)? = nil,
     security: WebSecurity? = nil,
     reload: (@Sendable () async -> String?)? = nil,
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    let router = buildRouter(configuration: configuration, metrics: metrics, status: status, security: security, reload: reload)
+    let router = buildRouter(
+        configuration: configuration, metrics: metrics, status: status, probe: probe, security: security, reload: reload)
     return Application(
         router: router,
         server: security?.serverBuilder() ?? .http1(),
@@ -131,6 +147,9 @@ public func buildApplication(
         logger: logger
     )
 }
+
+/// What Prometheus sends with every scrape: its scrape timeout in seconds.
+let scrapeTimeoutHeader = HTTPFields.Element.Name("X-Prometheus-Scrape-Timeout-Seconds")!
 
 func acceptsGzip(_ values: [String]) -> Bool {
     for value in values {
@@ -161,6 +180,7 @@ func landingPage(telemetryPath: String) -> String {
     <li><a href="/healthz">Health</a></li>
     <li><a href="/readyz">Readiness</a></li>
     <li><a href="/status">Status</a> (identities, sources, recent events; <a href="/status?format=json">JSON</a>)</li>
+    <li><code>/probe?target=host:port&amp;module=NAME</code>: probe one TLS endpoint now (for Prometheus service discovery)</li>
     </ul>
     </body>
     </html>

@@ -144,7 +144,11 @@ struct Demo: AsyncParsableCommand {
             renewal: configuration.renewal.tracker, identities: configuration.identities, logger: logger)
         var plan = collectors.plan(context: context)
         plan.services += [helperWriter, backend.server]
-        try await ExporterRunner.run(http: http, context: context, plan: plan, logger: logger) {
+        // /probe as in production: any target, default settings (the e2e probes the backend).
+        let probe = ProbeEndpoint(
+            settings: ProbeEndpointSettings(), identities: collectors.probeIdentities(context: context),
+            registry: context.registry, logger: logger)
+        try await ExporterRunner.run(http: http, context: context, plan: plan, probe: probe, logger: logger) {
             port in
             onListening()
             StandardStreams.out(Self.banner(listen: http.listenAddress, port: port, telemetryPath: http.telemetryPath, agent: agent))

@@ -31,8 +31,26 @@ struct ProbeOptions: ParsableArguments {
         help: "Deadline of one probe (connect, TLS handshake, close); at most --probe.interval. (default: 10s, or --probe.interval if shorter)")
     var timeout: String?
 
+    @Option(
+        name: .customLong("probe.allowed-target"),
+        help: ArgumentHelp(
+            """
+            Allow GET /probe to connect only to targets matching this host:port pattern (* any run of characters, \
+            ? one character; repeatable; adds to the config file's probe.allowed_targets). Without any, /probe \
+            connects wherever it is asked: whoever reaches the exporter can make it open connections inside its \
+            network.
+            """, valueName: "pattern"))
+    var allowedTargets: [String] = []
+
+    @Option(
+        name: .customLong("probe.max-concurrent"),
+        help: "Probes GET /probe runs at once; more are answered 503 (0: no limit). (default: 10)")
+    var maxConcurrent: Int?
+
     var settings: CommandLineSettings.Probe {
-        CommandLineSettings.Probe(targets: targets, interval: interval, timeout: timeout)
+        CommandLineSettings.Probe(
+            targets: targets, interval: interval, timeout: timeout, allowedTargets: allowedTargets,
+            maxConcurrent: maxConcurrent)
     }
 }
 

@@ -16,12 +16,14 @@ actor ConfigReloader {
     let context: CollectorContext
     nonisolated var registry: MetricsRegistry { context.registry }
     let supervisor: CollectorSupervisor
+    let probeEndpoint: ProbeEndpoint?
     let logger: Logger
 
     init(
         configFile: String?, flags: CommandLineSettings, environment: [String: String], current: ExporterConfiguration,
-        context: CollectorContext, supervisor: CollectorSupervisor, logger: Logger
+        context: CollectorContext, supervisor: CollectorSupervisor, probeEndpoint: ProbeEndpoint? = nil, logger: Logger
     ) {
+        self.probeEndpoint = probeEndpoint
         self.configFile = configFile
         self.flags = flags
         self.environment = environment
@@ -49,6 +51,10 @@ actor ConfigReloader {
                 logger.info("configuration reloaded; collectors restarted", metadata: ["file": "\(path)"])
             } else {
                 logger.info("configuration reloaded; collectors unchanged", metadata: ["file": "\(path)"])
+            }
+            if next.probeEndpoint != current.probeEndpoint || next.collectors != current.collectors {
+                probeEndpoint?.update(
+                    settings: next.probeEndpoint, identities: next.collectors.probeIdentities(context: context))
             }
             if next.identities != current.identities {
                 next.identities.apply(to: context.store, now: Date())

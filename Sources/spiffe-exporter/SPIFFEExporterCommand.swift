@@ -176,9 +176,10 @@ struct Serve: AsyncParsableCommand {
         let supervisor = CollectorSupervisor(
             store: context.store, board: context.board, registry: context.registry, logger: logger)
         await supervisor.apply(configuration.collectors.plan(context: context))
+        let probeEndpoint = configuration.probeEndpoint(context: context)
         let reloader = ConfigReloader(
             configFile: configFile, flags: flags, environment: environment, current: configuration, context: context,
-            supervisor: supervisor, logger: logger)
+            supervisor: supervisor, probeEndpoint: probeEndpoint, logger: logger)
         reloader.recordLoad(success: true)
         var extra: [any Service] = [SIGHUPReloadService(reloader: reloader, logger: logger)]
         if configuration.strict {
@@ -194,7 +195,7 @@ struct Serve: AsyncParsableCommand {
         }
         try await ExporterRunner.run(
             http: configuration.web.http, context: context, supervisor: supervisor, extraServices: extra, reload: reload,
-            logger: logger)
+            probe: probeEndpoint, logger: logger)
     }
 
     /// A config file with problems exits 1 with all of them, as `--config.check` does with any
@@ -270,6 +271,7 @@ enum ExporterRunner {
         http: HTTPConfiguration,
         context: CollectorContext,
         plan: CollectorSupervisor.Plan,
+        probe: ProbeEndpoint? = nil,
         logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
@@ -277,8 +279,8 @@ enum ExporterRunner {
             store: context.store, board: context.board, registry: context.registry, logger: logger)
         await supervisor.apply(plan)
         try await run(
-            http: http, context: context, supervisor: supervisor, extraServices: [], reload: nil, logger: logger,
-            onListening: onListening)
+            http: http, context: context, supervisor: supervisor, extraServices: [], reload: nil, probe: probe,
+            logger: logger, onListening: onListening)
     }
 
     static func run(
@@ -287,6 +289,7 @@ enum ExporterRunner {
         supervisor: CollectorSupervisor,
         extraServices: [any Service],
         reload: (@Sendable () async -> String?)?,
+        probe: ProbeEndpoint? = nil,
         logger: Logger,
         onListening: @escaping @Sendable (Int) async -> Void = { _ in }
     ) async throws {
@@ -309,7 +312,8 @@ enum ExporterRunner {
         }
         let security = loadedSecurity
         let app = buildApplication(
-            configuration: http, metrics: metrics, status: metrics, security: security, reload: reload, logger: logger
+            configuration: http, metrics: metrics, status: metrics, probe: probe, security: security, reload: reload,
+            logger: logger
         ) {
             port in
             logger.info(
