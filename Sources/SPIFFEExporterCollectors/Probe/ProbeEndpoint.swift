@@ -80,6 +80,9 @@ public final class ProbeEndpoint: ProbeEndpointProvider {
         return ProbeEndpointAnswer(status: 200, contentType: format.contentType, body: builder.render(format))
     }
 
+    /// Probes running now.
+    public var inFlight: Int { state.withLock { $0.inFlight } }
+
     private func acquire(limit: Int) -> Bool {
         state.withLock { s in
             guard limit <= 0 || s.inFlight < limit else { return false }
