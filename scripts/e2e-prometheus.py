@@ -11,6 +11,7 @@ Standard library only.
 
 import argparse
 import json
+import os
 import re
 import socket
 import sys
@@ -136,6 +137,43 @@ class Checker:
                 break
             time.sleep(1)
         self.result(up == want, f"Prometheus scrapes all {len(want)} exporters (up == 1)", f"up: {up}")
+
+    def probe_endpoint(self):
+        """Prometheus scrapes /probe for a file_sd target through relabelling, as docs/metrics.md shows."""
+        end = self.until(30)
+        backend = None
+        while time.time() < end and backend is None:
+            with open(self.c["healthy_log"], errors="replace") as log:
+                m = re.search(r"demo_backend=(127\.0\.0\.1:\d+)", log.read())
+            backend = m.group(1) if m else None
+            if backend is None:
+                time.sleep(0.5)
+        if backend is None:
+            self.result(False, "the healthy demo logged its TLS backend's address")
+            return
+        sd = self.c["probe_sd_file"]
+        with open(sd + ".tmp", "w") as out:
+            json.dump([{"targets": [backend]}], out)
+        os.rename(sd + ".tmp", sd)
+        end = self.until(40)
+        results = {}
+        exprs = {
+            "up": f'up{{job="spiffe-probe",instance="{backend}"}}',
+            "success": f'spiffe_probe_success{{job="spiffe-probe",instance="{backend}",target="{backend}"}}',
+            "current": f'spiffe_served_svid_current{{job="spiffe-probe",instance="{backend}"}}',
+            "version": f'count(spiffe_probe_tls_version_info{{job="spiffe-probe",instance="{backend}"}})',
+        }
+        while time.time() < end:
+            try:
+                results = {k: self.value(e) for k, e in exprs.items()}
+            except Exception:
+                results = {}
+            if results and all(v == 1 for v in results.values()):
+                break
+            time.sleep(1)
+        self.result(bool(results) and all(v == 1 for v in results.values()),
+                    f"Prometheus probes the file_sd target {backend} through /probe: up, success, current SVID, TLS version",
+                    f"{results}")
 
     def expected_alerts(self):
         """Every expected alert must reach the webhook, with the labels an on-call needs."""
@@ -371,6 +409,7 @@ class Checker:
 
     def run(self):
         self.targets_up()
+        self.probe_endpoint()
         self.expected_alerts()
         self.wait_for_recordings()
         self.success_rate_guard()

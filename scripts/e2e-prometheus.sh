@@ -150,7 +150,21 @@ scrape_configs:
         # shadows): the dashboards' cluster variable lists it.
         labels:
           cluster: e2e
+  # /probe driven by service discovery (the __param_target pattern of docs/metrics.md): the
+  # assertion helper writes the healthy demo's TLS backend into the file once the demo logged it.
+  - job_name: spiffe-probe
+    metrics_path: /probe
+    file_sd_configs:
+      - files: ['$tmp/prometheus/probe-targets.json']
+    relabel_configs:
+      - source_labels: [__address__]
+        target_label: __param_target
+      - source_labels: [__param_target]
+        target_label: instance
+      - target_label: __address__
+        replacement: '$i_healthy'
 EOF
+echo '[]' >"$tmp/prometheus/probe-targets.json"
 
 cat >"$tmp/alertmanager/alertmanager.yml" <<EOF
 route:
@@ -214,7 +228,9 @@ cat >"$tmp/check.json" <<EOF
   "deadline": $((deadline - 15)),
   "alert_timeout": 120,
   "healthy_min_observe": 100,
-  "dashboard_timeout": 60
+  "dashboard_timeout": 60,
+  "healthy_log": "$tmp/healthy.log",
+  "probe_sd_file": "$tmp/prometheus/probe-targets.json"
 }
 EOF
 echo "== assertions"
