@@ -68,7 +68,9 @@ enum DemoProbe {
             reloads: reloads, logger: logger,
             identity: { simulator.currentSVIDs.first { $0.spiffeID == spiffeID }.map { ($0.chainPEM, $0.keyPEM) } },
             clientRootsPEM: { PEM.encode(type: "CERTIFICATE", der: simulator.rootCA.der) })
-        let target = ProbeTarget(name: targetName, host: "127.0.0.1", port: server.port, spiffeID: spiffeID)
+        // The backend demands the exporter's SVID: client_auth=required checks that it refuses anonymous clients.
+        let target = ProbeTarget(
+            name: targetName, host: "127.0.0.1", port: server.port, spiffeID: spiffeID, clientAuthRequired: true)
         // Probed often, so the demo's short rotations show within seconds.
         return (server, ProbeConfiguration(targets: [target], interval: .seconds(5), timeout: .seconds(2)))
     }

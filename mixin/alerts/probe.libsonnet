@@ -29,6 +29,25 @@ function(c) {
         runbook_url: c.runbookURLBase + "#spiffeservedsvidstale",
       },
     },
+    // A probed server (--probe.target, or /probe through service discovery) cannot be checked at
+    // all: no connection, STARTTLS refused, an untrusted, expired or wrong SVID. Its served series
+    // are gone, so SpiffeServedSVIDStale cannot see it; the reason is in spiffe_probe_failures_total.
+    // `for:` rides out a restart of the server.
+    {
+      alert: "SpiffeProbeFailing",
+      expr: |||
+        spiffe_probe_success{%(sel)s} == 0
+      ||| % c,
+      'for': "5m",
+      labels: {
+        severity: "warning",
+      },
+      annotations: {
+        summary: "Probe of target {{ $labels.target }} is failing.",
+        description: "Every probe of target {{ $labels.target }} (by {{ $labels.instance }}) failed for 5 minutes: the exporter cannot check which SVID it serves. spiffe_probe_failures_total{target=\"{{ $labels.target }}\"} says why (connect_refused, timeout, starttls_refused, untrusted, wrong_spiffe_id, ...).",
+        runbook_url: c.runbookURLBase + "#spiffeprobefailing",
+      },
+    },
     // A `client_auth=required` target accepted the probe's connection without a client
     // certificate: anyone can reach a server that should demand an SVID. Nothing about expiry
     // shows it. `for:` rides out one probe during a deliberate configuration change.

@@ -6,7 +6,7 @@ function(c) {
     {
       type: "table",
       title: "Served certificates (probe)",
-      description: "Each --probe.target: whether its last probe succeeded, whether the X.509-SVID it presents is the newest one known for its SPIFFE ID (0 = a missed reload, SpiffeServedSVIDStale), for how long it has been superseded, and when the presented SVID expires. Empty when no target is configured.",
+      description: "Each --probe.target: whether its last probe succeeded, whether the X.509-SVID it presents is the newest one known for its SPIFFE ID (0 = a missed reload, SpiffeServedSVIDStale), for how long it has been superseded, when the presented SVID expires, whether a client_auth=required target refuses clients without a certificate (SpiffeProbeClientAuthNotEnforced; empty for other targets) and the TLS version negotiated. Empty when no target is configured.",
       datasource: {
         type: "prometheus",
         uid: "${datasource}"
@@ -65,6 +65,32 @@ function(c) {
           editorMode: "code",
           expr: "max by (target) (spiffe_served_svid_expiry_timestamp_seconds{instance=\"$instance\"}) - time()",
           refId: "D",
+          legendFormat: "__auto",
+          range: false,
+          instant: true,
+          format: "table"
+        },
+        {
+          datasource: {
+            type: "prometheus",
+            uid: "${datasource}"
+          },
+          editorMode: "code",
+          expr: "max by (target) (spiffe_probe_client_auth_enforced{instance=\"$instance\"})",
+          refId: "E",
+          legendFormat: "__auto",
+          range: false,
+          instant: true,
+          format: "table"
+        },
+        {
+          datasource: {
+            type: "prometheus",
+            uid: "${datasource}"
+          },
+          editorMode: "code",
+          expr: "max by (target, version) (spiffe_probe_tls_version_info{instance=\"$instance\"})",
+          refId: "F",
           legendFormat: "__auto",
           range: false,
           instant: true,
@@ -283,6 +309,70 @@ function(c) {
           {
             matcher: {
               id: "byName",
+              options: "Value #E"
+            },
+            properties: [
+              {
+                id: "displayName",
+                value: "Client SVID required"
+              },
+              {
+                id: "mappings",
+                value: [
+                  {
+                    type: "value",
+                    options: {
+                      "0": {
+                        text: "anonymous accepted",
+                        index: 0
+                      },
+                      "1": {
+                        text: "enforced",
+                        index: 1
+                      }
+                    }
+                  }
+                ]
+              },
+              {
+                id: "thresholds",
+                value: {
+                  mode: "absolute",
+                  steps: [
+                    {
+                      color: "red",
+                      value: null
+                    },
+                    {
+                      color: "green",
+                      value: 1
+                    }
+                  ]
+                }
+              },
+              {
+                id: "custom.cellOptions",
+                value: {
+                  type: "color-text"
+                }
+              }
+            ]
+          },
+          {
+            matcher: {
+              id: "byName",
+              options: "version"
+            },
+            properties: [
+              {
+                id: "displayName",
+                value: "TLS"
+              }
+            ]
+          },
+          {
+            matcher: {
+              id: "byName",
               options: "target"
             },
             properties: [
@@ -320,7 +410,8 @@ function(c) {
           id: "organize",
           options: {
             excludeByName: {
-              Time: true
+              Time: true,
+              "Value #F": true
             },
             renameByName: {},
             indexByName: {
@@ -328,7 +419,9 @@ function(c) {
               "Value #A": 1,
               "Value #B": 2,
               "Value #C": 3,
-              "Value #D": 4
+              "Value #D": 4,
+              "Value #E": 5,
+              version: 6
             }
           }
         }
