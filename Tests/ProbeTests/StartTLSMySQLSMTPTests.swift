@@ -259,6 +259,34 @@ struct StartTLSMySQLSMTPProbeTests {
     }
 }
 
+/// Servers that greet wrongly, not at all, or hang up, for the protocols where the server speaks first.
+@Suite(.serialized, .timeLimit(.minutes(1)))
+struct StartTLSServerFirstWrongAnswerTests {
+    @Test(arguments: [
+        (StartTLSProtocol.mysql, PlainAnswer.greet(Array("220 mail.example.org ESMTP\r\n".utf8)), ProbeFailureReason.startTLSProtocolError),
+        (.mysql, .greet(MySQLAndSMTPNegotiationTests.mysqlGreeting(capabilities: MySQLAndSMTPNegotiationTests.withoutSSL)), .startTLSRefused),
+        (.mysql, .stall, .timeout),
+        (.mysql, .greet([]), .timeout),
+        (.smtp, .greet(MySQLAndSMTPNegotiationTests.mysqlGreeting(capabilities: MySQLAndSMTPNegotiationTests.withSSL) + [10]), .startTLSProtocolError),
+        (.smtp, .greet(Array("554 5.3.2 go away\r\n".utf8)), .startTLSRefused),
+        (.smtp, .greet(Array("220 mx\r\n250 STARTTLS\r\n".utf8)), .startTLSProtocolError),
+        (.smtp, .stall, .timeout),
+    ])
+    func wrongGreetings(_ kind: StartTLSProtocol, _ answer: PlainAnswer, _ expected: ProbeFailureReason) async throws {
+        let registry = MetricsRegistry()
+        let server = try await PlainServer.start(answer)
+        defer { server.stop() }
+        let target = ProbeTarget(name: "db", host: "127.0.0.1", port: server.port, startTLS: kind)
+        let probe = ProbeCollector(
+            configuration: ProbeConfiguration(targets: [target], interval: .seconds(30), timeout: .seconds(1)),
+            identities: NoProbeIdentities(), registry: registry, logger: quietLogger)
+        let result = await probe.probe(target)
+        #expect(result.failure == expected, "\(result.detail)")
+        #expect(registry.value(MetricCatalog.probeFailures, ["db", expected.rawValue]) == 1)
+        #expect(result.served == nil)
+    }
+}
+
 /// A real MariaDB server (Debian's `mariadb-server`) on 127.0.0.1, run as nobody with a fresh
 /// data directory under `directory` and spiffe-helper's files in `certificates`.
 final class TestMariaDB: Sendable {

@@ -162,12 +162,15 @@ struct NoProbeIdentities: ProbeIdentitySource {
 
 enum PlainAnswer: Sendable, CustomTestStringConvertible {
     case bytes([UInt8])
+    /// Sent as soon as a client connects, before it says anything (where MySQL and SMTP greet).
+    case greet([UInt8])
     case close
     case stall
 
     var testDescription: String {
         switch self {
         case .bytes(let bytes): "\(String(decoding: bytes, as: UTF8.self).debugDescription)"
+        case .greet(let bytes): "greeting \(String(decoding: bytes, as: UTF8.self).debugDescription)"
         case .close: "close"
         case .stall: "stall"
         }
@@ -205,10 +208,19 @@ final class PlainAnswerHandler: ChannelInboundHandler, Sendable {
 
     init(answer: PlainAnswer) { self.answer = answer }
 
+    func channelActive(context: ChannelHandlerContext) {
+        if case .greet(let bytes) = answer {
+            context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+        }
+        context.fireChannelActive()
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch answer {
         case .bytes(let bytes):
             context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes)), promise: nil)
+        case .greet:
+            break
         case .close:
             context.close(promise: nil)
         case .stall:
