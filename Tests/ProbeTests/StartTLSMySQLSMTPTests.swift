@@ -100,13 +100,18 @@ import Testing
         ("STARTTLS declined", ["220 mx\r\n", "250-mx\r\n250 STARTTLS\r\n", "454 4.7.0 TLS not available\r\n"]),
     ])
     func smtpRefusals(_ what: String, _ replies: [String]) {
-        var negotiation = StartTLSNegotiation(.smtp)
-        var last: StartTLSNegotiation.Step = .needMore
-        for reply in replies { last = negotiation.receive(Array(reply.utf8)) }
-        guard case .refused = last else {
-            Issue.record("\(what) is a refusal, not \(last)")
+        guard case .refused = Self.lastStep(.smtp, replies) else {
+            Issue.record("\(what) is a refusal, not \(Self.lastStep(.smtp, replies))")
             return
         }
+    }
+
+    /// What the negotiation says after the server's `replies`, fed one by one.
+    static func lastStep(_ kind: StartTLSProtocol, _ replies: [String]) -> StartTLSNegotiation.Step {
+        var negotiation = StartTLSNegotiation(kind)
+        var last: StartTLSNegotiation.Step = .needMore
+        for reply in replies { last = negotiation.receive(Array(reply.utf8)) }
+        return last
     }
 
     @Test(arguments: [
@@ -119,11 +124,8 @@ import Testing
         ("bytes injected behind STARTTLS's 220", ["220 mx\r\n", "250-mx\r\n250 STARTTLS\r\n", "220 go ahead\r\n\u{16}\u{03}"]),
     ])
     func smtpGarbage(_ what: String, _ replies: [String]) {
-        var negotiation = StartTLSNegotiation(.smtp)
-        var last: StartTLSNegotiation.Step = .needMore
-        for reply in replies { last = negotiation.receive(Array(reply.utf8)) }
-        guard case .protocolError = last else {
-            Issue.record("\(what) is a protocol error, not \(last)")
+        guard case .protocolError = Self.lastStep(.smtp, replies) else {
+            Issue.record("\(what) is a protocol error, not \(Self.lastStep(.smtp, replies))")
             return
         }
     }
@@ -154,64 +156,11 @@ import Testing
 /// STARTTLS probes against a real MariaDB server and a small SMTP server.
 @Suite(.serialized, .timeLimit(.minutes(3)))
 struct StartTLSMySQLSMTPProbeTests {
-    func makeProbe(
-        _ target: ProbeTarget, identities: any ProbeIdentitySource, registry: MetricsRegistry, clock: ShiftableClock,
-        timeout: Double = 5
-    ) -> ProbeCollector {
-        ProbeCollector(
-            configuration: ProbeConfiguration(targets: [target], interval: .seconds(30), timeout: .seconds(timeout)),
-            identities: identities, registry: registry, logger: quietLogger, clock: clock.now)
-    }
-
     /// MariaDB serving spiffe-helper files: current; the files rotated without a reload: stale;
     /// after `FLUSH SSL`: current again.
     @Test func mariadbRotationWithoutAndWithFlushSSL() async throws {
-        try await withTemporaryDirectory { directory in
-            let clock = ShiftableClock()
-            let exporter = ExporterHarness()
-            let store = exporter.store
-            try await withSimulatorAndCollector(directory: directory, clock: clock, exporter: exporter) { simulator in
-                let original = try simulator.svid(serverID)
-                let mariadb = try await TestMariaDB.start(in: directory) { certificates in
-                    try writeSVIDFiles(original, bundle: [simulator.rootCA], to: certificates)
-                }
-                defer { mariadb.stop() }
-                let target = ProbeTarget(
-                    name: "db", host: "127.0.0.1", port: mariadb.port, spiffeID: serverID, startTLS: .mysql)
-                let probe = makeProbe(
-                    target, identities: StoreProbeIdentities(store: store, board: exporter.board),
-                    registry: exporter.registry, clock: clock)
-
-                let first = await probe.probe(target)
-                #expect(first.failure == nil, "\(first.detail)")
-                #expect(first.served?.leaf.serialNumber == CertificateFacts(original.leaf).serialNumber)
-                #expect(first.freshness == .current)
-
-                // MariaDB verifies the exporter's client SVID against the wall clock: the rotation
-                // is issued 2 s ahead (still inside SPIRE's 10 s backdating), enough for a newer notBefore.
-                clock.advance(by: 2)
-                try simulator.rotate()
-                let rotated = try simulator.svid(serverID)
-                let rotatedSerial = CertificateFacts(rotated.leaf).serialNumber
-                try await eventually("the rotated SVID reaches the store") {
-                    store.newestSVID(spiffeID: serverID)?.leaf.serialNumber == rotatedSerial
-                }
-                try mariadb.writeCertificates { try writeSVIDFiles(rotated, bundle: [simulator.rootCA], to: $0) }
-                // Rewritten files, no FLUSH SSL: MariaDB keeps the SSL context it loaded.
-                let withoutReload = await probe.probe(target)
-                #expect(withoutReload.failure == nil, "\(withoutReload.detail)")
-                #expect(withoutReload.freshness == .stale(since: rotated.leaf.notValidBefore))
-
-                try mariadb.flushSSL()
-                let afterReload = await probe.probe(target)
-                #expect(afterReload.failure == nil, "\(afterReload.detail)")
-                #expect(afterReload.served?.leaf.serialNumber == rotatedSerial)
-                #expect(afterReload.freshness == .current)
-                let scrape = await scrapeProbe(probe, registry: exporter.registry, now: clock.now())
-                #expect(scrape.value("spiffe_probe_success", ["target": "db"]) == 1)
-                #expect(scrape.value("spiffe_served_svid_current", ["target": "db", "spiffe_id": serverID]) == 1)
-                #expect(scrape.value("spiffe_probe_failures_total", ["target": "db", "reason": "starttls_refused"]) == 0)
-            }
+        try await probeThroughRotation(startTLS: .mysql) { directory, write in
+            try await TestMariaDB.start(in: directory, writeCertificates: write)
         }
     }
 
@@ -230,7 +179,7 @@ struct StartTLSMySQLSMTPProbeTests {
                 let server = try await TestTLSServer.start(directory: files, reload: .never, smtp: .startTLS)
                 defer { server.stop() }
                 let target = ProbeTarget(name: "mx", host: "127.0.0.1", port: server.port, spiffeID: serverID, startTLS: .smtp)
-                let probe = makeProbe(
+                let probe = makeStartTLSProbe(
                     target, identities: StoreProbeIdentities(store: store, board: exporter.board),
                     registry: exporter.registry, clock: clock)
                 let first = await probe.probe(target)
@@ -277,9 +226,8 @@ struct StartTLSServerFirstWrongAnswerTests {
         let server = try await PlainServer.start(answer)
         defer { server.stop() }
         let target = ProbeTarget(name: "db", host: "127.0.0.1", port: server.port, startTLS: kind)
-        let probe = ProbeCollector(
-            configuration: ProbeConfiguration(targets: [target], interval: .seconds(30), timeout: .seconds(1)),
-            identities: NoProbeIdentities(), registry: registry, logger: quietLogger)
+        let probe = makeStartTLSProbe(
+            target, identities: NoProbeIdentities(), registry: registry, clock: ShiftableClock(), timeout: 1)
         let result = await probe.probe(target)
         #expect(result.failure == expected, "\(result.detail)")
         #expect(registry.value(MetricCatalog.probeFailures, ["db", expected.rawValue]) == 1)
@@ -289,7 +237,7 @@ struct StartTLSServerFirstWrongAnswerTests {
 
 /// A real MariaDB server (Debian's `mariadb-server`) on 127.0.0.1, run as nobody with a fresh
 /// data directory under `directory` and spiffe-helper's files in `certificates`.
-final class TestMariaDB: Sendable {
+final class TestMariaDB: SpiffeHelperServer {
     let port: Int
     let certificates: String
     let socket: String
@@ -352,19 +300,13 @@ final class TestMariaDB: Sendable {
 
     struct MariaDBExited: Error {}
 
-    func writeCertificates(_ write: (String) throws -> Void) throws {
-        try write(certificates)
-        try TestPostgres.run(["/usr/bin/chown", "-R", "\(TestPostgres.nobody):\(TestPostgres.nobody)", certificates])
-        chmod(certificates + "/svid_key.pem", 0o600)
-    }
-
     /// Runs one statement as MariaDB's root over the Unix socket.
     func sql(_ statement: String) throws {
         try TestPostgres.run(["/usr/bin/mariadb", "--no-defaults", "-S", socket, "-u", "root", "-e", statement])
     }
 
     /// What MariaDB offers to reload the certificate files without a restart.
-    func flushSSL() throws { try sql("FLUSH SSL") }
+    func reload() throws { try sql("FLUSH SSL") }
 
     func stop() {
         guard process.isRunning else { return }

@@ -67,68 +67,11 @@ import Testing
 /// SSLRequest wrongly.
 @Suite(.serialized, .timeLimit(.minutes(2)))
 struct StartTLSProbeTests {
-    func makeProbe(
-        _ target: ProbeTarget, identities: any ProbeIdentitySource, registry: MetricsRegistry, clock: ShiftableClock,
-        timeout: Double = 5
-    ) -> ProbeCollector {
-        ProbeCollector(
-            configuration: ProbeConfiguration(targets: [target], interval: .seconds(30), timeout: .seconds(timeout)),
-            identities: identities, registry: registry, logger: quietLogger, clock: clock.now)
-    }
-
     /// PostgreSQL serving spiffe-helper files: current; the files rotated without a reload:
     /// stale; after SIGHUP (what `pg_reload_conf()` sends): current again.
     @Test func postgresRotationWithoutAndWithReload() async throws {
-        try await withTemporaryDirectory { directory in
-            let clock = ShiftableClock()
-            let exporter = ExporterHarness()
-            let store = exporter.store
-            try await withSimulatorAndCollector(directory: directory, clock: clock, exporter: exporter) { simulator in
-                let original = try simulator.svid(serverID)
-                let postgres = try await TestPostgres.start(in: directory) { certificates in
-                    try writeSVIDFiles(original, bundle: [simulator.rootCA], to: certificates)
-                }
-                defer { postgres.stop() }
-                let target = ProbeTarget(
-                    name: "db", host: "127.0.0.1", port: postgres.port, spiffeID: serverID, startTLS: .postgres)
-                let probe = makeProbe(
-                    target, identities: StoreProbeIdentities(store: store, board: exporter.board),
-                    registry: exporter.registry, clock: clock)
-
-                let first = await probe.probe(target)
-                #expect(first.failure == nil, "\(first.detail)")
-                #expect(first.served?.leaf.serialNumber == CertificateFacts(original.leaf).serialNumber)
-                #expect(first.freshness == .current)
-
-                // PostgreSQL verifies the exporter's client SVID against the wall clock: the rotation
-                // is issued 2 s ahead (inside SPIRE's 10 s backdating), enough for a newer notBefore.
-                clock.advance(by: 2)
-                try simulator.rotate()
-                let rotated = try simulator.svid(serverID)
-                let rotatedSerial = CertificateFacts(rotated.leaf).serialNumber
-                try await eventually("the rotated SVID reaches the store") {
-                    store.newestSVID(spiffeID: serverID)?.leaf.serialNumber == rotatedSerial
-                }
-                try postgres.writeCertificates { try writeSVIDFiles(rotated, bundle: [simulator.rootCA], to: $0) }
-                // Rewritten files, no reload: PostgreSQL keeps the SSL context it loaded.
-                let withoutReload = await probe.probe(target)
-                #expect(withoutReload.failure == nil, "\(withoutReload.detail)")
-                #expect(withoutReload.freshness == .stale(since: rotated.leaf.notValidBefore))
-
-                postgres.reload()
-                try await eventually("PostgreSQL presents the rotated SVID after its reload") {
-                    await probe.probe(target).served?.leaf.serialNumber == rotatedSerial
-                }
-                let afterReload = await probe.probe(target)
-                #expect(afterReload.failure == nil, "\(afterReload.detail)")
-                #expect(afterReload.freshness == .current)
-                let scrape = await scrapeProbe(probe, registry: exporter.registry, now: clock.now())
-                #expect(scrape.value("spiffe_probe_success", ["target": "db"]) == 1)
-                #expect(scrape.value("spiffe_served_svid_current", ["target": "db", "spiffe_id": serverID]) == 1)
-                for reason in ProbeFailureReason.allCases {
-                    #expect(scrape.value("spiffe_probe_failures_total", ["target": "db", "reason": reason.rawValue]) == 0)
-                }
-            }
+        try await probeThroughRotation(startTLS: .postgres) { directory, write in
+            try await TestPostgres.start(in: directory, writeCertificates: write)
         }
     }
 
@@ -145,7 +88,7 @@ struct StartTLSProbeTests {
         let server = try await PlainServer.start(answer)
         defer { server.stop() }
         let target = ProbeTarget(name: "db", host: "127.0.0.1", port: server.port, startTLS: .postgres)
-        let probe = makeProbe(target, identities: NoProbeIdentities(), registry: registry, clock: clock, timeout: 1)
+        let probe = makeStartTLSProbe(target, identities: NoProbeIdentities(), registry: registry, clock: clock, timeout: 1)
         let result = await probe.probe(target)
         #expect(result.failure == expected, "\(result.detail)")
         #expect(registry.value(MetricCatalog.probeFailures, ["db", expected.rawValue]) == 1)
@@ -296,14 +239,6 @@ final class TestPostgres: Sendable {
 
     struct PostgresExited: Error {}
 
-    /// Writes the files (as root), then hands them to nobody: PostgreSQL refuses a key file that
-    /// others can read or that another user owns.
-    func writeCertificates(_ write: (String) throws -> Void) throws {
-        try write(certificates)
-        try Self.run(["/usr/bin/chown", "-R", "\(Self.nobody):\(Self.nobody)", certificates])
-        chmod(certificates + "/svid_key.pem", 0o600)
-    }
-
     /// What `SELECT pg_reload_conf()` does: SIGHUP to the postmaster, which reloads the SSL files.
     func reload() { kill(process.processIdentifier, SIGHUP) }
 
@@ -349,5 +284,93 @@ final class TestPostgres: Sendable {
         let port = try #require(channel.localAddress?.port)
         try await channel.close()
         return port
+    }
+}
+
+/// A probe of one STARTTLS target, probed only when a test asks.
+func makeStartTLSProbe(
+    _ target: ProbeTarget, identities: any ProbeIdentitySource, registry: MetricsRegistry, clock: ShiftableClock,
+    timeout: Double = 5
+) -> ProbeCollector {
+    ProbeCollector(
+        configuration: ProbeConfiguration(targets: [target], interval: .seconds(30), timeout: .seconds(timeout)),
+        identities: identities, registry: registry, logger: quietLogger, clock: clock.now)
+}
+
+/// A database server reading spiffe-helper's files, started by a test.
+protocol SpiffeHelperServer: Sendable {
+    var port: Int { get }
+    /// The directory of spiffe-helper's three files.
+    var certificates: String { get }
+    /// What the server offers to reload its certificate files without a restart.
+    func reload() throws
+    func stop()
+}
+
+extension SpiffeHelperServer {
+    /// Writes the files (as root), then hands them to nobody, the server's user: PostgreSQL and
+    /// MariaDB refuse a key file that others can read or that another user owns.
+    func writeCertificates(_ write: (String) throws -> Void) throws {
+        try write(certificates)
+        try TestPostgres.run(["/usr/bin/chown", "-R", "\(TestPostgres.nobody):\(TestPostgres.nobody)", certificates])
+        chmod(certificates + "/svid_key.pem", 0o600)
+    }
+}
+
+extension TestPostgres: SpiffeHelperServer {}
+
+/// A server on the simulator's SVID for `serverID`, probed with `startTLS`: current; the files
+/// rotated without a reload: stale; after the server's reload: current again, and the scrape says so.
+func probeThroughRotation<Server: SpiffeHelperServer>(
+    startTLS: StartTLSProtocol,
+    start: (_ directory: String, _ write: (String) throws -> Void) async throws -> Server
+) async throws {
+    try await withTemporaryDirectory { directory in
+        let clock = ShiftableClock()
+        let exporter = ExporterHarness()
+        let store = exporter.store
+        try await withSimulatorAndCollector(directory: directory, clock: clock, exporter: exporter) { simulator in
+            let original = try simulator.svid(serverID)
+            let server = try await start(directory) { try writeSVIDFiles(original, bundle: [simulator.rootCA], to: $0) }
+            defer { server.stop() }
+            let target = ProbeTarget(name: "db", host: "127.0.0.1", port: server.port, spiffeID: serverID, startTLS: startTLS)
+            let probe = makeStartTLSProbe(
+                target, identities: StoreProbeIdentities(store: store, board: exporter.board), registry: exporter.registry,
+                clock: clock)
+
+            let first = await probe.probe(target)
+            #expect(first.failure == nil, "\(first.detail)")
+            #expect(first.served?.leaf.serialNumber == CertificateFacts(original.leaf).serialNumber)
+            #expect(first.freshness == .current)
+
+            // The server verifies the exporter's client SVID (ssl_ca) against the wall clock: the
+            // rotation is issued 2 s ahead (inside SPIRE's 10 s backdating), enough for a newer notBefore.
+            clock.advance(by: 2)
+            try simulator.rotate()
+            let rotated = try simulator.svid(serverID)
+            let rotatedSerial = CertificateFacts(rotated.leaf).serialNumber
+            try await eventually("the rotated SVID reaches the store") {
+                store.newestSVID(spiffeID: serverID)?.leaf.serialNumber == rotatedSerial
+            }
+            try server.writeCertificates { try writeSVIDFiles(rotated, bundle: [simulator.rootCA], to: $0) }
+            // Rewritten files, no reload: the server keeps the SSL context it loaded.
+            let withoutReload = await probe.probe(target)
+            #expect(withoutReload.failure == nil, "\(withoutReload.detail)")
+            #expect(withoutReload.freshness == .stale(since: rotated.leaf.notValidBefore))
+
+            try server.reload()
+            try await eventually("the server presents the rotated SVID after its reload") {
+                await probe.probe(target).served?.leaf.serialNumber == rotatedSerial
+            }
+            let afterReload = await probe.probe(target)
+            #expect(afterReload.failure == nil, "\(afterReload.detail)")
+            #expect(afterReload.freshness == .current)
+            let scrape = await scrapeProbe(probe, registry: exporter.registry, now: clock.now())
+            #expect(scrape.value("spiffe_probe_success", ["target": "db"]) == 1)
+            #expect(scrape.value("spiffe_served_svid_current", ["target": "db", "spiffe_id": serverID]) == 1)
+            for reason in ProbeFailureReason.allCases {
+                #expect(scrape.value("spiffe_probe_failures_total", ["target": "db", "reason": reason.rawValue]) == 0)
+            }
+        }
     }
 }
