@@ -169,9 +169,12 @@ final class FakeEnvoyAdmin: Sendable {
         #expect(!scrape.has("spiffe_envoy_svid_current"))
         #expect(exporter.board.health("edge")?.isHealthy == true)
 
-        // The Workload API knows the new SVID: the copy of the old one makes the ID stale,
-        // at the next scrape, without another read.
+        // The Workload API knows the new SVID: compared at read time, as the probe compares at
+        // probe time, the copy of the old one makes the ID stale at the next read.
         await storeKnows(new, exporter)
+        scrape = await exporter.scrape(now: now, contributors: [collector.contributor])
+        #expect(!scrape.has("spiffe_envoy_svid_current"))
+        collector.record(await collector.read(), now: now)
         scrape = await exporter.scrape(now: now, contributors: [collector.contributor])
         #expect(scrape.value("spiffe_envoy_svid_current", labels) == 0)
         try await exporter.expectValidExposition(contributors: [collector.contributor])

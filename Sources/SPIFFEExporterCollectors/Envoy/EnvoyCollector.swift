@@ -25,9 +25,11 @@ public struct EnvoyCollectorConfiguration: Sendable, Equatable {
 /// upstream cluster contexts alike, so a proxy that missed a rotation (a static certificate, a
 /// reload that never happened) shows even where no probe can see it (the client certificate it
 /// presents upstream). `spiffe_envoy_up` and the failure counter go to the registry; the
-/// per-identity series are rendered at scrape time by ``contributor``, compared with the newest
-/// SVID the store knows then. Envoy's SVIDs are not put into the store: they are copies of
-/// identities other sources own, and would otherwise be "the newest known" themselves.
+/// per-identity series are rendered at scrape time by ``contributor`` from the last read, whose
+/// SVIDs were compared at read time with the newest the store knew then, as the probe compares
+/// at probe time (a rotation the store sees between two reads is no verdict on Envoy yet).
+/// Envoy's SVIDs are not put into the store: they are copies of identities other sources own,
+/// and would otherwise be "the newest known" themselves.
 public struct EnvoyCollector<C: Clock>: Service where C.Duration == Duration {
     public let configuration: EnvoyCollectorConfiguration
     /// Renders this source's per-identity series; add it to the exporter's contributors.
@@ -85,7 +87,8 @@ public struct EnvoyCollector<C: Clock>: Service where C.Duration == Duration {
         switch result {
         case .success(let certificates):
             registry.set(MetricCatalog.envoyUp, [source], to: 1)
-            contributor.replace(certificates)
+            let reading = contributor.compare(certificates)
+            contributor.replace(reading)
             context.board.delivered(source, what: "Envoy /certs", now: now)
             if let previous = lastFailure.update({ s -> EnvoyFailureReason? in
                 defer { s = nil }
@@ -94,7 +97,7 @@ public struct EnvoyCollector<C: Clock>: Service where C.Duration == Duration {
                 context.logger.info(
                     "Envoy admin readable again", metadata: ["source": "\(source)", "after": "\(previous.rawValue)"])
             }
-            logStaleness(certificates)
+            logStaleness(reading)
         case .failure(let failure):
             registry.increment(MetricCatalog.envoyFailures, [source, failure.reason.rawValue])
             registry.set(MetricCatalog.envoyUp, [source], to: 0)
@@ -117,12 +120,10 @@ public struct EnvoyCollector<C: Clock>: Service where C.Duration == Duration {
     }
 
     /// Warns once when Envoy starts holding a superseded SVID for an ID, and when it stops.
-    private func logStaleness(_ certificates: EnvoyCertificates) {
+    private func logStaleness(_ reading: EnvoyReading) {
         var stale: Set<String> = []
-        for svid in certificates.svids {
-            if case .stale = svid.freshness(newest: context.store.newestSVID(spiffeID: svid.spiffeID)?.leaf) {
-                stale.insert(svid.spiffeID)
-            }
+        for (id, freshness) in reading.freshness {
+            if case .stale = freshness { stale.insert(id) }
         }
         let before = loggedStale.update { s -> Set<String> in
             defer { s = stale }
@@ -146,30 +147,34 @@ extension EnvoyCollector where C == ContinuousClock {
     }
 }
 
-/// The last good `/certs` read of one Envoy source, rendered at scrape time with each SPIFFE ID
-/// compared with the newest SVID the store knows at that moment.
+/// The last good `/certs` read of one Envoy source, each SPIFFE ID compared with the newest SVID
+/// the store knew at read time; rendered at scrape time.
 public final class EnvoyCertsContributor: ScrapeContributor {
     public let source: String
     let store: IdentityStore
-    private let latest = Mutex<EnvoyCertificates?>(nil)
+    private let latest = Mutex<EnvoyReading?>(nil)
 
     init(source: String, store: IdentityStore) {
         self.source = source
         self.store = store
     }
 
-    func replace(_ certificates: EnvoyCertificates?) {
-        latest.withLock { $0 = certificates }
-    }
-
-    /// The reading as the next scrape renders it; `nil` before the first good read or after a failed one.
-    public func reading() -> EnvoyReading? {
-        guard let certificates = latest.withLock({ $0 }) else { return nil }
+    /// `certificates` with each SPIFFE ID's verdict against the newest SVID the store knows now.
+    func compare(_ certificates: EnvoyCertificates) -> EnvoyReading {
         var freshness: [String: ServedSVIDFreshness] = [:]
         for svid in certificates.svids {
             freshness[svid.spiffeID] = svid.freshness(newest: store.newestSVID(spiffeID: svid.spiffeID)?.leaf)
         }
         return EnvoyReading(source: source, certificates: certificates, freshness: freshness)
+    }
+
+    func replace(_ reading: EnvoyReading?) {
+        latest.withLock { $0 = reading }
+    }
+
+    /// The reading as the next scrape renders it; `nil` before the first good read or after a failed one.
+    public func reading() -> EnvoyReading? {
+        latest.withLock { $0 }
     }
 
     public func collect(now: Date, into builder: inout ScrapeBuilder) async {

@@ -1,7 +1,7 @@
 import Foundation
 
 /// The latest good read of one Envoy source, with each SPIFFE ID's verdict against the newest
-/// SVID the other sources know (taken at scrape time: a rotation elsewhere shows at once).
+/// SVID the other sources knew at read time (as the probe compares at probe time).
 public struct EnvoyReading: Sendable {
     public var source: String
     public var certificates: EnvoyCertificates
