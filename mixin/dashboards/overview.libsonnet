@@ -137,4 +137,5 @@ function(c) lib.dashboard(c, {
     import 'overview/06-trust-bundles.libsonnet',
     import 'overview/07-exporters.libsonnet',
     import 'overview/08-spire-agents.libsonnet',
+    import 'overview/09-envoy.libsonnet',
   ])
