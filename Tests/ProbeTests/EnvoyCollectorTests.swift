@@ -269,6 +269,36 @@ final class FakeEnvoyAdmin: Sendable {
         #expect(failure.reason == .connect)
     }
 
+    /// `check`: one row per SPIFFE ID, WARNING for a superseded copy; an unreadable Envoy is a
+    /// source failure with its reason and hint.
+    @Test func checkRowsAndFailures() async throws {
+        let exporter = ExporterHarness(now: { referenceTime })
+        await storeKnows(new, exporter)
+        let admin = try await FakeEnvoyAdmin(
+            FakeEnvoyAdmin.ok(envoyCertsBody([(ca: [CertificateFacts(root.certificate)], chain: [CertificateFacts(old.leaf)])])))
+        defer { Task { await admin.stop() } }
+        let html = try await FakeEnvoyAdmin(FakeEnvoyAdmin.ok("<html></html>", contentType: "text/html"))
+        defer { Task { await html.stop() } }
+        let configurations = [("edge", admin.endpoint), ("broken", html.endpoint)].map {
+            EnvoyCollectorConfiguration(source: $0.0, endpoint: $0.1, interval: .seconds(30), timeout: .seconds(5))
+        }
+        // Thresholds far below the SVIDs' time left: only the staleness decides.
+        let thresholds = CheckThresholds(warning: 1, critical: 1, warningIsAbsolute: true, criticalIsAbsolute: true)
+        let result = await EnvoyCheck.run(configurations, store: exporter.store, thresholds: thresholds)
+        let row = try #require(result.identities.first)
+        #expect(result.identities.count == 1)
+        #expect(row.source == "edge")
+        #expect(row.kind == "envoy")
+        #expect(row.spiffeID == Self.id)
+        #expect(row.expiresAt == at(3600))
+        #expect(row.bundleCAExpiresAt == at(86400 * 30))
+        #expect(row.status == .warning)
+        #expect(row.summary.hasPrefix("holds a superseded SVID"), "\(row.summary)")
+        #expect(result.failures.map(\.source) == ["broken"])
+        #expect(result.failures.first?.reason == "malformed")
+        #expect(result.failures.first?.hint == EnvoyFailureReason.malformed.hint)
+    }
+
     /// The collector on its loop: reads at start, then every interval, until cancelled.
     @Test func runsOnTheWatchLoop() async throws {
         let exporter = ExporterHarness(now: { referenceTime })
