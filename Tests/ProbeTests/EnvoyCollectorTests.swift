@@ -191,6 +191,12 @@ final class FakeEnvoyAdmin: Sendable {
         #expect(scrape.value("spiffe_envoy_svid_current", ["source": "edge", "spiffe_id": Self.id]) == 1)
         #expect(scrape.value("spiffe_envoy_svid_expiry_timestamp_seconds", ["source": "edge", "spiffe_id": Self.id])
             == at(7170).timeIntervalSince1970)
+        // /status lists Envoy's SVID as an identity of its source.
+        let status = await exporter.metrics(contributors: [collector.contributor]).status(now: now)
+        let row = try #require(status.check.identities.first { $0.kind == "envoy" })
+        #expect(row.source == "edge")
+        #expect(row.spiffeID == Self.id)
+        #expect(row.summary == "holds the newest SVID")
     }
 
     /// Each bad answer is one counted reason; /metrics stays valid and the per-ID series stop.
