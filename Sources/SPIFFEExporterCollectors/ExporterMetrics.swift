@@ -79,6 +79,13 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
                 identities.append(held(CheckEvaluator.agent(agent, source: snapshot.source, thresholds: thresholds, now: now)))
             }
         }
+        // What Envoy proxies hold (their last read), rated as `check` rates it.
+        for case let envoy as EnvoyCertsContributor in contributors + (dynamicContributors?() ?? []) {
+            guard let reading = envoy.reading() else { continue }
+            identities += EnvoyCheckRows.rows(reading, thresholds: thresholds, now: now).map {
+                CheckEvaluator.withSource($0, health[reading.source])
+            }
+        }
         identities += CheckEvaluator.bundleConsistency(store.bundleConsistency.evaluate(snapshots, now: now))
         // Most urgent first: the page is read top-down at 3 a.m.
         identities.sort(by: CheckIdentity.moreUrgent)

@@ -11,6 +11,7 @@ public struct CommandLineSettings: Sendable, Equatable {
     public var agentHealth: AgentHealth
     public var agent: Agent
     public var probe: Probe
+    public var envoy: Envoy
     public var identities: Identities
     public var strict: Bool
 
@@ -18,8 +19,9 @@ public struct CommandLineSettings: Sendable, Equatable {
         web: Web = Web(), log: Log = Log(), renewal: Renewal = Renewal(), workloadAPI: WorkloadAPI = WorkloadAPI(),
         certFiles: CertFiles = CertFiles(), delegated: Delegated = Delegated(),
         agentHealth: AgentHealth = AgentHealth(), agent: Agent = Agent(),
-        probe: Probe = Probe(), identities: Identities = Identities(), strict: Bool = false
+        probe: Probe = Probe(), envoy: Envoy = Envoy(), identities: Identities = Identities(), strict: Bool = false
     ) {
+        self.envoy = envoy
         self.identities = identities
         self.web = web
         self.log = log
@@ -208,6 +210,20 @@ public struct CommandLineSettings: Sendable, Equatable {
             self.timeout = timeout
             self.allowedTargets = allowedTargets
             self.maxConcurrent = maxConcurrent
+        }
+    }
+
+    /// `--collector.envoy.*`.
+    public struct Envoy: Sendable, Equatable {
+        /// `NAME=http://HOST:PORT`, repeatable.
+        public var admins: [String]
+        public var interval: String?
+        public var timeout: String?
+
+        public init(admins: [String] = [], interval: String? = nil, timeout: String? = nil) {
+            self.admins = admins
+            self.interval = interval
+            self.timeout = timeout
         }
     }
 

@@ -20,6 +20,7 @@ public struct ConfigFile: Sendable, Equatable {
     public var probes = Probes()
     /// `probe:` and `probe_modules:`, the `/probe` endpoint.
     public var probeEndpoint = ProbeEndpoint()
+    public var envoy = Envoy()
     /// `expected_identities`, each located at its entry.
     public var expectedIdentities: [Located<ExpectedIdentity>] = []
     /// `spiffe_id_labels`, each located at its entry.
@@ -112,6 +113,14 @@ public struct ConfigFile: Sendable, Equatable {
         public var dataFile: Located<String>?
         public var interval: Located<Duration>?
         public var timeout: Located<Duration>?
+
+        public init() {}
+    }
+
+    public struct Envoy: Sendable, Equatable {
+        public var interval: Located<Duration>?
+        public var timeout: Located<Duration>?
+        public var admins: [Located<ExporterConfiguration.Envoy.Admin>] = []
 
         public init() {}
     }
@@ -216,7 +225,7 @@ struct Reader {
                 root, at: "",
                 allowed: [
                     "web", "log", "renewal", "workload_api", "cert_files", "delegated", "agent_health", "agent", "probes",
-                    "probe", "probe_modules", "expected_identities", "spiffe_id_labels", "clock",
+                    "probe", "probe_modules", "envoy", "expected_identities", "spiffe_id_labels", "clock",
                 ])
         else { return config }
         if let node = top["web"] { config.web = web(node) }
@@ -230,6 +239,7 @@ struct Reader {
         if let node = top["probes"] { config.probes = probes(node) }
         if let node = top["probe"] { probeEndpoint(node, into: &config.probeEndpoint) }
         if let node = top["probe_modules"] { config.probeEndpoint.modules = probeModules(node) }
+        if let node = top["envoy"] { config.envoy = envoy(node) }
         if let node = top["expected_identities"] { config.expectedIdentities = expectedIdentities(node) }
         if let node = top["spiffe_id_labels"] { config.spiffeIDLabels = spiffeIDLabels(node) }
         if let node = top["clock"], let fields = mapping(node, at: "clock", allowed: ["issuer_backdate"]) {
@@ -631,6 +641,28 @@ struct Reader {
             fields["interval"], at: "agent.interval", atLeast: ExporterConfiguration.Agent.minimumInterval)
         agent.timeout = duration(fields["timeout"], at: "agent.timeout")
         return agent
+    }
+
+    /// `envoy: {interval, timeout, admins: [{name, admin}]}`.
+    mutating func envoy(_ node: Node) -> ConfigFile.Envoy {
+        var envoy = ConfigFile.Envoy()
+        guard let fields = mapping(node, at: "envoy", allowed: ["interval", "timeout", "admins"]) else { return envoy }
+        envoy.interval = duration(
+            fields["interval"], at: "envoy.interval", atLeast: ExporterConfiguration.Envoy.minimumInterval)
+        envoy.timeout = duration(fields["timeout"], at: "envoy.timeout")
+        var seen: Set<String> = []
+        for entry in namedEntries(fields["admins"], at: "envoy.admins", valueKey: "admin", seen: &seen) {
+            guard let text = string(entry.value, at: entry.key + ".admin") else { continue }
+            guard let endpoint = convert(entry.value, entry.key + ".admin", { try EnvoyAdminEndpoint(parsing: text) }) else {
+                continue
+            }
+            envoy.admins.append(
+                Located(ExporterConfiguration.Envoy.Admin(name: entry.name.value, endpoint: endpoint.value), entry.name.origin))
+        }
+        if fields["admins"] == nil, fields["interval"] != nil || fields["timeout"] != nil {
+            problem(node, "envoy", "needs admins: a list of {name, admin}")
+        }
+        return envoy
     }
 
     mutating func probes(_ node: Node) -> ConfigFile.Probes {

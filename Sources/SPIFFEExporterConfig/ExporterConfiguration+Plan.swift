@@ -9,7 +9,8 @@ import SPIFFEExporterCore
 extension ExporterConfiguration.Collectors {
     /// The collectors of this configuration, built on the shared store, board, registry and agent
     /// connections: Workload API sources, certificate files, an agent health check per Workload
-    /// API source, the SPIRE agent itself, the Delegated Identity API, and the served-certificate probe.
+    /// API source, the SPIRE agent itself, the Delegated Identity API, Envoy admin endpoints, and the
+    /// served-certificate probe.
     public func plan(context: CollectorContext) -> CollectorSupervisor.Plan {
         var plan = CollectorSupervisor.Plan(services: [], contributors: [], sources: sources)
         for source in workloadAPI {
@@ -33,6 +34,14 @@ extension ExporterConfiguration.Collectors {
         if let delegated {
             plan.services.append(
                 DelegatedIdentityCollector(configuration: delegated.collectorConfiguration, context: context))
+        }
+        for admin in envoy.admins {
+            let collector = EnvoyCollector(
+                configuration: EnvoyCollectorConfiguration(
+                    source: admin.name, endpoint: admin.endpoint, interval: envoy.interval, timeout: envoy.timeout),
+                context: context)
+            plan.services.append(collector)
+            plan.contributors.append(collector.contributor)
         }
         if !probe.targets.isEmpty {
             // The probe presents the client source's SVID and may authenticate servers with the
@@ -60,7 +69,7 @@ extension ExporterConfiguration.Collectors {
     public var sources: Set<String> {
         Set(
             workloadAPI.map(\.name) + certFiles.map(\.name) + (delegated?.subscriptions.subscriptions.map(\.name) ?? [])
-                + (agent.map { [$0.name] } ?? []))
+                + (agent.map { [$0.name] } ?? []) + envoy.admins.map(\.name))
     }
 }
 

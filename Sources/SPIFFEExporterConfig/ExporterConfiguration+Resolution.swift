@@ -40,6 +40,11 @@ struct Resolver {
                 collectors.workloadAPI.map(\.name) + certFiles.map(\.name)
                     + (collectors.delegated?.subscriptions.subscriptions.map(\.name) ?? [])))
         collectors.probe = probe(clientSource: collectors.workloadAPI.first?.name)
+        collectors.envoy = envoy(
+            otherSources: Set(
+                collectors.workloadAPI.map(\.name) + certFiles.map(\.name)
+                    + (collectors.delegated?.subscriptions.subscriptions.map(\.name) ?? [])
+                    + (collectors.agent.map { [$0.name] } ?? [])))
         configuration.collectors = collectors
         configuration.identities = identities(sources: collectors.sources)
         configuration.probeEndpoint = probeEndpoint()
@@ -482,6 +487,38 @@ struct Resolver {
         return ProbeConfiguration(
             targets: targets, interval: interval, timeout: timeout,
             clientSource: clientSource ?? ProbeConfiguration.defaultClientSource)
+    }
+
+    /// Envoy admin endpoints: the file's, then the flag's; each name once, and no other source's.
+    mutating func envoy(otherSources: Set<String>) -> ExporterConfiguration.Envoy {
+        typealias Envoy = ExporterConfiguration.Envoy
+        let given = flags.envoy
+        let inFile = file.envoy
+        let admins = listed(inFile.admins, "--collector.envoy.admin", given.admins) { try Envoy.admin(parsing: $0) }
+        var envoy = Envoy()
+        var names: Set<String> = []
+        for admin in admins {
+            let name = admin.value.name
+            if otherSources.contains(name) {
+                problem(admin.origin, "source name \"\(name)\" is already used by another source")
+            } else if !names.insert(name).inserted {
+                problem(admin.origin, "source name \"\(name)\" is used twice")
+            } else {
+                envoy.admins.append(admin.value)
+            }
+        }
+        let flagInterval = durationFlag("--collector.envoy.interval", given.interval, atLeast: Envoy.minimumInterval)
+        envoy.interval = (flagInterval ?? inFile.interval)?.value ?? Envoy.defaultInterval
+        if let timeout = durationFlag("--collector.envoy.timeout", given.timeout) ?? inFile.timeout {
+            if timeout.value > .zero, timeout.value <= envoy.interval {
+                envoy.timeout = timeout.value
+            } else {
+                problem(timeout.origin, "must be more than 0 and at most the Envoy interval")
+            }
+        } else {
+            envoy.timeout = min(Envoy.defaultTimeout, envoy.interval)
+        }
+        return envoy
     }
 
     /// Expected identities (file, then flags; each names a configured source, if any, and is

@@ -103,6 +103,8 @@ public struct ExporterConfiguration: Equatable, Sendable {
         public var agent: Agent?
         /// Runs when it has targets; `clientSource` is the first Workload API source.
         public var probe = ProbeConfiguration(targets: [])
+        /// Envoy admin endpoints read for `/certs`; none by default.
+        public var envoy = Envoy()
 
         public init() {}
     }
@@ -188,6 +190,50 @@ public struct ExporterConfiguration: Equatable, Sendable {
             self.dataFile = dataFile
             self.interval = interval
             self.timeout = timeout
+        }
+    }
+
+    /// Envoy admin endpoints (`--collector.envoy.admin NAME=URL`, config `envoy:`), each read for
+    /// `GET /certs` every interval.
+    public struct Envoy: Equatable, Sendable {
+        public static let defaultInterval: Duration = .seconds(30)
+        public static let minimumInterval: Duration = .seconds(1)
+        public static let defaultTimeout: Duration = .seconds(5)
+
+        /// One admin endpoint; `name` is the `source` label.
+        public struct Admin: Equatable, Sendable {
+            public var name: String
+            public var endpoint: EnvoyAdminEndpoint
+
+            public init(name: String, endpoint: EnvoyAdminEndpoint) {
+                self.name = name
+                self.endpoint = endpoint
+            }
+        }
+
+        public var admins: [Admin]
+        public var interval: Duration
+        /// Deadline of one read, at most the interval.
+        public var timeout: Duration
+
+        public init(admins: [Admin] = [], interval: Duration = Self.defaultInterval, timeout: Duration = Self.defaultTimeout) {
+            self.admins = admins
+            self.interval = interval
+            self.timeout = timeout
+        }
+
+        /// `NAME=http://HOST:PORT[/PREFIX]`, the flag's value.
+        static func admin(parsing text: String) throws(InvalidValue) -> Admin {
+            guard let equals = text.firstIndex(of: "="), SourceName.isValid(String(text[..<equals])) else {
+                throw InvalidValue(
+                    "expected NAME=http://HOST:PORT with a name of letters, digits, '_', '-', '.', got \"\(text)\"")
+            }
+            do {
+                return Admin(
+                    name: String(text[..<equals]), endpoint: try EnvoyAdminEndpoint(parsing: String(text[text.index(after: equals)...])))
+            } catch {
+                throw InvalidValue("\(error)")
+            }
         }
     }
 

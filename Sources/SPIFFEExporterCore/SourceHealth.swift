@@ -13,6 +13,8 @@ public struct SourceHealth: Sendable, Hashable, Codable {
         case probe
         /// The SPIRE agent itself (Debug API, data file): `spiffe_agent_up` on /metrics.
         case agent
+        /// An Envoy admin endpoint (`/certs`): `spiffe_envoy_up` on /metrics.
+        case envoy
 
         /// Whether the source has a `spiffe_workload_api_up` series (a stream to be up or down).
         public var exportsUpGauge: Bool { self == .workloadAPI || self == .delegated }
@@ -22,7 +24,9 @@ public struct SourceHealth: Sendable, Hashable, Codable {
 
         /// Whether `/readyz` waits for it: the sources identities come from. Probes, the
         /// delegated bundle stream and the agent are shown on `/status` but never hold readiness back.
-        public var gatesReadiness: Bool { self != .probe && self != .delegatedBundles && self != .agent }
+        public var gatesReadiness: Bool {
+            self != .probe && self != .delegatedBundles && self != .agent && self != .envoy
+        }
     }
 
     public var source: String

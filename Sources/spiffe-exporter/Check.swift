@@ -44,6 +44,8 @@ struct Check: AsyncParsableCommand {
 
     @OptionGroup(title: "SPIRE agent (its own SVID and server sync)") var agent: AgentOptions
 
+    @OptionGroup(title: "Envoy (admin /certs)") var envoy: EnvoyOptions
+
     @Option(name: .long, help: "Output format: table or json.")
     var output: OutputFormat = .table
 
@@ -130,6 +132,15 @@ struct Check: AsyncParsableCommand {
                 }
             }
         }
+        if !collectors.envoy.admins.isEmpty {
+            let envoy = collectors.envoy
+            let result = await EnvoyCheck.run(
+                envoy.admins.map {
+                    EnvoyCollectorConfiguration(source: $0.name, endpoint: $0.endpoint, interval: envoy.interval, timeout: envoy.timeout)
+                }, store: store, thresholds: thresholds)
+            identities += result.identities
+            failures += result.failures
+        }
         identities += await ProbeCheck.run(targets: targets, store: store, timeout: timeoutSeconds, thresholds: thresholds)
         identities += await BundleConsistencyCheck.run(store: store, now: Date())
         // Expected identities first, as on /status.
@@ -165,11 +176,12 @@ struct Check: AsyncParsableCommand {
         }
     }
 
-    /// The `--collector.delegated.*` and `--collector.agent.*` flags, checked as `serve` checks them.
+    /// The `--collector.delegated.*`, `--collector.agent.*` and `--collector.envoy.*` flags, checked
+    /// as `serve` checks them.
     func collectorConfiguration() throws -> ExporterConfiguration.Collectors {
         let flags = CommandLineSettings(
             workloadAPI: .init(enabled: false), delegated: delegated.settings,
-            agentHealth: delegated.agentHealthSettings, agent: agent.settings)
+            agentHealth: delegated.agentHealthSettings, agent: agent.settings, envoy: envoy.settings)
         do {
             return try ExporterConfiguration.resolve(file: nil, flags: flags, environment: [:]).collectors
         } catch {

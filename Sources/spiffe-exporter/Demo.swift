@@ -43,7 +43,7 @@ struct Demo: AsyncParsableCommand {
 
     @Flag(
         name: .customLong("demo.stale-server"),
-        help: "The probed demo TLS server never reloads its SVID after a rotation (spiffe_served_svid_current 0).")
+        help: "The probed demo TLS server and the demo Envoy never reload their SVIDs after a rotation (spiffe_served_svid_current 0, spiffe_envoy_svid_current 0).")
     var staleServer = false
 
     @Option(
@@ -139,11 +139,23 @@ struct Demo: AsyncParsableCommand {
             simulator: simulator, spiffeID: "spiffe://\(trustDomain)/ns/demo/sa/backend", reloads: !staleServer,
             logger: logger)
         collectors.probe = backend.probe
+        // Envoy's admin /certs without Envoy: a listener with the backend SVID and an upstream
+        // cluster presenting the frontend SVID, both kept at their first SVID with --demo.stale-server.
+        let envoy = try await DemoEnvoyAdmin.start(reloads: !staleServer, logger: logger) {
+            let svids = simulator.currentSVIDs
+            let root = [simulator.rootCA.certificate]
+            return ["backend", "frontend"].compactMap { name in
+                svids.first { $0.spiffeID == "spiffe://\(trustDomain)/ns/demo/sa/\(name)" }
+                    .map { DemoEnvoyAdmin.Context(ca: root, chain: $0.chain) }
+            }
+        }
+        collectors.envoy = ExporterConfiguration.Envoy(
+            admins: [.init(name: "demo_envoy", endpoint: envoy.endpoint)], interval: .seconds(5), timeout: .seconds(2))
 
         let context = ExporterRunner.context(
             renewal: configuration.renewal.tracker, identities: configuration.identities, logger: logger)
         var plan = collectors.plan(context: context)
-        plan.services += [helperWriter, backend.server]
+        plan.services += [helperWriter, backend.server, envoy]
         // /probe as in production: any target, default settings (the e2e probes the backend).
         let probe = ProbeEndpoint(
             settings: ProbeEndpointSettings(), identities: collectors.probeIdentities(context: context),

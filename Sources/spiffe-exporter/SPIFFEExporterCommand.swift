@@ -137,6 +137,7 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup(title: "SPIRE agent") var agent: AgentOptions
 
     @OptionGroup var probe: ProbeOptions
+    @OptionGroup(title: "Envoy") var envoy: EnvoyOptions
 
     @Option(name: .customLong("config.file"), help: "YAML configuration file (docs/configuration.md); reloaded on SIGHUP and POST /-/reload.")
     var configFile: String?
@@ -157,6 +158,7 @@ struct Serve: AsyncParsableCommand {
         settings.agentHealth = delegated.agentHealthSettings
         settings.agent = agent.settings
         settings.probe = probe.settings
+        settings.envoy = envoy.settings
         settings.strict = strict
         return settings
     }

@@ -27,6 +27,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case jwks
     case config
     case agentData = "agent-data"
+    case envoyCerts = "envoy-certs"
 
     /// Runs one input through the target's entry point.
     public func run(_ bytes: [UInt8]) async -> FuzzOutcome {
@@ -38,6 +39,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .jwks: FuzzEntryPoints.jwks(bytes)
         case .config: FuzzEntryPoints.config(bytes)
         case .agentData: FuzzEntryPoints.agentData(bytes)
+        case .envoyCerts: FuzzEntryPoints.envoyCerts(bytes)
         }
     }
 }
@@ -50,6 +52,16 @@ public enum FuzzEntryPoints {
     public static func agentData(_ bytes: [UInt8]) -> FuzzOutcome {
         switch AgentDataFile.parse(bytes, now: now) {
         case .success: return .accepted
+        case .failure(let failure): return .rejected(reason: failure.detail.isEmpty ? "" : failure.reason.rawValue + ": " + failure.detail)
+        }
+    }
+
+    /// Envoy's admin `/certs` JSON, then the report drawn from it (SVIDs, CA expiry by trust domain).
+    public static func envoyCerts(_ bytes: [UInt8]) -> FuzzOutcome {
+        switch EnvoyCertificates.parse(bytes, now: now) {
+        case .success(let certificates):
+            _ = (certificates.certificateCount, certificates.svids.map(\.earliest), certificates.caExpiryByTrustDomain)
+            return .accepted
         case .failure(let failure): return .rejected(reason: failure.detail.isEmpty ? "" : failure.reason.rawValue + ": " + failure.detail)
         }
     }

@@ -72,6 +72,10 @@ import Testing
         for reason in AgentFailureReason.allCases {
             #expect(doc[agent...].contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks agent failure reason \(reason.rawValue)")
         }
+        let envoy = try #require(doc.range(of: "### `spiffe_envoy_failures_total` reasons")).upperBound
+        for reason in EnvoyFailureReason.allCases {
+            #expect(doc[envoy...].contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks Envoy failure reason \(reason.rawValue)")
+        }
         for kind in OutageBudget.Limit.Kind.allCases {
             #expect(doc.contains("| `\(kind.rawValue)` |"), "docs/metrics.md lacks outage budget kind \(kind.rawValue)")
         }

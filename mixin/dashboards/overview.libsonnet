@@ -137,5 +137,6 @@ function(c) lib.dashboard(c, {
     import 'overview/06-trust-bundles.libsonnet',
     import 'overview/07-exporters.libsonnet',
     import 'overview/08-spire-agents.libsonnet',
-    import 'overview/09-served-certificates.libsonnet',
+    import 'overview/09-envoy.libsonnet',
+    import 'overview/10-served-certificates.libsonnet',
   ])

@@ -14,10 +14,28 @@ public enum ServedSVIDFreshness: Sendable, Hashable {
     /// order `IdentityStore.newestSVID(spiffeID:)` uses: a served leaf at least as new as the
     /// newest known one (the server got it before the exporter saw it) is current.
     public static func compare(served: CertificateFacts, newest: CertificateFacts?) -> ServedSVIDFreshness {
+        compare(
+            servedSerialNumber: served.serialNumber, servedNotBefore: served.notBefore, servedNotAfter: served.notAfter,
+            newest: newest)
+    }
+
+    /// The same rule for a leaf known only by its serial number (hex, any case, leading zeros
+    /// ignored) and validity, as Envoy's admin `/certs` describes the certificates it holds.
+    public static func compare(
+        servedSerialNumber: String, servedNotBefore: Date, servedNotAfter: Date, newest: CertificateFacts?
+    ) -> ServedSVIDFreshness {
         guard let newest else { return .unknown }
-        if served.serialNumber == newest.serialNumber { return .current }
-        if (served.notBefore, served.notAfter) >= (newest.notBefore, newest.notAfter) { return .current }
+        if !servedSerialNumber.isEmpty, normalizedSerial(servedSerialNumber) == normalizedSerial(newest.serialNumber) {
+            return .current
+        }
+        if (servedNotBefore, servedNotAfter) >= (newest.notBefore, newest.notAfter) { return .current }
         return .stale(since: newest.notBefore)
+    }
+
+    /// Lowercase hex without leading zeros: DER pads a serial with a 00 byte, Envoy prints none.
+    static func normalizedSerial(_ serial: String) -> String {
+        let trimmed = serial.lowercased().drop { $0 == "0" }
+        return trimmed.isEmpty ? "0" : String(trimmed)
     }
 
     /// `spiffe_served_svid_current`: 1, 0, or no series.
