@@ -123,6 +123,7 @@ public enum MetricCatalog {
     /// Every family; each capability contributes its own list (see the MetricCatalog+*.swift files).
     public static var all: [MetricDescriptor] {
         foundation + renewal + jwt + certFiles + delegated + probe + operations + agent + expectations + consistency
+            + federation
     }
 
     static let foundation: [MetricDescriptor] = [

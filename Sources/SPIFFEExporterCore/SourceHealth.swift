@@ -13,6 +13,8 @@ public struct SourceHealth: Sendable, Hashable, Codable {
         case probe
         /// The SPIRE agent itself (Debug API, data file): `spiffe_agent_up` on /metrics.
         case agent
+        /// A federation bundle endpoint (`spiffe_federation_bundle_up` on /metrics).
+        case federation
 
         /// Whether the source has a `spiffe_workload_api_up` series (a stream to be up or down).
         public var exportsUpGauge: Bool { self == .workloadAPI || self == .delegated }
@@ -22,7 +24,10 @@ public struct SourceHealth: Sendable, Hashable, Codable {
 
         /// Whether `/readyz` waits for it: the sources identities come from. Probes, the
         /// delegated bundle stream and the agent are shown on `/status` but never hold readiness back.
-        public var gatesReadiness: Bool { self != .probe && self != .delegatedBundles && self != .agent }
+        /// A federation bundle endpoint is another trust domain's, so it does not either.
+        public var gatesReadiness: Bool {
+            self != .probe && self != .delegatedBundles && self != .agent && self != .federation
+        }
     }
 
     public var source: String
