@@ -11,6 +11,7 @@ public struct CommandLineSettings: Sendable, Equatable {
     public var agentHealth: AgentHealth
     public var agent: Agent
     public var probe: Probe
+    public var federation: Federation
     public var identities: Identities
     public var strict: Bool
 
@@ -18,8 +19,10 @@ public struct CommandLineSettings: Sendable, Equatable {
         web: Web = Web(), log: Log = Log(), renewal: Renewal = Renewal(), workloadAPI: WorkloadAPI = WorkloadAPI(),
         certFiles: CertFiles = CertFiles(), delegated: Delegated = Delegated(),
         agentHealth: AgentHealth = AgentHealth(), agent: Agent = Agent(),
-        probe: Probe = Probe(), identities: Identities = Identities(), strict: Bool = false
+        probe: Probe = Probe(), federation: Federation = Federation(), identities: Identities = Identities(),
+        strict: Bool = false
     ) {
+        self.federation = federation
         self.identities = identities
         self.web = web
         self.log = log
@@ -199,6 +202,18 @@ public struct CommandLineSettings: Sendable, Equatable {
             self.targets = targets
             self.interval = interval
             self.timeout = timeout
+        }
+    }
+
+    /// `--collector.federation.endpoint` (repeatable), `--collector.federation.interval`.
+    public struct Federation: Sendable, Equatable {
+        /// `NAME=TRUST_DOMAIN=URL[,option=value...]` each.
+        public var endpoints: [String]
+        public var interval: String?
+
+        public init(endpoints: [String] = [], interval: String? = nil) {
+            self.endpoints = endpoints
+            self.interval = interval
         }
     }
 

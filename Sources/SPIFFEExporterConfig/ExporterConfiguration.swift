@@ -101,8 +101,22 @@ public struct ExporterConfiguration: Equatable, Sendable {
         public var agent: Agent?
         /// Runs when it has targets; `clientSource` is the first Workload API source.
         public var probe = ProbeConfiguration(targets: [])
+        /// One collector per federation bundle endpoint.
+        public var federation = Federation()
 
         public init() {}
+    }
+
+    /// Federation bundle endpoints and the interval that replaces their refresh hints.
+    public struct Federation: Equatable, Sendable {
+        public var endpoints: [FederationEndpointConfiguration]
+        /// `--collector.federation.interval`; `nil`: each bundle's `spiffe_refresh_hint`.
+        public var interval: Duration?
+
+        public init(endpoints: [FederationEndpointConfiguration] = [], interval: Duration? = nil) {
+            self.endpoints = endpoints
+            self.interval = interval
+        }
     }
 
     /// One Workload API endpoint.

@@ -138,6 +138,8 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var probe: ProbeOptions
 
+    @OptionGroup(title: "Federation bundle endpoints") var federation: FederationOptions
+
     @Option(name: .customLong("config.file"), help: "YAML configuration file (docs/configuration.md); reloaded on SIGHUP and POST /-/reload.")
     var configFile: String?
 
@@ -157,6 +159,7 @@ struct Serve: AsyncParsableCommand {
         settings.agentHealth = delegated.agentHealthSettings
         settings.agent = agent.settings
         settings.probe = probe.settings
+        settings.federation = federation.settings
         settings.strict = strict
         return settings
     }
