@@ -44,6 +44,9 @@ struct Check: AsyncParsableCommand {
 
     @OptionGroup(title: "SPIRE agent (its own SVID and server sync)") var agent: AgentOptions
 
+    @OptionGroup(title: "Federation bundle endpoints (fetched once, compared with the other copies)")
+    var federation: FederationOptions
+
     @Option(name: .long, help: "Output format: table or json.")
     var output: OutputFormat = .table
 
@@ -131,6 +134,9 @@ struct Check: AsyncParsableCommand {
             }
         }
         identities += await ProbeCheck.run(targets: targets, store: store, timeout: timeoutSeconds, thresholds: thresholds)
+        // Last: an https_spiffe endpoint is verified against the bundles read above.
+        failures += await FederationCheck.run(
+            endpoints: collectors.federation.endpoints, timeout: .seconds(timeoutSeconds), store: store)
         identities += await BundleConsistencyCheck.run(store: store, now: Date())
         // Expected identities first, as on /status.
         identities = ExpectedIdentityTracker.check(expectations, rows: identities, failures: failures, now: Date()) + identities
@@ -165,11 +171,12 @@ struct Check: AsyncParsableCommand {
         }
     }
 
-    /// The `--collector.delegated.*` and `--collector.agent.*` flags, checked as `serve` checks them.
+    /// The `--collector.delegated.*`, `--collector.agent.*` and `--collector.federation.*` flags,
+    /// checked as `serve` checks them.
     func collectorConfiguration() throws -> ExporterConfiguration.Collectors {
         let flags = CommandLineSettings(
             workloadAPI: .init(enabled: false), delegated: delegated.settings,
-            agentHealth: delegated.agentHealthSettings, agent: agent.settings)
+            agentHealth: delegated.agentHealthSettings, agent: agent.settings, federation: federation.settings)
         do {
             return try ExporterConfiguration.resolve(file: nil, flags: flags, environment: [:]).collectors
         } catch {

@@ -328,6 +328,49 @@ final class SettableNow: Sendable {
         }
     }
 
+    @Test func theRunLoopRefetchesAtTheBoundedHint() async throws {
+        let partner = try TestCA(trustDomain: Self.partner)
+        let exporter = Exporter(now: { referenceTime })
+        try await Self.withWebEndpoint(Self.response(Self.jwks([partner.root.certificate], sequence: 1, hint: 7200))) {
+            endpoint in
+            let clock = ManualClock()
+            let collector = Self.collector(try endpoint.configuration(), exporter, clock: clock)
+            try await exporter.running([collector]) {
+                try await eventually("the first fetch and the wait after it") {
+                    exporter.board.health("partner")?.isHealthy == true && clock.requestedSleeps.contains(.seconds(3600))
+                }
+                // A two-hour hint waits one hour; the next bundle comes after it.
+                endpoint.server.current = Self.response(Self.jwks([partner.root.certificate], sequence: 2, hint: 120))
+                clock.advance(by: .seconds(3600))
+                try await eventually("the second fetch, waiting its 120 s hint") {
+                    exporter.store.federationState(source: "partner")?.document?.sequence == 2
+                        && clock.requestedSleeps.contains(.seconds(120))
+                }
+            }
+        }
+    }
+
+    @Test func checkNamesTheEndpointHoldingTheRootTheWorkloadAPILacks() async throws {
+        let old = try TestCA(trustDomain: Self.partner)
+        let next = try TestCA(trustDomain: Self.partner)
+        let store = IdentityStore()
+        store.replaceBundles(source: "workload_api", bundles: [Self.partner: old.bundle])
+        try await Self.withWebEndpoint(Self.response(Self.jwks([old.root.certificate, next.root.certificate], sequence: 2))) {
+            endpoint in
+            let good = try endpoint.configuration()
+            let failing = try FederationEndpointConfiguration(
+                name: "elsewhere", trustDomain: "elsewhere.test", url: "https://localhost:\(endpoint.server.port)/",
+                caFile: endpoint.caFile)
+            let failures = await FederationCheck.run(endpoints: [good, failing], timeout: .seconds(10), store: store)
+            #expect(failures.map(\.source) == ["elsewhere"])
+            #expect(failures.first?.reason == "wrong_trust_domain")
+            // The old root is unexpired at the reference time, where these CAs are valid.
+            let rows = await BundleConsistencyCheck.run(store: store, now: referenceTime)
+            #expect(rows.map(\.source) == ["workload_api"])
+            #expect(rows.first?.summary.hasPrefix("lacks 1 root that partner hold") == true, "\(rows.map(\.summary))")
+        }
+    }
+
     // MARK: https_spiffe
 
     /// partner.test's bundle endpoint presenting `served` (issued by `issuer`), verified against the
