@@ -9,6 +9,7 @@ import SVIDFactory
 import Synchronization
 import TestKit
 import Testing
+import WorkloadAPISimulator
 import X509
 
 /// A federation bundle endpoint on 127.0.0.1: TLS with the given certificate, then every request
@@ -415,6 +416,67 @@ final class SettableNow: Sendable {
             held: held, issuer: rogue, served: "/spire/server", expected: "spiffe://partner.test/spire/server")
         #expect(result.failureReason == .untrusted)
         #expect(exporter.registry.value(MetricCatalog.federationFailures, ["partner", "untrusted"]) == 1)
+    }
+}
+
+/// The simulator's federation bundle endpoint (https_spiffe) next to its Workload API: the
+/// endpoint's SVID is verified against the federated bundle the agent delivered, and a CA rotation
+/// of the partner shows the agent behind the endpoint until it delivers the new bundle.
+@Suite(.timeLimit(.minutes(2))) struct SimulatedFederationEndpointTests {
+    static let partner = "partner.example"
+
+    static func channel(_ source: String) -> [String: String] { ["source": source, "trust_domain": partner] }
+
+    @Test func rotationAndFaultsOfTheSimulatedEndpoint() async throws {
+        try await withTemporaryDirectory { dir in
+            let socket = dir + "/agent.sock"
+            try await withSimulator(SimulatorConfiguration(socketPath: socket, federatedTrustDomains: [Self.partner])) {
+                simulator in
+                let endpoint = try await FederationBundleEndpoint.start(simulator: simulator, trustDomain: Self.partner)
+                let exporter = Exporter()
+                var configuration = collectorConfiguration(socketPath: socket)
+                configuration.jwtAudiences = [["demo"]]
+                let workloadAPI = WorkloadAPICollector(configuration: configuration, context: exporter.context)
+                let federation = FederationCollector(
+                    configuration: FederationCollectorConfiguration(
+                        endpoint: try FederationEndpointConfiguration(
+                            name: "partner", trustDomain: Self.partner, url: endpoint.url, profile: .httpsSPIFFE,
+                            endpointSPIFFEID: endpoint.endpointSPIFFEID)),
+                    context: exporter.context, clock: ManualClock())
+                try await exporter.running([workloadAPI]) {
+                    try await eventually("the agent delivered the partner's bundles") {
+                        exporter.store.heldTrustBundle(trustDomain: Self.partner) != nil
+                            && !exporter.store.jwtBundles(source: "workload_api").isEmpty
+                    }
+                    #expect(try await federation.fetch().get().sequence == 1)
+                    _ = await federation.refresh()
+                    let agreed = await exporter.scrape()
+                    #expect(agreed.value("spiffe_federation_bundle_up", ["source": "partner"]) == 1)
+                    #expect(agreed.value("spiffe_trust_bundle_consistent", ["trust_domain": Self.partner]) == 1)
+
+                    try simulator.prepareNextFederatedCA(trustDomain: Self.partner)
+                    _ = await federation.refresh()
+                    let behind = await exporter.scrape()
+                    #expect(behind.value("spiffe_federation_bundle_sequence", ["source": "partner"]) == 2)
+                    #expect(behind.value("spiffe_trust_bundle_missing_roots", Self.channel("workload_api")) == 1)
+
+                    simulator.deliverFederatedBundle(trustDomain: Self.partner)
+                    try await eventually("the agent delivers the new bundle") {
+                        await exporter.scrape().value("spiffe_trust_bundle_consistent", ["trust_domain": Self.partner]) == 1
+                    }
+
+                    let faults: [(FederationEndpointFault, FederationBundleFailureReason)] = [
+                        (.garbageX5C, .malformed), (.hugeBody, .bodyTooLarge), (.redirectLoop, .httpStatus),
+                        (.wrongTrustDomain, .wrongTrustDomain),
+                    ]
+                    for (fault, reason) in faults {
+                        simulator.setFederationEndpointFault(fault)
+                        #expect(await federation.fetch().failureReason == reason, "\(fault)")
+                    }
+                }
+                await endpoint.stop()
+            }
+        }
     }
 }
 
