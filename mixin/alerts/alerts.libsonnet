@@ -12,4 +12,5 @@
   import 'agent.libsonnet',
   import 'expected-identities.libsonnet',
   import 'bundle-consistency.libsonnet',
+  import 'federation.libsonnet',
 ]
