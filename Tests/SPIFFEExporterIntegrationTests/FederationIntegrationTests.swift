@@ -401,6 +401,30 @@ final class SettableNow: Sendable {
         #expect(exporter.board.health("partner")?.isHealthy == true)
     }
 
+    @Test func httpsSPIFFEWaitsForTheBundleItIsVerifiedWithBeforeTheFirstFetch() async throws {
+        let partner = try TestCA(trustDomain: Self.partner)
+        let exporter = Exporter(now: { referenceTime })
+        // A Workload API source that has not delivered yet.
+        exporter.board.register("workload_api", kind: .workloadAPI, now: referenceTime)
+        let server = try await BundleEndpointServer.start(
+            serving: try partner.svid("/spire/server", lifetime: 3600), answer: Self.response(Self.jwks([partner.root.certificate])))
+        defer { server.stop() }
+        let clock = ManualClock()
+        let collector = Self.collector(
+            try FederationEndpointConfiguration(
+                name: "partner", trustDomain: Self.partner, url: "https://127.0.0.1:\(server.port)/", profile: .httpsSPIFFE,
+                endpointSPIFFEID: "spiffe://partner.test/spire/server"), exporter, clock: clock)
+        try await exporter.running([collector]) {
+            try await clock.waitForSleepers(1)
+            #expect(clock.requestedSleeps == [.seconds(1)])
+            #expect(exporter.registry.value(MetricCatalog.federationFailures, ["partner", "untrusted"]) == 0)
+            exporter.store.replaceBundles(source: "workload_api", bundles: [Self.partner: partner.bundle])
+            clock.advance(by: .seconds(1))
+            try await eventually("the first fetch, trusted") { exporter.board.health("partner")?.isHealthy == true }
+            #expect(exporter.registry.value(MetricCatalog.federationFailures, ["partner", "untrusted"]) == 0)
+        }
+    }
+
     @Test func httpsSPIFFEWithAnotherEndpointIDIsAMismatch() async throws {
         let partner = try TestCA(trustDomain: Self.partner)
         let (result, exporter) = try await Self.spiffeFetch(

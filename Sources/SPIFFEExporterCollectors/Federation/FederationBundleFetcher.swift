@@ -151,7 +151,6 @@ struct FederationBundleFetcher: Sendable {
     static func isTrustFailure(_ error: String) -> Bool {
         let text = error.uppercased()
         return text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("FAILEDTOVALIDATEHOSTNAME")
-            || text.contains("HOSTNAME")
     }
 }
 

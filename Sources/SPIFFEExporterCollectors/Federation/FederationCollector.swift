@@ -84,9 +84,29 @@ public struct FederationCollector<C: Clock>: Service where C.Duration == Duratio
                 "profile": "\(endpoint.profile.rawValue)",
             ])
         await cancelWhenGracefulShutdown {
+            await waitForHeldBundle()
             await loop.poll(interval: .seconds(FederationBundleDocument.maximumRefresh)) {
                 .seconds(await refresh())
             } ended: { _, _ in }
+        }
+    }
+
+    /// Longest wait for the bundle an `https_spiffe` endpoint is verified against.
+    static var heldBundleWait: Int { 30 }
+
+    /// `https_spiffe` authenticates the endpoint with a bundle other sources deliver: at start the
+    /// first fetch waits (on the loop's clock, at most ``heldBundleWait`` seconds) until one holds
+    /// it or every source has synced, so that racing the Workload API is not counted as
+    /// `untrusted` and followed by a backoff.
+    func waitForHeldBundle() async {
+        guard configuration.endpoint.profile == .httpsSPIFFE, let id = configuration.endpoint.endpointSPIFFEID else {
+            return
+        }
+        for _ in 0..<Self.heldBundleWait {
+            if context.store.heldTrustBundle(trustDomain: id.trustDomain) != nil || context.board.unsynced().isEmpty {
+                return
+            }
+            do { try await loop.clock.sleep(for: .seconds(1)) } catch { return }
         }
     }
 
