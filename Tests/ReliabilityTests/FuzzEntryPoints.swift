@@ -27,6 +27,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case jwks
     case config
     case agentData = "agent-data"
+    case federationBundle = "federation-bundle"
 
     /// Runs one input through the target's entry point.
     public func run(_ bytes: [UInt8]) async -> FuzzOutcome {
@@ -38,6 +39,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .jwks: FuzzEntryPoints.jwks(bytes)
         case .config: FuzzEntryPoints.config(bytes)
         case .agentData: FuzzEntryPoints.agentData(bytes)
+        case .federationBundle: FuzzEntryPoints.federationBundle(bytes)
         }
     }
 }
@@ -49,6 +51,15 @@ public enum FuzzEntryPoints {
     /// The SPIRE agent's data file: `agent-data.json`, or a pre-1.9 DER chain.
     public static func agentData(_ bytes: [UInt8]) -> FuzzOutcome {
         switch AgentDataFile.parse(bytes, now: now) {
+        case .success: return .accepted
+        case .failure(let failure): return .rejected(reason: failure.detail.isEmpty ? "" : failure.reason.rawValue + ": " + failure.detail)
+        }
+    }
+
+    /// A federation bundle endpoint's body (a SPIFFE bundle: JWK Set with `x5c` CAs), as the bundle
+    /// of example.org.
+    public static func federationBundle(_ bytes: [UInt8]) -> FuzzOutcome {
+        switch FederationBundleDocument.parse(bytes, trustDomain: "example.org") {
         case .success: return .accepted
         case .failure(let failure): return .rejected(reason: failure.detail.isEmpty ? "" : failure.reason.rawValue + ": " + failure.detail)
         }
