@@ -39,20 +39,25 @@ final class BundleEndpointServer: Sendable {
         self.box = box
     }
 
-    static func start(serving svid: IssuedSVID, answer initial: Answer) async throws -> BundleEndpointServer {
-        let chain = try svid.chain.map {
-            try NIOSSLCertificate(bytes: Array(try $0.serializeAsPEM().pemString.utf8), format: .pem)
+    /// `svid` `nil`: plain TCP, no TLS at all.
+    static func start(serving svid: IssuedSVID?, answer initial: Answer) async throws -> BundleEndpointServer {
+        var context: NIOSSLContext?
+        if let svid {
+            let chain = try svid.chain.map {
+                try NIOSSLCertificate(bytes: Array(try $0.serializeAsPEM().pemString.utf8), format: .pem)
+            }
+            let key = try NIOSSLPrivateKey(bytes: Array(svid.keyPEM.utf8), format: .pem)
+            var tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+            tls.minimumTLSVersion = .tlsv12
+            context = try NIOSSLContext(configuration: tls)
         }
-        let key = try NIOSSLPrivateKey(bytes: Array(svid.keyPEM.utf8), format: .pem)
-        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
-        tls.minimumTLSVersion = .tlsv12
-        let context = try NIOSSLContext(configuration: tls)
         let box = AnswerBox(initial)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { child in
                 child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                    if let context { try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context)) }
                     try child.pipeline.syncOperations.addHandler(AnswerHandler(answer: box.current))
                 }
             }
@@ -292,13 +297,29 @@ final class SettableNow: Sendable {
                 // System roots, then a ca_file with another CA, then a ca_file that does not exist.
                 let system = try FederationEndpointConfiguration(
                     name: "partner", trustDomain: Self.partner, url: "https://localhost:\(endpoint.server.port)/")
-                let cases = [system, try endpoint.configuration(caFile: strangerFile), try endpoint.configuration(caFile: dir + "/missing.pem")]
+                // The certificate names localhost, not 127.0.0.1: the host check fails.
+                let byAddress = try FederationEndpointConfiguration(
+                    name: "partner", trustDomain: Self.partner, url: "https://127.0.0.1:\(endpoint.server.port)/",
+                    caFile: endpoint.caFile)
+                let cases = [
+                    system, try endpoint.configuration(caFile: strangerFile), try endpoint.configuration(caFile: dir + "/missing.pem"),
+                    byAddress,
+                ]
                 for configuration in cases {
                     let result = await Self.collector(configuration, exporter).fetch()
                     #expect(result.failureReason == .untrusted, "\(result)")
                 }
             }
         }
+    }
+
+    @Test func aServerThatDoesNotSpeakTLSIsATLSFailure() async throws {
+        let server = try await BundleEndpointServer.start(serving: nil, answer: Self.response("{}"))
+        defer { server.stop() }
+        let exporter = Exporter(now: { referenceTime })
+        let configuration = try FederationEndpointConfiguration(
+            name: "partner", trustDomain: Self.partner, url: "https://127.0.0.1:\(server.port)/")
+        #expect(await Self.collector(configuration, exporter).fetch().failureReason == .tls)
     }
 
     @Test func nothingListeningIsAConnectFailure() async throws {
