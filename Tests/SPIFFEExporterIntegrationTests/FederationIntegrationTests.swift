@@ -127,8 +127,10 @@ final class SettableNow: Sendable {
 
 /// The federation collector against a real loopback HTTPS endpoint: the bundle, its rotation as
 /// seen by the consistency families, and every kind of bad endpoint counted by reason. Wall-clock
-/// time is injected (certificates around the fixed reference time); the fetch deadline runs on a
-/// manual clock, advanced only by the timeout test.
+/// time is injected (bundle roots and https_spiffe SVIDs around the fixed reference time; only the
+/// Web PKI server certificates are made around now, as NIO SSL checks them against the host's
+/// clock); the fetch deadline runs on a
+/// manual clock, advanced only by the tests that drive time (timeout, refetch, start-up wait).
 @Suite(.timeLimit(.minutes(2))) struct FederationIntegrationTests {
     static let partner = "partner.test"
     static let labels = ["source": "partner", "trust_domain": partner]
@@ -361,8 +363,10 @@ final class SettableNow: Sendable {
                 try await eventually("the first fetch and the wait after it") {
                     exporter.board.health("partner")?.isHealthy == true && clock.requestedSleeps.contains(.seconds(3600))
                 }
-                // A two-hour hint waits one hour; the next bundle comes after it.
+                // A two-hour hint waits one hour; the next bundle comes after it. (The fetch's own
+                // deadline has ended with the fetch: the one sleeper is the wait.)
                 endpoint.server.current = Self.response(Self.jwks([partner.root.certificate], sequence: 2, hint: 120))
+                try await clock.waitForSleepers(1)
                 clock.advance(by: .seconds(3600))
                 try await eventually("the second fetch, waiting its 120 s hint") {
                     exporter.store.federationState(source: "partner")?.document?.sequence == 2
