@@ -178,8 +178,9 @@ private final class BundleRequestHandler: ChannelInboundHandler {
         guard request.count > 16 << 10 || request.suffix(4).elementsEqual(Array("\r\n\r\n".utf8)) else { return }
         answered = true
         guard let response = respond() else { return }
+        let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: response))).whenComplete { _ in
-            context.close(promise: nil)
+            bound.value.close(promise: nil)
         }
     }
 

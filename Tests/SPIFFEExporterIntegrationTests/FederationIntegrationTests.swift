@@ -41,7 +41,7 @@ final class BundleEndpointServer: Sendable {
 
     /// `svid` `nil`: plain TCP, no TLS at all.
     static func start(serving svid: IssuedSVID?, answer initial: Answer) async throws -> BundleEndpointServer {
-        var context: NIOSSLContext?
+        let context: NIOSSLContext?
         if let svid {
             let chain = try svid.chain.map {
                 try NIOSSLCertificate(bytes: Array(try $0.serializeAsPEM().pemString.utf8), format: .pem)
@@ -51,6 +51,8 @@ final class BundleEndpointServer: Sendable {
                 certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
             tls.minimumTLSVersion = .tlsv12
             context = try NIOSSLContext(configuration: tls)
+        } else {
+            context = nil
         }
         let box = AnswerBox(initial)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -93,8 +95,9 @@ final class BundleEndpointServer: Sendable {
             answered = true
             switch answer {
             case .raw(let bytes):
+                let bound = NIOLoopBound(context, eventLoop: context.eventLoop)
                 context.writeAndFlush(wrapOutboundOut(context.channel.allocator.buffer(bytes: bytes))).whenComplete { _ in
-                    context.close(promise: nil)
+                    bound.value.close(promise: nil)
                 }
             case .endlessBody(let total):
                 let head = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n"

@@ -35,9 +35,9 @@ struct FederationBundleFetcher: Sendable {
         _ endpoint: FederationEndpointConfiguration, _ connection: FetchConnection
     ) async -> Result<[UInt8], FederationBundleFailure> {
         let context: NIOSSLContext
-        let verify: NIOSSLCustomVerificationCallback?
+        let verification: SPIFFEVerification?
         do {
-            (context, verify) = try await makeContext(endpoint, connection)
+            (context, verification) = try await makeContext(endpoint, connection)
         } catch let failure as FederationBundleFailure {
             return .failure(failure)
         } catch {
@@ -53,10 +53,11 @@ struct FederationBundleFetcher: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let pipeline = channel.pipeline.syncOperations
-                    if let verify {
+                    if let verification {
                         try pipeline.addHandler(
                             NIOSSLClientHandler(
-                                context: context, serverHostname: serverHostname, customVerificationCallback: verify))
+                                context: context, serverHostname: serverHostname,
+                                customVerificationCallback: verification.callback))
                     } else {
                         try pipeline.addHandler(NIOSSLClientHandler(context: context, serverHostname: serverHostname))
                     }
@@ -80,7 +81,7 @@ struct FederationBundleFetcher: Sendable {
 
     private func makeContext(
         _ endpoint: FederationEndpointConfiguration, _ connection: FetchConnection
-    ) async throws -> (NIOSSLContext, NIOSSLCustomVerificationCallback?) {
+    ) async throws -> (NIOSSLContext, SPIFFEVerification?) {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.minimumTLSVersion = .tlsv12
         switch endpoint.profile {
@@ -101,20 +102,9 @@ struct FederationBundleFetcher: Sendable {
         case .httpsSPIFFE:
             // SPIFFE authentication replaces Web PKI and the host name check (the callback below).
             tls.certificateVerification = .noHostnameVerification
-            let expected = endpoint.endpointSPIFFEID?.description
-            let heldBundle = self.heldBundle
-            let now = self.now
-            let verify: NIOSSLCustomVerificationCallback = { certificates, promise in
-                // Runs on the event loop: copy the DER out, verify off the loop.
-                let chainDER = certificates.map { (try? $0.toDERBytes()) ?? [] }
-                promise.completeWithTask {
-                    let verdict = await ServedChainVerifier.verify(
-                        chainDER: chainDER, expectedSPIFFEID: expected, now: now(), bundle: heldBundle)
-                    connection.record(verdict)
-                    return verdict.accepted ? .certificateVerified : .failed
-                }
-            }
-            return (try NIOSSLContext(configuration: tls), verify)
+            let verification = SPIFFEVerification(
+                expected: endpoint.endpointSPIFFEID?.description, heldBundle: heldBundle, now: now, connection: connection)
+            return (try NIOSSLContext(configuration: tls), verification)
         }
     }
 
@@ -151,6 +141,30 @@ struct FederationBundleFetcher: Sendable {
     static func isTrustFailure(_ error: String) -> Bool {
         let text = error.uppercased()
         return text.contains("CERTIFICATE_VERIFY_FAILED") || text.contains("FAILEDTOVALIDATEHOSTNAME")
+    }
+}
+
+/// `https_spiffe`: the server's chain against the held bundle of its trust domain, and its SPIFFE
+/// ID against `endpoint_spiffe_id`; the verdict is recorded for classification.
+struct SPIFFEVerification: Sendable {
+    let expected: String?
+    let heldBundle: @Sendable (String) -> TrustBundle?
+    let now: @Sendable () -> Date
+    let connection: FetchConnection
+
+    var callback: NIOSSLCustomVerificationCallback {
+        let verification = self
+        return { certificates, promise in
+            // Runs on the event loop: copy the DER out, verify off the loop.
+            let chainDER = certificates.map { (try? $0.toDERBytes()) ?? [] }
+            promise.completeWithTask {
+                let verdict = await ServedChainVerifier.verify(
+                    chainDER: chainDER, expectedSPIFFEID: verification.expected, now: verification.now(),
+                    bundle: verification.heldBundle)
+                verification.connection.record(verdict)
+                return verdict.accepted ? .certificateVerified : .failed
+            }
+        }
     }
 }
 
