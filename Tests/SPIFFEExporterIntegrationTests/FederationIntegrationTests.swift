@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
-import SPIFFEExporterCollectors
+@testable import SPIFFEExporterCollectors
 import SPIFFEExporterCore
 import SVIDFactory
 import Synchronization
@@ -325,6 +325,22 @@ final class SettableNow: Sendable {
         let configuration = try FederationEndpointConfiguration(
             name: "partner", trustDomain: Self.partner, url: "https://127.0.0.1:\(server.port)/")
         #expect(await Self.collector(configuration, exporter).fetch().failureReason == .tls)
+    }
+
+    @Test func theRequestNamesTheHostAsHTTPWantsIt() throws {
+        func host(_ url: String) throws -> String? {
+            let endpoint = try FederationEndpointConfiguration(name: "p", trustDomain: Self.partner, url: url)
+            return FederationBundleFetcher.request(endpoint).headers.first(name: "Host")
+        }
+        #expect(try host("https://bundle.partner.test/x?y=1") == "bundle.partner.test")
+        #expect(try host("https://bundle.partner.test:8443/") == "bundle.partner.test:8443")
+        #expect(try host("https://[::1]:8443/") == "[::1]:8443")
+        #expect(FederationBundleFetcher.address("[::1]") == "::1")
+        #expect(FederationBundleFetcher.address("127.0.0.1") == "127.0.0.1")
+        let request = FederationBundleFetcher.request(
+            try FederationEndpointConfiguration(name: "p", trustDomain: Self.partner, url: "https://b.partner.test/x?y=1"))
+        #expect(request.uri == "/x?y=1")
+        #expect(request.method == .GET)
     }
 
     @Test func nothingListeningIsAConnectFailure() async throws {

@@ -44,8 +44,9 @@ struct FederationBundleFetcher: Sendable {
             return .failure(.init(.tls, "TLS client configuration: \(error)"))
         }
         // SNI carries names only; for an IP address NIO SSL checks the peer address instead.
-        let isIPAddress = (try? SocketAddress(ipAddress: endpoint.host, port: 0)) != nil
-        let serverHostname = isIPAddress ? nil : endpoint.host
+        let host = Self.address(endpoint.host)
+        let isIPAddress = (try? SocketAddress(ipAddress: host, port: 0)) != nil
+        let serverHostname = isIPAddress ? nil : host
         let request = Self.request(endpoint)
         let limit = maximumBodySize
         let bootstrap = ClientBootstrap(group: group)
@@ -67,7 +68,7 @@ struct FederationBundleFetcher: Sendable {
             }
         let channel: any Channel
         do {
-            channel = try await bootstrap.connect(host: endpoint.host, port: endpoint.port).get()
+            channel = try await bootstrap.connect(host: host, port: endpoint.port).get()
         } catch ChannelError.connectTimeout {
             return .failure(.init(.timeout, "no TCP connection to \(endpoint.host):\(endpoint.port) in time"))
         } catch {
@@ -108,8 +109,14 @@ struct FederationBundleFetcher: Sendable {
         }
     }
 
+    /// The URL's host as a resolver or SNI takes it: an IPv6 literal without its brackets.
+    static func address(_ host: String) -> String {
+        host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+    }
+
     static func request(_ endpoint: FederationEndpointConfiguration) -> HTTPRequestHead {
-        var host = endpoint.host.contains(":") ? "[\(endpoint.host)]" : endpoint.host
+        let address = Self.address(endpoint.host)
+        var host = address.contains(":") ? "[\(address)]" : address
         if endpoint.port != 443 { host += ":\(endpoint.port)" }
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: host)
