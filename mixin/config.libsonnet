@@ -55,6 +55,9 @@
     // SpiffeTrustBundleChannelBehind: a copy of a bundle lacking a root another copy holds for
     // longer than this (seconds).
     bundleBehindSeconds: 900,
+    // SpiffeFederationBundleStale: no valid bundle from a federation bundle endpoint for longer
+    // than this (seconds); two of the longest refresh intervals (1 h).
+    federationBundleStaleSeconds: 7200,
 
     runbookURLBase: 'https://github.com/spiffe-exporter/spiffe-exporter/blob/main/docs/runbooks.md',
 

@@ -196,6 +196,10 @@ class Checker:
         expected.append(("SpiffeX509SVIDInvalid", {**base, "severity": "critical", "instance": self.inst["mismatch"],
                                                    "spiffe_id": frontend, "namespace": "demo",
                                                    "reason": "key_mismatch"}))
+        # The mismatch instance's federation bundle endpoint serves a garbage x5c (--demo.federation-fault).
+        expected.append(("SpiffeFederationBundleFetchFailing",
+                         {**base, "severity": "warning", "instance": self.inst["mismatch"], "source": "partner",
+                          "trust_domain": "partner.example"}))
         begin = time.time()
         end = self.until(self.c["alert_timeout"])
         found = {}

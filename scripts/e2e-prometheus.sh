@@ -10,7 +10,8 @@
 #   stalled    `spiffe-exporter demo --demo.fault stalled-rotation --demo.agent-fault expired-agent-svid`,
 #              20 s SVIDs that never rotate, and an agent whose own SVID has expired
 #   agentdown  plain `spiffe-exporter` pointed at a socket nothing listens on (agent down)
-#   mismatch   `spiffe-exporter demo --demo.fault mismatched-key` (frontend key ≠ certificate)
+#   mismatch   `spiffe-exporter demo --demo.fault mismatched-key --demo.federation-fault garbage-x5c`
+#              (frontend key ≠ certificate; the partner's federation bundle endpoint serves garbage)
 #   Prometheus (1 s scrape and rule evaluation), Alertmanager (routes everything to the webhook),
 #   a webhook receiver (scripts/e2e-prometheus.py).
 # Assertions (scripts/e2e-prometheus.py check) print one PASS/FAIL line each; the last line is
@@ -197,7 +198,7 @@ start stalled "$bin" demo --web.listen-address "$i_stalled" --demo.svid-ttl 20s 
 start agentdown "$bin" --web.listen-address "$i_agentdown" \
     --collector.workload-api.address "unix://$tmp/agentdown/missing/agent.sock"
 start mismatch "$bin" demo --web.listen-address "$i_mismatch" --demo.svid-ttl 40s --demo.fault mismatched-key \
-    --label.from-spiffe-id "$ns_label"
+    --demo.federation-fault garbage-x5c --label.from-spiffe-id "$ns_label"
 # Prometheus right away: the renewal counters must move after its first scrape to show in rates.
 start prometheus "$prometheus" --config.file="$tmp/prometheus/prometheus.yml" \
     --storage.tsdb.path="$tmp/prometheus/data" --web.listen-address="127.0.0.1:$p_prom"

@@ -4,13 +4,13 @@
 # the committed one; crashers land in Fuzz/artifacts/<target>/ — add each as a corpus file (it then
 # runs in Tests/ReliabilityTests) together with the fix. Not run in CI (too slow); see docs/reliability.md.
 #
-#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: pem der spiffe-id jwt jwks config agent-data envoy-certs
+#   scripts/fuzz.sh [SECONDS] [TARGET...]     targets: pem der spiffe-id jwt jwks config agent-data envoy-certs federation-bundle
 set -euo pipefail
 cd "$(dirname "$0")/../Fuzz"
 seconds="${1:-180}"
 shift || true
 targets=("$@")
-[ ${#targets[@]} -eq 0 ] && targets=(pem der spiffe-id jwt jwks config agent-data envoy-certs)
+[ ${#targets[@]} -eq 0 ] && targets=(pem der spiffe-id jwt jwks config agent-data envoy-certs federation-bundle)
 
 # Resolve to the same versions as the main package (its Package.resolved, when present).
 [ -f ../Package.resolved ] && cp ../Package.resolved Package.resolved

@@ -105,6 +105,21 @@ write("jwks", "bad-point.json", json.dumps({"keys": [dict(jwk, x="AAAA")]}))
 # The JWT target reads "token\nJWKS": a token followed by its key set verifies.
 write("jwt", "token-and-jwks.txt", jwt({"alg": "ES256", "kid": "k1"}, claims) + "\n" + json.dumps({"keys": [jwk]}))
 
+# Federation bundle endpoint bodies (SPIFFE bundles of example.org): the CA as x5c and the JWT key,
+# every key revoked, and what must be rejected.
+x5c = base64.b64encode(der(ca)).decode()
+write("federation-bundle", "bundle.json", json.dumps(
+    {"keys": [{"kty": "EC", "use": "x509-svid", "x5c": [x5c]}, jwk], "spiffe_sequence": 3, "spiffe_refresh_hint": 300}))
+write("federation-bundle", "revoked-all.json", json.dumps({"keys": [], "spiffe_sequence": 4}))
+write("federation-bundle", "garbage-x5c.json", json.dumps(
+    {"keys": [{"kty": "EC", "use": "x509-svid", "x5c": [base64.b64encode(b"not a certificate").decode()]}]}))
+write("federation-bundle", "not-base64-x5c.json", json.dumps({"keys": [{"kty": "EC", "use": "x509-svid", "x5c": ["%%%"]}]}))
+write("federation-bundle", "negative-sequence.json", json.dumps({"keys": [], "spiffe_sequence": -1}))
+write("federation-bundle", "jwt-without-kid.json", json.dumps({"keys": [{k: v for k, v in jwk.items() if k != "kid"}]}))
+write("federation-bundle", "unknown-use.json", json.dumps(
+    {"keys": [{"kty": "EC", "use": "enc", "x5c": ["%%%"]}], "spiffe_refresh_hint": 0}))
+write("federation-bundle", "truncated.json", json.dumps({"keys": [{"kty": "EC", "use": "x509-svid", "x5c": [x5c]}]})[:90])
+
 # Config: the documented examples and every kind of mistake.
 write("config", "full.yaml", """web:
   listen_address: ":9841"

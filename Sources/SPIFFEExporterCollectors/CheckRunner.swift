@@ -221,3 +221,30 @@ public enum BundleConsistencyCheck {
         return CheckEvaluator.bundleConsistency(tracker.observe(channels, now: now))
     }
 }
+
+/// One fetch of each federation bundle endpoint, after the other sources were read (an
+/// `https_spiffe` endpoint's SVID is verified against their bundles). Each good bundle joins the
+/// store as a trust bundle channel; each failure is a source failure with its reason.
+public enum FederationCheck {
+    public static func run(
+        endpoints: [FederationEndpointConfiguration], timeout: Duration, store: IdentityStore
+    ) async -> [CheckSourceFailure] {
+        let context = CollectorContext(
+            store: store, board: SourceBoard(), registry: MetricsRegistry(), connections: AgentConnections(),
+            logger: Logger(label: "check") { _ in SwiftLogNoOpLogHandler() })
+        var failures: [CheckSourceFailure] = []
+        for endpoint in endpoints {
+            let collector = FederationCollector(
+                configuration: FederationCollectorConfiguration(endpoint: endpoint, timeout: timeout), context: context)
+            let result = await collector.fetch()
+            collector.record(result, now: Date())
+            if case .failure(let failure) = result {
+                failures.append(
+                    CheckSourceFailure(
+                        source: endpoint.name, target: endpoint.url.absoluteString, reason: failure.reason.rawValue,
+                        detail: failure.detail, hint: failure.reason.hint))
+            }
+        }
+        return failures
+    }
+}

@@ -38,6 +38,7 @@ public struct ExporterMetrics: MetricsProvider, StatusProvider {
         IdentityMetrics.collect(
             expected: store.expectations.evaluate(snapshots, sources: board.all, now: now), into: &builder)
         TrustBundleConsistencyMetrics.collect(store.bundleConsistency.evaluate(snapshots, now: now), into: &builder)
+        FederationMetrics.collect(snapshots, now: now, into: &builder)
         registry.collect(into: &builder)
         await board.collect(now: now, into: &builder)
         for contributor in contributors + (dynamicContributors?() ?? []) {

@@ -1,6 +1,7 @@
 import Foundation
 import SPIFFEExporterCore
 import Synchronization
+import X509
 
 /// Current identities and bundles per source. Collectors replace a source's state wholesale on each
 /// message (Workload API messages are full state, never deltas); scrapes read a snapshot.
@@ -50,6 +51,8 @@ public final class IdentityStore: Sendable {
         var agent: AgentReport?
         /// From the fresh SVIDs pushed on the source's stream.
         var skew = ClockSkewEstimator()
+        /// A federation bundle endpoint source's state.
+        var federation: FederationEndpointState?
 
         var exportedBundles: [String: TrustBundle] { streamedBundles ?? svidBundles }
 
@@ -232,6 +235,39 @@ public final class IdentityStore: Sendable {
         }
     }
 
+    /// Replaces a federation bundle endpoint source's state (after each fetch, good or failed).
+    public func replaceFederation(source: String, state federation: FederationEndpointState) {
+        state.withLock { s in
+            var src = s[source] ?? newSource()
+            src.federation = federation
+            s[source] = src
+        }
+    }
+
+    public func federationState(source: String) -> FederationEndpointState? {
+        state.withLock { $0[source]?.federation }
+    }
+
+    /// Every root CA the exporter holds for `trustDomain`, from any source: the bundles of
+    /// Workload API and file sources and the bundles federation endpoints served. What an
+    /// `https_spiffe` bundle endpoint's SVID must chain to; `nil` when none is held.
+    public func heldTrustBundle(trustDomain: String) -> TrustBundle? {
+        let certificates = state.withLock { s -> [Certificate] in
+            var certificates: [Certificate] = []
+            for source in s.keys.sorted() {
+                guard let src = s[source] else { continue }
+                certificates += src.exportedBundles[trustDomain]?.certificates ?? []
+                if let federation = src.federation, federation.trustDomain == trustDomain {
+                    certificates += federation.document?.roots.certificates ?? []
+                }
+            }
+            return certificates
+        }
+        var seen: Set<Certificate> = []
+        let unique = certificates.filter { seen.insert($0).inserted }
+        return unique.isEmpty ? nil : TrustBundle(trustDomain: trustDomain, certificates: unique)
+    }
+
     public func agentReport(source: String) -> AgentReport? {
         state.withLock { $0[source]?.agent }
     }
@@ -330,6 +366,7 @@ public final class IdentityStore: Sendable {
                 snapshot.jwtBundles = src.jwtBundles
                 snapshot.agent = src.agent
                 snapshot.clockSkew = src.skew.estimate
+                snapshot.federation = src.federation
                 return snapshot
             }
         }

@@ -12,6 +12,7 @@ public struct CommandLineSettings: Sendable, Equatable {
     public var agent: Agent
     public var probe: Probe
     public var envoy: Envoy
+    public var federation: Federation
     public var identities: Identities
     public var strict: Bool
 
@@ -19,9 +20,11 @@ public struct CommandLineSettings: Sendable, Equatable {
         web: Web = Web(), log: Log = Log(), renewal: Renewal = Renewal(), workloadAPI: WorkloadAPI = WorkloadAPI(),
         certFiles: CertFiles = CertFiles(), delegated: Delegated = Delegated(),
         agentHealth: AgentHealth = AgentHealth(), agent: Agent = Agent(),
-        probe: Probe = Probe(), envoy: Envoy = Envoy(), identities: Identities = Identities(), strict: Bool = false
+        probe: Probe = Probe(), envoy: Envoy = Envoy(), federation: Federation = Federation(),
+        identities: Identities = Identities(), strict: Bool = false
     ) {
         self.envoy = envoy
+        self.federation = federation
         self.identities = identities
         self.web = web
         self.log = log
@@ -224,6 +227,18 @@ public struct CommandLineSettings: Sendable, Equatable {
             self.admins = admins
             self.interval = interval
             self.timeout = timeout
+        }
+    }
+
+    /// `--collector.federation.endpoint` (repeatable), `--collector.federation.interval`.
+    public struct Federation: Sendable, Equatable {
+        /// `NAME=TRUST_DOMAIN=URL[,option=value...]` each.
+        public var endpoints: [String]
+        public var interval: String?
+
+        public init(endpoints: [String] = [], interval: String? = nil) {
+            self.endpoints = endpoints
+            self.interval = interval
         }
     }
 

@@ -21,6 +21,7 @@ public struct ConfigFile: Sendable, Equatable {
     /// `probe:` and `probe_modules:`, the `/probe` endpoint.
     public var probeEndpoint = ProbeEndpoint()
     public var envoy = Envoy()
+    public var federation = Federation()
     /// `expected_identities`, each located at its entry.
     public var expectedIdentities: [Located<ExpectedIdentity>] = []
     /// `spiffe_id_labels`, each located at its entry.
@@ -143,6 +144,14 @@ public struct ConfigFile: Sendable, Equatable {
 
         public init() {}
     }
+
+    /// `federation:` — a list of endpoints, or a mapping with `interval` and `endpoints`.
+    public struct Federation: Sendable, Equatable {
+        public var interval: Located<Duration>?
+        public var endpoints: [Located<FederationEndpointConfiguration>] = []
+
+        public init() {}
+    }
 }
 
 /// Parses and checks the YAML config file, collecting every problem.
@@ -225,7 +234,7 @@ struct Reader {
                 root, at: "",
                 allowed: [
                     "web", "log", "renewal", "workload_api", "cert_files", "delegated", "agent_health", "agent", "probes",
-                    "probe", "probe_modules", "envoy", "expected_identities", "spiffe_id_labels", "clock",
+                    "probe", "probe_modules", "envoy", "federation", "expected_identities", "spiffe_id_labels", "clock",
                 ])
         else { return config }
         if let node = top["web"] { config.web = web(node) }
@@ -240,6 +249,7 @@ struct Reader {
         if let node = top["probe"] { probeEndpoint(node, into: &config.probeEndpoint) }
         if let node = top["probe_modules"] { config.probeEndpoint.modules = probeModules(node) }
         if let node = top["envoy"] { config.envoy = envoy(node) }
+        if let node = top["federation"] { config.federation = federation(node) }
         if let node = top["expected_identities"] { config.expectedIdentities = expectedIdentities(node) }
         if let node = top["spiffe_id_labels"] { config.spiffeIDLabels = spiffeIDLabels(node) }
         if let node = top["clock"], let fields = mapping(node, at: "clock", allowed: ["issuer_backdate"]) {
@@ -764,6 +774,50 @@ struct Reader {
             }
         }
         return modules
+    }
+
+    /// `federation:` as a list of endpoints, or `{interval, endpoints}`. Each endpoint is
+    /// `{name, trust_domain, url, profile, endpoint_spiffe_id, ca_file}`, checked as the flag is.
+    mutating func federation(_ node: Node) -> ConfigFile.Federation {
+        var federation = ConfigFile.Federation()
+        var list: Node? = node
+        var at = "federation"
+        if case .mapping = node {
+            guard let fields = mapping(node, at: "federation", allowed: ["interval", "endpoints"]) else { return federation }
+            federation.interval = duration(fields["interval"], at: "federation.interval")
+            list = fields["endpoints"]
+            at = "federation.endpoints"
+        }
+        var seen: Set<String> = []
+        for entry in namedEntries(
+            list, at: at, valueKey: "url", optional: ["trust_domain", "profile", "endpoint_spiffe_id", "ca_file"], seen: &seen)
+        {
+            guard let url = string(entry.value, at: entry.key + ".url") else { continue }
+            guard let domainNode = entry.fields["trust_domain"] else {
+                problem(entry.value, entry.key, "needs trust_domain")
+                continue
+            }
+            guard let trustDomain = string(domainNode, at: entry.key + ".trust_domain") else { continue }
+            var profile = FederationEndpointConfiguration.Profile.httpsWeb
+            if let node = entry.fields["profile"], let text = string(node, at: entry.key + ".profile") {
+                guard let parsed = FederationEndpointConfiguration.Profile(rawValue: text) else {
+                    problem(node, entry.key + ".profile", "unknown profile \"\(text)\" (https_web, https_spiffe)")
+                    continue
+                }
+                profile = parsed
+            }
+            let endpointID = located(entry.fields["endpoint_spiffe_id"], at: entry.key + ".endpoint_spiffe_id")
+            let caFile = located(entry.fields["ca_file"], at: entry.key + ".ca_file")
+            do {
+                let endpoint = try FederationEndpointConfiguration(
+                    name: entry.name.value, trustDomain: trustDomain, url: url, profile: profile,
+                    endpointSPIFFEID: endpointID?.value, caFile: caFile?.value)
+                federation.endpoints.append(Located(endpoint, entry.name.origin))
+            } catch {
+                problems.append(ConfigurationProblem(entry.name.origin, "\(error)"))
+            }
+        }
+        return federation
     }
 
     /// `{source, spiffe_id, kind, audience, min_count}` entries; each problem at the value that has it.

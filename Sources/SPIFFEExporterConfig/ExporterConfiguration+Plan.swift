@@ -9,8 +9,8 @@ import SPIFFEExporterCore
 extension ExporterConfiguration.Collectors {
     /// The collectors of this configuration, built on the shared store, board, registry and agent
     /// connections: Workload API sources, certificate files, an agent health check per Workload
-    /// API source, the SPIRE agent itself, the Delegated Identity API, Envoy admin endpoints, and the
-    /// served-certificate probe.
+    /// API source, the SPIRE agent itself, the Delegated Identity API, Envoy admin endpoints,
+    /// federation bundle endpoints, and the served-certificate probe.
     public func plan(context: CollectorContext) -> CollectorSupervisor.Plan {
         var plan = CollectorSupervisor.Plan(services: [], contributors: [], sources: sources)
         for source in workloadAPI {
@@ -43,6 +43,12 @@ extension ExporterConfiguration.Collectors {
             plan.services.append(collector)
             plan.contributors.append(collector.contributor)
         }
+        for endpoint in federation.endpoints {
+            plan.services.append(
+                FederationCollector(
+                    configuration: FederationCollectorConfiguration(endpoint: endpoint, interval: federation.interval),
+                    context: context))
+        }
         if !probe.targets.isEmpty {
             // The probe presents the client source's SVID and may authenticate servers with the
             // bundles of every source that has them (Workload API sources, spiffe-helper directories).
@@ -69,7 +75,7 @@ extension ExporterConfiguration.Collectors {
     public var sources: Set<String> {
         Set(
             workloadAPI.map(\.name) + certFiles.map(\.name) + (delegated?.subscriptions.subscriptions.map(\.name) ?? [])
-                + (agent.map { [$0.name] } ?? []) + envoy.admins.map(\.name))
+                + (agent.map { [$0.name] } ?? []) + envoy.admins.map(\.name) + federation.endpoints.map(\.name))
     }
 }
 

@@ -45,6 +45,11 @@ struct Resolver {
                 collectors.workloadAPI.map(\.name) + certFiles.map(\.name)
                     + (collectors.delegated?.subscriptions.subscriptions.map(\.name) ?? [])
                     + (collectors.agent.map { [$0.name] } ?? [])))
+        collectors.federation = federation(
+            otherSources: Set(
+                collectors.workloadAPI.map(\.name) + certFiles.map(\.name)
+                    + (collectors.delegated?.subscriptions.subscriptions.map(\.name) ?? [])
+                    + (collectors.agent.map { [$0.name] } ?? []) + collectors.envoy.admins.map(\.name)))
         configuration.collectors = collectors
         configuration.identities = identities(sources: collectors.sources)
         configuration.probeEndpoint = probeEndpoint()
@@ -438,6 +443,42 @@ struct Resolver {
             name: name.value, adminAddress: address?.value, dataFile: dataFile?.value,
             interval: (interval ?? inFile.interval)?.value ?? Agent.defaultInterval,
             timeout: (timeout ?? inFile.timeout)?.value ?? Agent.defaultTimeout)
+    }
+
+    /// The file's endpoints, then the flags'; each name once, and no other source's. The interval
+    /// must lie within the refresh bounds (30 s..1 h): outside them it would be clamped silently.
+    mutating func federation(otherSources: Set<String>) -> ExporterConfiguration.Federation {
+        let given = flags.federation
+        let inFile = file.federation
+        let flag = "--collector.federation.endpoint"
+        let endpoints = listed(inFile.endpoints, flag, given.endpoints) { text throws(FederationConfigurationError) in
+            try FederationEndpointConfiguration.parseFlag(text)
+        }
+        var names: Set<String> = []
+        var result: [FederationEndpointConfiguration] = []
+        for endpoint in endpoints {
+            let name = endpoint.value.name
+            guard names.insert(name).inserted else {
+                problem(endpoint.origin, "source name \"\(name)\" is used by two federation endpoints")
+                continue
+            }
+            if otherSources.contains(name) || ExporterConfiguration.Delegated.reservedSourceNames.contains(name) {
+                problem(endpoint.origin, "source name \"\(name)\" is already used by another source")
+                continue
+            }
+            result.append(endpoint.value)
+        }
+        var interval = durationFlag("--collector.federation.interval", given.interval) ?? inFile.interval
+        if let given = interval {
+            let bounds = FederationBundleDocument.minimumRefresh...FederationBundleDocument.maximumRefresh
+            if !bounds.contains(given.value.seconds) {
+                let seconds = given.value.seconds
+                let text = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
+                problem(given.origin, "must be between 30s and 1h (got \(text)s)")
+                interval = nil
+            }
+        }
+        return ExporterConfiguration.Federation(endpoints: result, interval: interval?.value)
     }
 
     /// The file's targets, then the flags'. Without a timeout: 10 s, or the interval if shorter.

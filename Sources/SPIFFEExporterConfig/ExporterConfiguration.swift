@@ -105,8 +105,22 @@ public struct ExporterConfiguration: Equatable, Sendable {
         public var probe = ProbeConfiguration(targets: [])
         /// Envoy admin endpoints read for `/certs`; none by default.
         public var envoy = Envoy()
+        /// One collector per federation bundle endpoint.
+        public var federation = Federation()
 
         public init() {}
+    }
+
+    /// Federation bundle endpoints and the interval that replaces their refresh hints.
+    public struct Federation: Equatable, Sendable {
+        public var endpoints: [FederationEndpointConfiguration]
+        /// `--collector.federation.interval`; `nil`: each bundle's `spiffe_refresh_hint`.
+        public var interval: Duration?
+
+        public init(endpoints: [FederationEndpointConfiguration] = [], interval: Duration? = nil) {
+            self.endpoints = endpoints
+            self.interval = interval
+        }
     }
 
     /// One Workload API endpoint.

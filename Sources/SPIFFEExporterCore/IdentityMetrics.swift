@@ -20,6 +20,8 @@ public struct SourceSnapshot: Sendable {
     public var agent: AgentReport?
     /// ``ClockSkewEstimator/estimate`` of the source's stream; `nil` until it has enough samples.
     public var clockSkew: Double?
+    /// A federation bundle endpoint source's fetch state and last good bundle.
+    public var federation: FederationEndpointState?
 
     public init(
         source: String, svids: [X509SVIDReport], bundles: [String: TrustBundle],

@@ -124,6 +124,7 @@ public enum MetricCatalog {
     public static var all: [MetricDescriptor] {
         foundation + renewal + jwt + certFiles + delegated + probe + operations + agent + expectations + consistency
             + envoy
+            + federation
     }
 
     static let foundation: [MetricDescriptor] = [

@@ -15,6 +15,8 @@ public struct SourceHealth: Sendable, Hashable, Codable {
         case agent
         /// An Envoy admin endpoint (`/certs`): `spiffe_envoy_up` on /metrics.
         case envoy
+        /// A federation bundle endpoint (`spiffe_federation_bundle_up` on /metrics).
+        case federation
 
         /// Whether the source has a `spiffe_workload_api_up` series (a stream to be up or down).
         public var exportsUpGauge: Bool { self == .workloadAPI || self == .delegated }
@@ -24,8 +26,9 @@ public struct SourceHealth: Sendable, Hashable, Codable {
 
         /// Whether `/readyz` waits for it: the sources identities come from. Probes, the
         /// delegated bundle stream and the agent are shown on `/status` but never hold readiness back.
+        /// A federation bundle endpoint is another trust domain's, so it does not either.
         public var gatesReadiness: Bool {
-            self != .probe && self != .delegatedBundles && self != .agent && self != .envoy
+            self != .probe && self != .delegatedBundles && self != .agent && self != .envoy && self != .federation
         }
     }
 

@@ -21,8 +21,8 @@ public struct BundleChannel: Sendable, Hashable {
     }
 
     /// Every channel of the sources in a scrape's snapshot: each source's X.509 bundles (own and
-    /// federated) and JWT bundles, and an agent source's data-file bundle under the agent SPIFFE
-    /// ID's trust domain. A bundle that did not decode at all is no copy to compare (its file or
+    /// federated) and JWT bundles, an agent source's data-file bundle under the agent SPIFFE
+    /// ID's trust domain, and a federation bundle endpoint's bundle under its trust domain. A bundle that did not decode at all is no copy to compare (its file or
     /// message is counted as a failure where it was read).
     public static func channels(from snapshots: [SourceSnapshot]) -> [BundleChannel] {
         var channels: [BundleChannel] = []
@@ -35,6 +35,14 @@ public struct BundleChannel: Sendable, Hashable {
             }
             if let agent = snapshot.agent, !agent.bundle.isEmpty, let id = try? SPIFFEID(parsing: agent.spiffeID) {
                 channels.append(BundleChannel(source: snapshot.source, trustDomain: id.trustDomain, roots: agent.bundle))
+            }
+            // The last good bundle a federation endpoint served: it stays a channel through failed
+            // fetches, as SPIRE keeps a federated bundle when a refresh fails.
+            if let federation = snapshot.federation, let document = federation.document {
+                channels.append(
+                    BundleChannel(
+                        source: snapshot.source, trustDomain: federation.trustDomain, roots: document.roots.facts,
+                        jwtKeyIDs: Set(document.jwtKeyIDs)))
             }
         }
         return channels

@@ -307,8 +307,8 @@ extension WorkloadAPISimulator {
         var response = Spire_Api_Agent_Delegatedidentity_V1_SubscribeToX509BundlesResponse()
         response.caCertificates["spiffe://\(s.configuration.trustDomain)"] = Data(
             s.bundleRoots.flatMap { SVIDFactory.der($0.certificate) })
-        for (domain, ca) in s.federated {
-            response.caCertificates["spiffe://\(domain)"] = Data(SVIDFactory.der(ca.certificate))
+        for (domain, roots) in s.federated {
+            response.caCertificates["spiffe://\(domain)"] = Data(roots.flatMap { SVIDFactory.der($0.certificate) })
         }
         return response
     }

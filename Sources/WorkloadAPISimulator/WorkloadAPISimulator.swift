@@ -24,7 +24,13 @@ public final class WorkloadAPISimulator: Sendable {
         var issuer: IssuedCA
         /// Roots in the trust bundle, oldest first (more than one during a CA rotation).
         var bundleRoots: [IssuedCA] = []
-        var federated: [String: IssuedCA] = [:]
+        /// The agent's copy of each federated trust domain's roots, oldest first.
+        var federated: [String: [IssuedCA]] = [:]
+        /// What each federated trust domain's bundle endpoint serves (ahead of the agent's copy
+        /// between ``prepareNextFederatedCA(trustDomain:)`` and ``deliverFederatedBundle(trustDomain:)``).
+        var endpointRoots: [String: [IssuedCA]] = [:]
+        var endpointSequence: [String: UInt64] = [:]
+        var endpointFault = FederationEndpointFault.none
         var svids: [IssuedSVID] = []
         var issuedAt = Date()
         var svidSubscribers: [UUID: AsyncStream<X509SVIDResponse>.Continuation] = [:]
@@ -63,15 +69,20 @@ public final class WorkloadAPISimulator: Sendable {
             ? try SVIDFactory.intermediateCA(
                 issuer: ca, notBefore: now.addingTimeInterval(-Self.caBackdating), notAfter: now.addingTimeInterval(configuration.caTTL))
             : ca
-        var federated: [String: IssuedCA] = [:]
+        var federated: [String: [IssuedCA]] = [:]
         for domain in configuration.federatedTrustDomains {
-            federated[domain] = try SVIDFactory.rootCA(
-                trustDomain: domain, notBefore: now.addingTimeInterval(-Self.caBackdating), notAfter: now.addingTimeInterval(configuration.caTTL))
+            federated[domain] = [
+                try SVIDFactory.rootCA(
+                    trustDomain: domain, notBefore: now.addingTimeInterval(-Self.caBackdating),
+                    notAfter: now.addingTimeInterval(configuration.caTTL))
+            ]
         }
         var initial = State(
             configuration: configuration, ca: ca, issuer: issuer, agent: SimulatedAgentState(startedAt: now, lastSync: now))
         initial.bundleRoots = [ca]
         initial.federated = federated
+        initial.endpointRoots = federated
+        for domain in federated.keys { initial.endpointSequence[domain] = 1 }
         for domain in configuration.federatedTrustDomains {
             initial.federatedJWTAuthorities[domain] = JWTAuthority()
         }
@@ -198,6 +209,7 @@ public final class WorkloadAPISimulator: Sendable {
     public func removeFederation(trustDomain: String) {
         state.withLock { s in
             s.federated[trustDomain] = nil
+            s.endpointRoots[trustDomain] = nil
             s.federatedJWTAuthorities[trustDomain] = nil
         }
         broadcast()
@@ -297,7 +309,7 @@ public final class WorkloadAPISimulator: Sendable {
         state.withLock { $0.rotationTask = task }
     }
 
-    private func broadcast() {
+    func broadcast() {
         let svid = x509SVIDResponse()
         let bundles = x509BundlesResponse()
         let jwtBundles = jwtBundlesResponse()
@@ -323,8 +335,8 @@ public final class WorkloadAPISimulator: Sendable {
             message.bundle = Data(bundleDER)
             response.svids.append(message)
         }
-        for (domain, ca) in s.federated {
-            response.federatedBundles["spiffe://\(domain)"] = Data(SVIDFactory.der(ca.certificate))
+        for (domain, roots) in s.federated {
+            response.federatedBundles["spiffe://\(domain)"] = Data(roots.flatMap { SVIDFactory.der($0.certificate) })
         }
         applyFault(s.configuration.fault, to: &response, state: s)
         return response
@@ -335,8 +347,8 @@ public final class WorkloadAPISimulator: Sendable {
         var response = X509BundlesResponse()
         response.bundles["spiffe://\(s.configuration.trustDomain)"] =
             s.configuration.fault == .emptyBundle ? Data() : Data(s.bundleRoots.flatMap { SVIDFactory.der($0.certificate) })
-        for (domain, ca) in s.federated {
-            response.bundles["spiffe://\(domain)"] = Data(SVIDFactory.der(ca.certificate))
+        for (domain, roots) in s.federated {
+            response.bundles["spiffe://\(domain)"] = Data(roots.flatMap { SVIDFactory.der($0.certificate) })
         }
         return response
     }

@@ -45,6 +45,8 @@ struct Check: AsyncParsableCommand {
     @OptionGroup(title: "SPIRE agent (its own SVID and server sync)") var agent: AgentOptions
 
     @OptionGroup(title: "Envoy (admin /certs)") var envoy: EnvoyOptions
+    @OptionGroup(title: "Federation bundle endpoints (fetched once, compared with the other copies)")
+    var federation: FederationOptions
 
     @Option(name: .long, help: "Output format: table or json.")
     var output: OutputFormat = .table
@@ -142,6 +144,9 @@ struct Check: AsyncParsableCommand {
             failures += result.failures
         }
         identities += await ProbeCheck.run(targets: targets, store: store, timeout: timeoutSeconds, thresholds: thresholds)
+        // Last: an https_spiffe endpoint is verified against the bundles read above.
+        failures += await FederationCheck.run(
+            endpoints: collectors.federation.endpoints, timeout: .seconds(timeoutSeconds), store: store)
         identities += await BundleConsistencyCheck.run(store: store, now: Date())
         // Expected identities first, as on /status.
         identities = ExpectedIdentityTracker.check(expectations, rows: identities, failures: failures, now: Date()) + identities
@@ -176,12 +181,13 @@ struct Check: AsyncParsableCommand {
         }
     }
 
-    /// The `--collector.delegated.*`, `--collector.agent.*` and `--collector.envoy.*` flags, checked
-    /// as `serve` checks them.
+    /// The `--collector.delegated.*`, `--collector.agent.*`, `--collector.envoy.*` and
+    /// `--collector.federation.*` flags, checked as `serve` checks them.
     func collectorConfiguration() throws -> ExporterConfiguration.Collectors {
         let flags = CommandLineSettings(
             workloadAPI: .init(enabled: false), delegated: delegated.settings,
-            agentHealth: delegated.agentHealthSettings, agent: agent.settings, envoy: envoy.settings)
+            agentHealth: delegated.agentHealthSettings, agent: agent.settings, envoy: envoy.settings,
+            federation: federation.settings)
         do {
             return try ExporterConfiguration.resolve(file: nil, flags: flags, environment: [:]).collectors
         } catch {

@@ -17,6 +17,7 @@ struct Demo: AsyncParsableCommand {
 
     /// Loopback: the demo serves a simulated agent's identities, nothing to offer the network.
     static let defaultListenAddress = "127.0.0.1:9841"
+    static let partnerTrustDomain = "partner.example"
 
     @OptionGroup var options: ServerOptions
 
@@ -35,6 +36,11 @@ struct Demo: AsyncParsableCommand {
         name: .customLong("demo.agent-fault"),
         help: "Fault of the simulated agent itself: \(DemoAgentFault.allCases.map(\.rawValue).joined(separator: ", ")).")
     var agentFault: DemoAgentFault = .none
+
+    @Option(
+        name: .customLong("demo.federation-fault"),
+        help: "Fault of partner.example's federation bundle endpoint: \(DemoFederationFault.allCases.map(\.rawValue).joined(separator: ", ")).")
+    var federationFault: DemoFederationFault = .none
 
     @Flag(
         name: .customLong("demo.intermediate"),
@@ -84,7 +90,7 @@ struct Demo: AsyncParsableCommand {
             spiffeIDs: ["spiffe://\(trustDomain)/ns/demo/sa/frontend", "spiffe://\(trustDomain)/ns/demo/sa/backend"],
             svidTTL: ttl,
             useIntermediate: intermediate,
-            federatedTrustDomains: ["partner.example"],
+            federatedTrustDomains: [Self.partnerTrustDomain],
             fault: fault.simulatorFault,
             jwtTTL: ttl)
         simulatorConfiguration.clockOffset = offset
@@ -93,21 +99,33 @@ struct Demo: AsyncParsableCommand {
         let simulator = try WorkloadAPISimulator(configuration: simulatorConfiguration)
         try simulator.setAgentFault(agentFault.simulatorFault)
         try await simulator.start()
+        // partner.example's SPIRE server bundle endpoint (https_spiffe), fetched by the exporter.
+        let endpoint: FederationBundleEndpoint
         do {
-            try await serve(
-                simulator: simulator, simulatorConfiguration: simulatorConfiguration, configuration: configuration,
-                directory: directory, logger: logger, onListening: earlySignals.cancel)
+            endpoint = try await FederationBundleEndpoint.start(simulator: simulator, trustDomain: Self.partnerTrustDomain)
+            try federationFault.apply(to: simulator, trustDomain: Self.partnerTrustDomain)
         } catch {
             await simulator.stop()
             throw error
         }
+        do {
+            try await serve(
+                simulator: simulator, simulatorConfiguration: simulatorConfiguration, configuration: configuration,
+                federationEndpoint: endpoint, directory: directory, logger: logger, onListening: earlySignals.cancel)
+        } catch {
+            await endpoint.stop()
+            await simulator.stop()
+            throw error
+        }
+        await endpoint.stop()
         await simulator.stop()
     }
 
     /// The demo's collectors and HTTP server on a started simulator, until shutdown.
     private func serve(
         simulator: WorkloadAPISimulator, simulatorConfiguration: SimulatorConfiguration,
-        configuration: ExporterConfiguration, directory: URL, logger: Logger, onListening: @escaping @Sendable () -> Void
+        configuration: ExporterConfiguration, federationEndpoint: FederationBundleEndpoint, directory: URL, logger: Logger,
+        onListening: @escaping @Sendable () -> Void
     ) async throws {
         let http = configuration.web.http
         let socket = simulatorConfiguration.socketPath
@@ -151,6 +169,11 @@ struct Demo: AsyncParsableCommand {
         }
         collectors.envoy = ExporterConfiguration.Envoy(
             admins: [.init(name: "demo_envoy", endpoint: envoy.endpoint)], interval: .seconds(5), timeout: .seconds(2))
+        collectors.federation.endpoints = [
+            try FederationEndpointConfiguration(
+                name: "partner", trustDomain: federationEndpoint.trustDomain, url: federationEndpoint.url,
+                profile: .httpsSPIFFE, endpointSPIFFEID: federationEndpoint.endpointSPIFFEID)
+        ]
 
         let context = ExporterRunner.context(
             renewal: configuration.renewal.tracker, identities: configuration.identities, logger: logger)
@@ -239,6 +262,30 @@ enum DemoFault: String, CaseIterable, ExpressibleByArgument {
         case .wrongTrustDomain: .wrongTrustDomain
         case .mismatchedKey: .mismatchedKey
         case .emptyBundle: .emptyBundle
+        }
+    }
+}
+
+/// Faults of partner.example's federation bundle endpoint, for `--demo.federation-fault`.
+enum DemoFederationFault: String, CaseIterable, ExpressibleByArgument {
+    case none
+    /// The partner rotated its CA; the agent keeps delivering the old bundle.
+    case staleAgentBundle = "stale-agent-bundle"
+    case garbageX5C = "garbage-x5c"
+    case hugeBody = "huge-body"
+    case redirectLoop = "redirect-loop"
+    case wrongTrustDomain = "wrong-trust-domain"
+    case silent
+
+    func apply(to simulator: WorkloadAPISimulator, trustDomain: String) throws {
+        switch self {
+        case .none: break
+        case .staleAgentBundle: try simulator.prepareNextFederatedCA(trustDomain: trustDomain)
+        case .garbageX5C: simulator.setFederationEndpointFault(.garbageX5C)
+        case .hugeBody: simulator.setFederationEndpointFault(.hugeBody)
+        case .redirectLoop: simulator.setFederationEndpointFault(.redirectLoop)
+        case .wrongTrustDomain: simulator.setFederationEndpointFault(.wrongTrustDomain)
+        case .silent: simulator.setFederationEndpointFault(.silent)
         }
     }
 }

@@ -139,6 +139,8 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var probe: ProbeOptions
     @OptionGroup(title: "Envoy") var envoy: EnvoyOptions
 
+    @OptionGroup(title: "Federation bundle endpoints") var federation: FederationOptions
+
     @Option(name: .customLong("config.file"), help: "YAML configuration file (docs/configuration.md); reloaded on SIGHUP and POST /-/reload.")
     var configFile: String?
 
@@ -159,6 +161,7 @@ struct Serve: AsyncParsableCommand {
         settings.agent = agent.settings
         settings.probe = probe.settings
         settings.envoy = envoy.settings
+        settings.federation = federation.settings
         settings.strict = strict
         return settings
     }

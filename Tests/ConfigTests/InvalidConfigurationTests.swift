@@ -266,6 +266,24 @@ import Testing
         BadFlag(
             flags: .init(certFiles: .init(directories: ["web=/run/web"], bundleFiles: ["web=example.org=/run/bundle.crt"])),
             origin: .flag("--collector.bundle-file"), message: "source name \"web\" is used twice"),
+        BadFlag(
+            flags: .init(federation: .init(endpoints: ["partner=partner.test"])), origin: .flag("--collector.federation.endpoint"),
+            message: "expected NAME=TRUST_DOMAIN=URL[,option=value...], got \"partner=partner.test\""),
+        BadFlag(
+            flags: .init(federation: .init(endpoints: ["partner=partner.test=https://b.partner.test,ca=/x.pem"])),
+            origin: .flag("--collector.federation.endpoint"), message: "endpoint partner: unknown option \"ca=/x.pem\""),
+        BadFlag(
+            flags: .init(federation: .init(endpoints: ["a=partner.test=https://b.partner.test", "a=other.test=https://b.other.test"])),
+            origin: .flag("--collector.federation.endpoint"), message: "source name \"a\" is used by two federation endpoints"),
+        BadFlag(
+            flags: .init(agent: .init(dataFile: "/d"), federation: .init(endpoints: ["agent=partner.test=https://b.partner.test"])),
+            origin: .flag("--collector.federation.endpoint"), message: "source name \"agent\" is already used by another source"),
+        BadFlag(
+            flags: .init(federation: .init(interval: "2h")), origin: .flag("--collector.federation.interval"),
+            message: "must be between 30s and 1h (got 7200s)"),
+        BadFlag(
+            flags: .init(federation: .init(interval: "soon")), origin: .flag("--collector.federation.interval"),
+            message: "invalid duration \"soon\""),
     ]
 
     @Test("a bad flag value is reported with its flag", arguments: badFlags)

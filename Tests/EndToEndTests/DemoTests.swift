@@ -83,7 +83,7 @@ extension DemoTests {
                     "workload_api": ("workload_api", true), "spiffe_helper": ("cert_files", nil),
                     "demo_files": ("cert_files", nil), "payments": ("delegated", true),
                     "delegated": ("delegated_bundles", true), "demo_backend": ("probe", true),
-                    "agent": ("agent", true), "demo_envoy": ("envoy", true),
+                    "agent": ("agent", true), "demo_envoy": ("envoy", true), "partner": ("federation", true),
                 ]
                 try await eventually("every demo source is synced and up on /status") {
                     let body = try await httpGet(base + "/status?format=json").body

@@ -28,6 +28,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case config
     case agentData = "agent-data"
     case envoyCerts = "envoy-certs"
+    case federationBundle = "federation-bundle"
 
     /// Runs one input through the target's entry point.
     public func run(_ bytes: [UInt8]) async -> FuzzOutcome {
@@ -40,6 +41,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .config: FuzzEntryPoints.config(bytes)
         case .agentData: FuzzEntryPoints.agentData(bytes)
         case .envoyCerts: FuzzEntryPoints.envoyCerts(bytes)
+        case .federationBundle: FuzzEntryPoints.federationBundle(bytes)
         }
     }
 }
@@ -62,6 +64,15 @@ public enum FuzzEntryPoints {
         case .success(let certificates):
             _ = (certificates.certificateCount, certificates.svids.map(\.earliest), certificates.caExpiryByTrustDomain)
             return .accepted
+        case .failure(let failure): return .rejected(reason: failure.detail.isEmpty ? "" : failure.reason.rawValue + ": " + failure.detail)
+        }
+    }
+
+    /// A federation bundle endpoint's body (a SPIFFE bundle: JWK Set with `x5c` CAs), as the bundle
+    /// of example.org.
+    public static func federationBundle(_ bytes: [UInt8]) -> FuzzOutcome {
+        switch FederationBundleDocument.parse(bytes, trustDomain: "example.org") {
+        case .success: return .accepted
         case .failure(let failure): return .rejected(reason: failure.detail.isEmpty ? "" : failure.reason.rawValue + ": " + failure.detail)
         }
     }

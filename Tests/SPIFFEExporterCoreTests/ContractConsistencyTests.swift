@@ -39,7 +39,9 @@ import Testing
     /// (`spiffe_id`, `spiffe_id_mismatch`) are not.
     func isExporterMetricName(_ token: String) -> Bool {
         // `spiffe_id_labels` is the config file key of the labels derived from the SPIFFE ID.
-        let notMetrics = Set(["spiffe_id", "spiffe_id_labels"] + SVIDProblem.allCases.map(\.rawValue))
+        // `spiffe_sequence` and `spiffe_refresh_hint` are members of a SPIFFE bundle (JWK Set).
+        let notMetrics = Set(
+            ["spiffe_id", "spiffe_id_labels", "spiffe_sequence", "spiffe_refresh_hint"] + SVIDProblem.allCases.map(\.rawValue))
         // A trailing underscore is a prefix in prose (`spiffe_workload_api_*`), not a name.
         return (token.hasPrefix("spiffe_") || token.hasPrefix("process_")) && !notMetrics.contains(token)
             && !token.hasSuffix("_")
@@ -78,6 +80,12 @@ import Testing
         }
         for kind in OutageBudget.Limit.Kind.allCases {
             #expect(doc.contains("| `\(kind.rawValue)` |"), "docs/metrics.md lacks outage budget kind \(kind.rawValue)")
+        }
+        let federation = try #require(doc.range(of: "### `spiffe_federation_bundle_failures_total` reasons")).upperBound
+        for reason in FederationBundleFailureReason.allCases {
+            #expect(
+                doc[federation...].contains("| `\(reason.rawValue)` |"),
+                "docs/metrics.md lacks federation failure reason \(reason.rawValue)")
         }
         for reason in ExpectedIdentityProblem.allCases {
             #expect(doc.contains("| `\(reason.rawValue)` |"), "docs/metrics.md lacks expected identity reason \(reason.rawValue)")

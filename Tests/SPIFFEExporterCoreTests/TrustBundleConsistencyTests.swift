@@ -16,6 +16,7 @@ import Testing
         case delegatedSubscription = "payments"
         case agentDataFile = "agent"
         case bootstrapFile = "bootstrap"
+        case federationEndpoint = "partner_endpoint"
 
         var testDescription: String { rawValue }
     }
@@ -34,6 +35,16 @@ import Testing
     /// A snapshot of a source of `kind` holding `roots` for example.org, shaped as its collector
     /// stores it: a bundle for every source, and for the agent the data file's bundle.
     static func snapshot(_ kind: Kind, _ roots: [IssuedCA]) -> SourceSnapshot {
+        if kind == .federationEndpoint {
+            // As the federation collector stores it: the endpoint's state with its last good bundle.
+            let keys = roots.map { #"{"kty":"EC","use":"x509-svid","x5c":["\#(Data(SVIDFactory.der($0.certificate)).base64EncodedString())"]}"# }
+            let body = Array(#"{"keys":[\#(keys.joined(separator: ","))]}"#.utf8)
+            var state = FederationEndpointState(source: kind.rawValue, trustDomain: trustDomain)
+            _ = state.record(FederationBundleDocument.parse(body, trustDomain: trustDomain), at: at(0))
+            var snapshot = SourceSnapshot(source: kind.rawValue, svids: [], bundles: [:])
+            snapshot.federation = state
+            return snapshot
+        }
         guard kind == .agentDataFile else {
             return SourceSnapshot(
                 source: kind.rawValue, svids: [],
@@ -53,7 +64,9 @@ import Testing
         let roots = try Roots()
         let channels = BundleChannel.channels(from: Kind.allCases.map { Self.snapshot($0, [roots.old]) })
         #expect(Set(channels.map(\.source)) == Set(Kind.allCases.map(\.rawValue)))
-        #expect(channels.allSatisfy { $0.trustDomain == Self.trustDomain && $0.roots?.count == 1 && $0.jwtKeyIDs == nil })
+        #expect(channels.allSatisfy { $0.trustDomain == Self.trustDomain && $0.roots?.count == 1 })
+        // A federation endpoint's bundle is a JWT bundle too (here without keys); no other channel is.
+        #expect(channels.allSatisfy { $0.jwtKeyIDs == ($0.source == Kind.federationEndpoint.rawValue ? [] : nil) })
         var tracker = TrustBundleConsistencyTracker()
         let result = try #require(tracker.observe(channels, now: at(0)).first)
         #expect(result.consistent)

@@ -13,4 +13,5 @@
   import 'expected-identities.libsonnet',
   import 'bundle-consistency.libsonnet',
   import 'envoy.libsonnet',
+  import 'federation.libsonnet',
 ]

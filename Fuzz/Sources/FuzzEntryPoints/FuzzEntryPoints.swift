@@ -27,6 +27,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case config
     case agentData = "agent-data"
     case envoyCerts = "envoy-certs"
+    case federationBundle = "federation-bundle"
 
     /// Runs one input through the target's entry point.
     public func run(_ bytes: [UInt8]) async -> FuzzOutcome {
@@ -39,6 +40,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .config: FuzzEntryPoints.config(bytes)
         case .agentData: FuzzEntryPoints.agentData(bytes)
         case .envoyCerts: FuzzEntryPoints.envoyCerts(bytes)
+        case .federationBundle: FuzzEntryPoints.federationBundle(bytes)
         }
     }
 }
@@ -61,6 +63,15 @@ public enum FuzzEntryPoints {
         case .success(let certificates):
             _ = (certificates.certificateCount, certificates.svids.map(\.earliest), certificates.caExpiryByTrustDomain)
             return .accepted
+        case .failure(let failure): return .rejected(reason: failure.detail.isEmpty ? "" : failure.reason.rawValue + ": " + failure.detail)
+        }
+    }
+
+    /// A federation bundle endpoint's body (a SPIFFE bundle: JWK Set with `x5c` CAs), as the bundle
+    /// of example.org.
+    public static func federationBundle(_ bytes: [UInt8]) -> FuzzOutcome {
+        switch FederationBundleDocument.parse(bytes, trustDomain: "example.org") {
+        case .success: return .accepted
         case .failure(let failure): return .rejected(reason: failure.detail.isEmpty ? "" : failure.reason.rawValue + ": " + failure.detail)
         }
     }

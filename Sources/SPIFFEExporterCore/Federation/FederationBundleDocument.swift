@@ -161,3 +161,21 @@ public struct FederationBundleFailure: Error, Sendable, Equatable {
         self.detail = detail
     }
 }
+
+extension FederationBundleFailureReason {
+    /// What to look at, for `/status` and logs.
+    public var hint: String {
+        switch self {
+        case .connect: "check the URL's host and port and that the bundle endpoint is listening and reachable"
+        case .tls: "the TLS handshake failed: check that the URL speaks HTTPS (TLS 1.2 or later)"
+        case .untrusted:
+            "https_web: the server certificate must chain to the system roots or ca_file and match the host; https_spiffe: its SVID must chain to the bundle the exporter holds for the endpoint ID's trust domain"
+        case .endpointSPIFFEIDMismatch: "the endpoint's SVID carries another SPIFFE ID than endpoint_spiffe_id"
+        case .httpStatus: "the endpoint answered with a status other than 200 (redirects are not followed): check the URL's path"
+        case .bodyTooLarge: "the response is larger than a SPIFFE bundle can reasonably be: check the URL"
+        case .malformed: "the response is not a SPIFFE bundle (JWK Set with x509-svid/jwt-svid keys)"
+        case .wrongTrustDomain: "the endpoint serves another trust domain's bundle: check trust_domain and the URL"
+        case .timeout: "the endpoint did not answer in time"
+        }
+    }
+}

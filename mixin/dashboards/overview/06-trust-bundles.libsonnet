@@ -1,5 +1,6 @@
 // Row "Trust bundles" of the overview dashboard. gridPos.y is relative to the row (0 = just below its
 // header); the row's height is that of its tallest column. Panel ids are assigned in order.
+local bundles = import '../bundle-panels.libsonnet';
 function(c) {
   title: "Trust bundles",
   panels: [
@@ -378,5 +379,7 @@ function(c) {
         }
       }
     },
+    bundles.consistency(c, 'instance=~"$instance"', c.fleetBy + 'instance, ', { x: 0, y: 8, w: 12, h: 8 }),
+    bundles.federation(c, 'instance=~"$instance"', c.fleetBy + 'instance, ', { x: 12, y: 8, w: 12, h: 8 }),
   ],
 }

@@ -1,5 +1,6 @@
 // Row "Trust bundles" of the workload dashboard. gridPos.y is relative to the row (0 = just below its
 // header); the row's height is that of its tallest column. Panel ids are assigned in order.
+local bundles = import '../bundle-panels.libsonnet';
 function(c) {
   title: "Trust bundles",
   panels: [
@@ -532,5 +533,7 @@ function(c) {
         }
       ]
     },
+    bundles.consistency(c, 'instance="$instance"', '', { x: 0, y: 12, w: 12, h: 6 }),
+    bundles.federation(c, 'instance="$instance"', '', { x: 12, y: 12, w: 12, h: 6 }),
   ],
 }
