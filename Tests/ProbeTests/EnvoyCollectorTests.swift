@@ -216,6 +216,7 @@ final class FakeEnvoyAdmin: Sendable {
                 chunk: "100000\r\n" + String(repeating: " ", count: 1 << 20) + "\r\n", count: 100), .bodyTooLarge
         ),
         ("silent", .silent, .timeout),
+        ("closed without an answer", .raw([]), .connect),
     ] as [(String, FakeEnvoyAdmin.Behaviour, EnvoyFailureReason)])
     func badAnswersAreCountedByReason(_ name: String, _ behaviour: FakeEnvoyAdmin.Behaviour, _ reason: EnvoyFailureReason)
         async throws
