@@ -6,6 +6,7 @@ import SPIFFEExporterCore
 import SVIDFactory
 import ExporterTestKit
 import TestKit
+import Synchronization
 import Testing
 
 /// Envoy's `/certs` the way Envoy 1.40 prints one leaf (serial without leading zeros).
@@ -215,6 +216,7 @@ final class FakeEnvoyAdmin: Sendable {
                 chunk: "100000\r\n" + String(repeating: " ", count: 1 << 20) + "\r\n", count: 100), .bodyTooLarge
         ),
         ("silent", .silent, .timeout),
+        ("closed without an answer", .raw([]), .connect),
     ] as [(String, FakeEnvoyAdmin.Behaviour, EnvoyFailureReason)])
     func badAnswersAreCountedByReason(_ name: String, _ behaviour: FakeEnvoyAdmin.Behaviour, _ reason: EnvoyFailureReason)
         async throws
@@ -305,6 +307,31 @@ final class FakeEnvoyAdmin: Sendable {
         #expect(result.failures.first?.hint == EnvoyFailureReason.malformed.hint)
     }
 
+    /// The demo's Envoy admin: Envoy's JSON for the contexts given, following them with
+    /// `reloads`, frozen at the first ones without (the static certificate of --demo.stale-server).
+    @Test(arguments: [true, false]) func demoEnvoyAdmin(reloads: Bool) async throws {
+        let current = SharedSVID(old)
+        let admin = try await DemoEnvoyAdmin.start(reloads: reloads, logger: quietLogger) {
+            [DemoEnvoyAdmin.Context(ca: [root.certificate], chain: current.get().chain)]
+        }
+        defer { Task { await admin.close() } }
+        let client = EnvoyAdminClient()
+        func leafNotAfter() async throws -> Date? {
+            let body = try await client.fetchCerts(admin.endpoint, timeout: .seconds(5)).get()
+            return try EnvoyCertificates.parse(body, now: now).get().svids.first?.earliest.notAfter
+        }
+        #expect(try await leafNotAfter() == at(3600))
+        current.set(new)
+        #expect(try await leafNotAfter() == (reloads ? at(7170) : at(3600)))
+        var other = admin.endpoint
+        other.pathPrefix = "/stats"
+        guard case .failure(let failure) = await client.fetchCerts(other, timeout: .seconds(5)) else {
+            Issue.record("/stats/certs answered")
+            return
+        }
+        #expect(failure.reason == .httpStatus)
+    }
+
     /// The collector on its loop: reads at start, then every interval, until cancelled.
     @Test func runsOnTheWatchLoop() async throws {
         let exporter = ExporterHarness(now: { referenceTime })
@@ -319,4 +346,14 @@ final class FakeEnvoyAdmin: Sendable {
         }
         #expect(exporter.registry.value(MetricCatalog.envoyUp, ["edge"]) == 1)
     }
+}
+
+/// An SVID the test swaps while a server reads it.
+final class SharedSVID: Sendable {
+    private let value: Mutex<IssuedSVID>
+
+    init(_ svid: IssuedSVID) { value = Mutex(svid) }
+
+    func get() -> IssuedSVID { value.withLock { $0 } }
+    func set(_ svid: IssuedSVID) { value.withLock { $0 = svid } }
 }

@@ -173,31 +173,31 @@ import Testing
         // Envoy prints no leading zero byte; the comparison must not care.
         let printed = serial ?? String(facts.serialNumber.drop { $0 == "0" }).uppercased()
         return EnvoyCertificate(
-            serialNumber: printed, spiffeIDs: [try! SPIFFEID(parsing: svid.spiffeID)], notBefore: facts.notBefore,
+            serialNumber: printed, spiffeIDs: [(try? SPIFFEID(parsing: svid.spiffeID))].compactMap { $0 }, notBefore: facts.notBefore,
             notAfter: facts.notAfter)
     }
 
     @Test func theNewestIsCurrentAnOlderOneStale() {
         let newest = CertificateFacts(new.leaf)
-        #expect(EnvoySVID(spiffeID: new.spiffeID, leaves: [envoyLeaf(new)]).freshness(newest: newest) == .current)
-        #expect(EnvoySVID(spiffeID: old.spiffeID, leaves: [envoyLeaf(old)]).freshness(newest: newest) == .stale(since: at(-60)))
+        #expect(EnvoySVID(spiffeID: new.spiffeID, leaf: envoyLeaf(new)).freshness(newest: newest) == .current)
+        #expect(EnvoySVID(spiffeID: old.spiffeID, leaf: envoyLeaf(old)).freshness(newest: newest) == .stale(since: at(-60)))
         // One stale copy (a static listener) makes the ID stale even when another context reloaded.
-        let both = EnvoySVID(spiffeID: old.spiffeID, leaves: [envoyLeaf(old), envoyLeaf(new)])
+        let both = EnvoySVID(spiffeID: old.spiffeID, leaf: envoyLeaf(old), more: [envoyLeaf(new)])
         #expect(both.freshness(newest: newest) == .stale(since: at(-60)))
         #expect(both.freshness(newest: nil) == .unknown)
     }
 
     @Test func aLeafNewerThanTheOtherSourcesKnowIsCurrent() {
-        #expect(EnvoySVID(spiffeID: new.spiffeID, leaves: [envoyLeaf(new)]).freshness(newest: CertificateFacts(old.leaf)) == .current)
+        #expect(EnvoySVID(spiffeID: new.spiffeID, leaf: envoyLeaf(new)).freshness(newest: CertificateFacts(old.leaf)) == .current)
     }
 
     @Test func theSameSerialIsCurrentWhateverItsSpelling() {
         let facts = CertificateFacts(new.leaf)
         let leaf = EnvoyCertificate(
             serialNumber: "00" + facts.serialNumber.uppercased(), spiffeIDs: [], notBefore: at(-99999), notAfter: at(1))
-        #expect(EnvoySVID(spiffeID: new.spiffeID, leaves: [leaf]).freshness(newest: facts) == .current)
+        #expect(EnvoySVID(spiffeID: new.spiffeID, leaf: leaf).freshness(newest: facts) == .current)
         let unknownSerial = EnvoyCertificate(serialNumber: "", spiffeIDs: [], notBefore: at(-99999), notAfter: at(1))
-        #expect(EnvoySVID(spiffeID: new.spiffeID, leaves: [unknownSerial]).freshness(newest: facts) == .stale(since: at(-60)))
+        #expect(EnvoySVID(spiffeID: new.spiffeID, leaf: unknownSerial).freshness(newest: facts) == .stale(since: at(-60)))
     }
 
     @Test func rendersTheSeries() throws {

@@ -66,6 +66,11 @@ public final class DemoEnvoyAdmin: Service, Sendable {
         try? await channel.close()
     }
 
+    /// Stops listening (what `run()` does on graceful shutdown), for a server that never ran.
+    public func close() async {
+        try? await channel.close()
+    }
+
     /// `/certs` as Envoy writes it for `contexts`.
     public static func certsJSON(_ contexts: [Context]) -> [UInt8] {
         func details(_ certificate: Certificate) -> [String: Any] {

@@ -146,7 +146,12 @@ final class CertsResponseHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        exchange.fail(.malformed, "the connection closed before the answer was complete")
+        // Closed before any answer: the connection failed; during the body: a truncated answer.
+        if status == nil {
+            exchange.fail(.connect, "the connection closed before an answer")
+        } else {
+            exchange.fail(.malformed, "the connection closed before the answer was complete")
+        }
         context.fireChannelInactive()
     }
 

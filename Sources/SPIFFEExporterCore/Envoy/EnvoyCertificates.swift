@@ -50,13 +50,14 @@ public struct EnvoyTLSContext: Sendable, Hashable {
 
 /// What Envoy holds for one SPIFFE ID, over every context that presents an SVID for it.
 public struct EnvoySVID: Sendable, Hashable {
-    public var spiffeID: String
-    /// Every leaf Envoy holds for the ID (one per context, or more), earliest NotAfter first.
-    public var leaves: [EnvoyCertificate]
+    public let spiffeID: String
+    /// Every leaf Envoy holds for the ID (one per context, or more), earliest NotAfter first:
+    /// never empty.
+    public let leaves: [EnvoyCertificate]
 
-    public init(spiffeID: String, leaves: [EnvoyCertificate]) {
+    public init(spiffeID: String, leaf: EnvoyCertificate, more: [EnvoyCertificate] = []) {
         self.spiffeID = spiffeID
-        self.leaves = leaves
+        leaves = ([leaf] + more).sorted { ($0.notAfter, $0.notBefore) < ($1.notAfter, $1.notBefore) }
     }
 
     /// The earliest NotAfter: the first of Envoy's copies of this identity to expire.
@@ -118,8 +119,8 @@ public struct EnvoyCertificates: Sendable, Hashable {
         for context in contexts {
             for leaf in context.leaves { byID[leaf.id.description, default: []].append(leaf.certificate) }
         }
-        return byID.keys.sorted().map { id in
-            EnvoySVID(spiffeID: id, leaves: byID[id]!.sorted { ($0.notAfter, $0.notBefore) < ($1.notAfter, $1.notBefore) })
+        return byID.sorted { $0.key < $1.key }.compactMap { id, leaves in
+            leaves.first.map { EnvoySVID(spiffeID: id, leaf: $0, more: Array(leaves.dropFirst())) }
         }
     }
 

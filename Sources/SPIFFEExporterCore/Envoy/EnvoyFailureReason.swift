@@ -1,6 +1,7 @@
 /// Closed vocabulary of `spiffe_envoy_failures_total{reason}`, documented in docs/metrics.md.
 public enum EnvoyFailureReason: String, CaseIterable, Sendable, Hashable, Codable {
-    /// No TCP connection to the admin address (refused, unreachable, name not resolved).
+    /// No TCP connection to the admin address (refused, unreachable, name not resolved), or it
+    /// closed or reset before an answer.
     case connect
     /// No complete answer within `--collector.envoy.timeout`.
     case timeout
