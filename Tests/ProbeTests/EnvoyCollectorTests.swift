@@ -198,6 +198,8 @@ final class FakeEnvoyAdmin: Sendable {
         #expect(row.source == "edge")
         #expect(row.spiffeID == Self.id)
         #expect(row.summary == "holds the newest SVID")
+        // valid_from, so /status draws its lifetime bar.
+        #expect(row.issuedAt != nil && row.issuedAt! < row.expiresAt!)
     }
 
     /// Each bad answer is one counted reason; /metrics stays valid and the per-ID series stop.

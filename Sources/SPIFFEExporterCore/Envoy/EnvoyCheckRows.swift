@@ -23,11 +23,14 @@ public enum EnvoyCheckRows {
                 problems: [], remaining: remaining, lifetime: lifetime, thresholds: thresholds)
             if timeStatus > status { (status, summary) = (timeStatus, timeSummary) }
             let trustDomain = (try? SPIFFEID(parsing: svid.spiffeID))?.trustDomain
-            return CheckIdentity(
+            var row = CheckIdentity(
                 source: reading.source, kind: "envoy", spiffeID: svid.spiffeID, audience: nil, expiresAt: leaf.notAfter,
                 expiresInSeconds: remaining,
                 lifetimeUsedPercent: lifetime > 0 ? min(100, max(0, now.timeIntervalSince(leaf.notBefore) / lifetime * 100)) : nil,
                 problems: [], bundleCAExpiresAt: trustDomain.flatMap { caExpiry[$0] }, status: status, summary: summary)
+            // Envoy's valid_from: /status draws the lifetime bar from it.
+            row.issuedAt = leaf.notBefore
+            return row
         }
     }
 }
