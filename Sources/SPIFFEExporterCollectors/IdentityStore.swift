@@ -149,10 +149,20 @@ public final class IdentityStore: Sendable {
         expectations.observe(source: source, kind: .jwt, audience: audience, held: {
             Dictionary(entries.map { ($0.report.spiffeID, $0.report.problems(at: now).isEmpty) }, uniquingKeysWith: { a, _ in a })
         }, now: now)
-        // After the ledger, as for X.509-SVIDs (see ``snapshot(now:)``).
+        // After the ledger, as for X.509-SVIDs (see ``snapshot(now:)``). FetchJWTBundles streams on
+        // its own: bundles that arrived after the caller verified these tokens would otherwise leave
+        // them `bundle_missing` until the next poll, so they are verified again, under the lock,
+        // against the bundles held now.
         state.withLock { s in
             var src = s[source] ?? newSource()
-            src.jwt[audience] = entries
+            let bundles = src.jwtBundles
+            src.jwt[audience] = entries.map { entry in
+                var entry = entry
+                entry.report = JWTSVIDAnalyzer.analyze(
+                    token: entry.token, reportedSPIFFEID: entry.reportedSPIFFEID, audiences: entry.audiences,
+                    bundles: bundles)
+                return entry
+            }
             s[source] = src
         }
     }

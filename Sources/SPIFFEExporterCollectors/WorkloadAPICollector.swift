@@ -169,9 +169,10 @@ public struct WorkloadAPICollector<C: Clock>: Service where C.Duration == Durati
     func handle(_ message: X509BundlesResponse) {
         let (bundles, malformed) = WorkloadAPIMessages.decode(message)
         recorder.malformed("X509BundlesResponse", problems: malformed)
+        // Stored before it is counted: `check` stops waiting once the count moves.
+        store.replaceBundles(source: configuration.source, bundles: bundles)
         recorder.updated(RPC.fetchX509Bundles.rawValue, at: context.now())
         recorder.delivered(RPC.fetchX509Bundles.rawValue)
-        store.replaceBundles(source: configuration.source, bundles: bundles)
     }
 
     func handle(_ message: JWTBundlesResponse) {
@@ -180,9 +181,11 @@ public struct WorkloadAPICollector<C: Clock>: Service where C.Duration == Durati
         for (domain, bundle) in bundles where bundle.skippedKeys > 0 {
             logger.debug("JWT bundle keys skipped", metadata: ["trust_domain": "\(domain)", "skipped": "\(bundle.skippedKeys)"])
         }
+        // Stored before it is counted: `check` stops waiting once the count moves, and then
+        // rates the JWT-SVIDs against these bundles.
+        store.replaceJWTBundles(source: configuration.source, bundles: bundles)
         recorder.updated(RPC.fetchJWTBundles.rawValue, at: context.now())
         recorder.delivered(RPC.fetchJWTBundles.rawValue)
-        store.replaceJWTBundles(source: configuration.source, bundles: bundles)
     }
 
     /// Polls FetchJWTSVID for one audience set: at the configured interval, and as soon as the

@@ -23,7 +23,7 @@ import WorkloadAPISimulator
 
     @Test func healthyAgentIsOK() async throws {
         let report = try await check(.none, audiences: [["db"]])
-        #expect(report.status == .ok)
+        #expect(report.status == .ok, "\(report.identities.map { "\($0.kind) \($0.status) \($0.summary) \($0.problems)" }) \(report.failures)")
         #expect(report.identities.map(\.kind).sorted() == ["jwt", "x509"])
         #expect(report.identities.first { $0.kind == "x509" }?.bundleCAExpiresAt != nil)
     }
