@@ -25,13 +25,12 @@ public final class DemoEnvoyAdmin: Service, Sendable {
         }
     }
 
-    public let port: Int
-    private let channel: any Channel
+    public var port: Int { listener.port }
+    private let listener: DemoListener
     private let logger: Logger
 
-    private init(port: Int, channel: any Channel, logger: Logger) {
-        self.port = port
-        self.channel = channel
+    private init(listener: DemoListener, logger: Logger) {
+        self.listener = listener
         self.logger = logger
     }
 
@@ -42,33 +41,21 @@ public final class DemoEnvoyAdmin: Service, Sendable {
         reloads: Bool, logger: Logger, contexts: @escaping @Sendable () -> [Context]
     ) async throws -> DemoEnvoyAdmin {
         let source = Snapshot(reloads: reloads, contexts: contexts)
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { child in
-                child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try child.pipeline.syncOperations.addHandler(CertsHandler(body: { source.body() }))
-                }
-            }
-            .bind(host: "127.0.0.1", port: 0)
-            .get()
-        guard let port = channel.localAddress?.port else {
-            try? await channel.close()
-            throw ChannelError.unknownLocalAddress
+        let listener = try await DemoListener.bind(host: "127.0.0.1") { pipeline in
+            try pipeline.configureHTTPServerPipeline()
+            try pipeline.addHandler(CertsHandler(body: { source.body() }))
         }
-        return DemoEnvoyAdmin(port: port, channel: channel, logger: logger)
+        return DemoEnvoyAdmin(listener: listener, logger: logger)
     }
 
     /// Serves until graceful shutdown, then closes the listener.
     public func run() async throws {
-        logger.info("demo Envoy admin listening", metadata: ["port": "\(port)"])
-        try? await gracefulShutdown()
-        try? await channel.close()
+        await listener.run(logger: logger, "demo Envoy admin listening")
     }
 
     /// Stops listening (what `run()` does on graceful shutdown), for a server that never ran.
     public func close() async {
-        try? await channel.close()
+        try? await listener.channel.close()
     }
 
     /// `/certs` as Envoy writes it for `contexts`.

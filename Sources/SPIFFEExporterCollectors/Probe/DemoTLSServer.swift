@@ -14,13 +14,12 @@ public final class DemoTLSServer: Service, Sendable {
     /// PEM texts of a leaf (+ intermediates) and its private key.
     public typealias Identity = (chainPEM: String, keyPEM: String)
 
-    public let port: Int
-    private let channel: any Channel
+    public var port: Int { listener.port }
+    private let listener: DemoListener
     private let logger: Logger
 
-    private init(port: Int, channel: any Channel, logger: Logger) {
-        self.port = port
-        self.channel = channel
+    private init(listener: DemoListener, logger: Logger) {
+        self.listener = listener
         self.logger = logger
     }
 
@@ -34,27 +33,15 @@ public final class DemoTLSServer: Service, Sendable {
     ) async throws -> DemoTLSServer {
         let contexts = Contexts(reloads: reloads, identity: identity, clientRootsPEM: clientRootsPEM, logger: logger)
         _ = try contexts.current()
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { child in
-                child.eventLoop.makeCompletedFuture {
-                    try child.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: try contexts.current()))
-                }
-            }
-            .bind(host: host, port: 0)
-            .get()
-        guard let port = channel.localAddress?.port else {
-            try? await channel.close()
-            throw ChannelError.unknownLocalAddress
+        let listener = try await DemoListener.bind(host: host) { pipeline in
+            try pipeline.addHandler(NIOSSLServerHandler(context: try contexts.current()))
         }
-        return DemoTLSServer(port: port, channel: channel, logger: logger)
+        return DemoTLSServer(listener: listener, logger: logger)
     }
 
     /// Serves until graceful shutdown, then closes the listener.
     public func run() async throws {
-        logger.info("demo TLS server listening", metadata: ["port": "\(port)"])
-        try? await gracefulShutdown()
-        try? await channel.close()
+        await listener.run(logger: logger, "demo TLS server listening")
     }
 
     /// The current TLS context, rebuilt when the identity or roots change (if `reloads`).
